@@ -1,0 +1,181 @@
+#!/usr/bin/env node
+// Brings this machine and the build up to date, then gets out of the way.
+// It runs from npm's prestart/pretest hooks, before node_modules may exist,
+// so it uses nothing but Node itself. With everything present it prints
+// nothing and does no work beyond a few stat() calls.
+//
+//   node scripts/setup.mjs            do what is missing
+//   node scripts/setup.mjs --rebuild  rebuild every build output
+//   node scripts/setup.mjs --dry-run  print what would be done, do nothing
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { basename, delimiter, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const args = new Set(process.argv.slice(2));
+const dryRun = args.has('--dry-run');
+const rebuild = args.has('--rebuild');
+const isRoot = process.getuid?.() === 0;
+
+// Debian package -> a file or command it provides (cheaper than asking dpkg).
+const PACKAGES = {
+  clang: 'cmd:clang',
+  'libxdp-dev': '/usr/include/xdp/xsk.h',
+  'libbpf-dev': '/usr/include/bpf/libbpf.h',
+  'xdp-tools': 'cmd:xdp-loader',
+  ethtool: 'cmd:ethtool',
+  iproute2: 'cmd:ip',
+  'iputils-ping': 'cmd:ping',
+  'netsniff-ng': 'cmd:trafgen',
+  tcpdump: 'cmd:tcpdump',
+  tshark: 'cmd:tshark',
+};
+
+const searchPath = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/sbin', '/usr/bin', '/bin'];
+const hasCommand = (name) => searchPath.some((dir) => dir && existsSync(join(dir, name)));
+const provided = (what) => (what.startsWith('cmd:') ? hasCommand(what.slice(4)) : existsSync(what));
+
+function fail(message) {
+  console.error(`setup: ${message}`);
+  process.exit(1);
+}
+
+function run(cmd, argv, options = {}) {
+  if (dryRun) {
+    console.log(`would run: ${[cmd, ...argv].join(' ')}`);
+    return;
+  }
+  try {
+    execFileSync(cmd, argv, { stdio: 'inherit', cwd: root, ...options });
+  } catch {
+    fail(`'${[cmd, ...argv].join(' ')}' failed (its output is above)`);
+  }
+}
+
+function installPackages() {
+  const missing = Object.keys(PACKAGES).filter((pkg) => !provided(PACKAGES[pkg]));
+  if (missing.length === 0) return;
+  const install = ['install', '-y', '--no-install-recommends', ...missing];
+  if (!isRoot) fail(`missing Debian packages; run as root: apt-get update && apt-get install ${install.slice(1).join(' ')}`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  run('apt-get', ['update', '-qq'], { env });
+  run('apt-get', ['-qq', ...install], { env });
+}
+
+function mountBpffs() {
+  const mounts = readFileSync('/proc/mounts', 'utf8');
+  if (/ \/sys\/fs\/bpf bpf /.test(mounts)) return;
+  if (!isRoot) fail('bpffs is not mounted; run as root: mount -t bpf bpf /sys/fs/bpf');
+  run('mount', ['-t', 'bpf', 'bpf', '/sys/fs/bpf']);
+}
+
+// --- builds: an output is rebuilt when any of its inputs is newer -----------
+
+function mtime(path) {
+  try {
+    return statSync(path).mtimeMs;
+  } catch {
+    return -1;
+  }
+}
+
+function filesUnder(dir, ext) {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter((e) => e.isFile() && (!ext || e.name.endsWith(ext)))
+    .map((e) => join(e.parentPath ?? e.path, e.name));
+}
+
+function stale(outputs, inputs) {
+  if (rebuild) return true;
+  const newestInput = Math.max(...inputs.map(mtime));
+  return outputs.some((out) => mtime(out) < newestInput);
+}
+
+function installNodeModules() {
+  const lock = join(root, 'package-lock.json');
+  const installed = join(root, 'node_modules', '.package-lock.json');
+  if (mtime(installed) >= mtime(lock)) return;
+  run('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error']);
+}
+
+const bin = (pkg, file) => join(root, 'node_modules', pkg, file);
+
+function buildHandlers() {
+  const inputs = [...filesUnder(join(root, 'asm'), '.ts'), join(root, 'asconfig.json')];
+  const handlers = readdirSync(join(root, 'asm')).filter((f) => f.endsWith('.ts'));
+  for (const file of handlers) {
+    const out = join(root, 'build', 'asm', basename(file, '.ts') + '.wasm');
+    if (!stale([out], inputs)) continue;
+    run(process.execPath, [bin('assemblyscript', 'bin/asc.js'), join('asm', file), '--config', 'asconfig.json', '--target', 'release', '--outFile', out]);
+  }
+}
+
+const MULTIARCH = { x64: 'x86_64-linux-gnu', arm64: 'aarch64-linux-gnu', arm: 'arm-linux-gnueabihf', riscv64: 'riscv64-linux-gnu' };
+
+function buildBpf() {
+  const sources = filesUnder(join(root, 'bpf'), '.c');
+  const headers = filesUnder(join(root, 'bpf'), '.h');
+  for (const src of sources) {
+    const out = join(root, 'build', 'bpf', basename(src, '.c') + '.o');
+    if (!stale([out], [src, ...headers])) continue;
+    if (!dryRun) mkdirSync(dirname(out), { recursive: true });
+    run('clang', ['-O2', '-g', '-Wall', '-target', 'bpf', `-I/usr/include/${MULTIARCH[process.arch] ?? ''}`, '-c', src, '-o', out]);
+  }
+}
+
+function nodeGyp() {
+  // npm puts node-gyp on PATH for scripts; run directly, find npm's bundled copy.
+  if (process.env.npm_config_node_gyp) return process.env.npm_config_node_gyp;
+  return resolve(process.execPath, '../../lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js');
+}
+
+function buildAddon() {
+  const shim = join(root, 'shim');
+  const out = join(shim, 'build', 'Release', 'afxdp_shim.node');
+  const inputs = filesUnder(shim).filter((f) => !f.includes(`${shim}/build/`));
+  if (!stale([out], inputs)) return;
+  const argv = [nodeGyp(), 'rebuild', '--loglevel=error', '-C', shim];
+  // Build against the headers that came with this Node when they are there (no download).
+  const prefix = resolve(process.execPath, '../..');
+  if (existsSync(join(prefix, 'include', 'node', 'node_api.h'))) argv.push(`--nodedir=${prefix}`);
+  run(process.execPath, argv);
+}
+
+async function bundle(entries, outdir, extra = {}) {
+  if (dryRun) return void console.log(`would bundle: ${entries.join(' ')} -> ${outdir}/`);
+  // esbuild's JS API finds its own binary package; no install script needed.
+  const esbuild = await import(join(root, 'node_modules', 'esbuild', 'lib', 'main.js'));
+  try {
+    esbuild.buildSync({ entryPoints: entries.map((e) => join(root, e)), outdir: join(root, outdir), bundle: true, platform: 'node',
+      format: 'esm', target: 'node20', packages: 'external', logLevel: 'warning', ...extra });
+  } catch {
+    fail(`bundling ${entries.join(' ')} failed (the errors are above)`);
+  }
+}
+
+async function buildHost() {
+  const inputs = [...filesUnder(join(root, 'host'), '.ts'), join(root, 'package.json')];
+  const entries = ['host/afxdp-wasm.ts', 'host/testenv.ts'];
+  const outs = entries.map((e) => join(root, 'dist', basename(e, '.ts') + '.js'));
+  if (!stale(outs, inputs)) return;
+  await bundle(entries, 'dist', { banner: { js: '#!/usr/bin/env node' } });
+}
+
+async function buildTests() {
+  const tests = filesUnder(join(root, 'test'), '.test.ts');
+  const inputs = [...filesUnder(join(root, 'test'), '.ts'), ...filesUnder(join(root, 'host'), '.ts')];
+  const outs = tests.map((t) => join(root, 'build', 'test', basename(t, '.ts') + '.js'));
+  if (tests.length === 0 || !stale(outs, inputs)) return;
+  await bundle(tests.map((t) => t.slice(root.length + 1)), 'build/test');
+}
+
+installPackages();
+mountBpffs();
+installNodeModules();
+buildHandlers();
+buildBpf();
+buildAddon();
+await buildHost();
+await buildTests();
