@@ -1,14 +1,70 @@
-// afxdp-wasm: serve an interface queue through AF_XDP with a wasm handler.
-// Until the data path lands, with no -d it makes (or reuses) the default test
-// environment and says what comes next.
+// afxdp-wasm: serve one queue of an interface through AF_XDP with a wasm handler.
+// Checks everything it can before touching the interface, prints stats every
+// period, and on any way out detaches what it attached.
+import { USAGE, checkInterface, checkPrivileges, parseOptions } from './cli/options.js';
+import { statsJson, statsText, totalsJson, totalsText } from './cli/stats.js';
+import { Dataplane } from './dataplane/dataplane.js';
+import { loadHandler } from './dataplane/handler.js';
 import { runMain } from './lib/errors.js';
 import { setup } from './testenv/env.js';
 import { DEFAULT_NAME, loadEnv, outerAddr } from './testenv/state.js';
 
-function main(): void {
+/** Without -d: the lesson's test environment, made if it is not there. */
+function defaultInterface(say: (line: string) => void): string {
   const env = loadEnv(DEFAULT_NAME) ?? setup({ name: DEFAULT_NAME });
-  console.log(`Test environment ${env.name} is up (ping it: npm run testenv -- ping, it answers ${outerAddr(env)}).`);
-  console.log('The AF_XDP data path is not built yet: the kernel answers for now.');
+  say(`Serving test environment ${env.name}; ping it with: npm run testenv -- ping (it answers for ${outerAddr(env)})`);
+  return env.name;
+}
+
+async function main(): Promise<void> {
+  const opts = parseOptions(process.argv.slice(2));
+  if (opts.help) return void console.log(USAGE);
+  const say = (line: string) => console.error(line);
+  const handler = loadHandler(opts.handlerPath);
+  checkPrivileges();
+  const ifname = opts.dev ?? defaultInterface(say);
+  checkInterface(ifname, opts.queue);
+
+  const dp = await Dataplane.start({ ...opts, ifname, handler, say });
+  let stopping = false;
+  const fatal = (err: unknown) => {
+    dp.releaseNow();
+    console.error(err);
+    process.exit(1);
+  };
+  process.on('uncaughtException', fatal);
+  process.on('unhandledRejection', fatal);
+  process.on('exit', () => dp.releaseNow());
+
+  say(`Serving ${ifname} queue ${opts.queue} with ${handler.path} (sha256 ${handler.hash}); XDP program ${dp.program?.name ?? '?'} (id ${dp.program?.id ?? '?'}, ${dp.program?.mode ?? '?'}). Ctrl-C stops.`);
+  let prev = dp.counters();
+  let prevAt = performance.now();
+  const timer = setInterval(() => {
+    const now = dp.counters();
+    const at = performance.now();
+    const period = (at - prevAt) / 1000;
+    if (opts.json) console.log(statsJson(now, prev, period));
+    else if (!opts.quiet) console.log(statsText(now, prev, period));
+    prev = now;
+    prevAt = at;
+  }, opts.intervalMs);
+
+  const stop = async (why: string) => {
+    if (stopping) return;
+    stopping = true;
+    clearInterval(timer);
+    const xdp = await dp.stop();
+    const totals = dp.counters();
+    if (opts.json) console.log(totalsJson(totals, xdp));
+    else console.log(totalsText(totals, xdp));
+    say(`Stopped (${why}); XDP program detached.`);
+  };
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void stop(signal));
+  dp.onWorkerExit((err) => {
+    if (stopping) return;
+    process.exitCode = 1;
+    void stop(`the packet worker died${err ? `: ${err.message}` : ''}`);
+  });
 }
 
 runMain('afxdp-wasm', main);

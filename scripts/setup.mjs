@@ -8,7 +8,7 @@
 //   node scripts/setup.mjs --rebuild  rebuild every build output
 //   node scripts/setup.mjs --dry-run  print what would be done, do nothing
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { basename, delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -157,10 +157,11 @@ async function bundle(entries, outdir, extra = {}) {
 
 async function buildHost() {
   const inputs = [...filesUnder(join(root, 'host'), '.ts'), join(root, 'package.json')];
-  const entries = ['host/afxdp-wasm.ts', 'host/testenv.ts'];
-  const outs = entries.map((e) => join(root, 'dist', basename(e, '.ts') + '.js'));
+  const entries = ['host/afxdp-wasm.ts', 'host/testenv.ts', 'host/dataplane/worker.ts'];
+  const outs = entries.map((e) => join(root, 'dist', e.slice('host/'.length).replace(/\.ts$/, '.js')));
   if (!stale(outs, inputs)) return;
-  await bundle(entries, 'dist', { banner: { js: '#!/usr/bin/env node' } });
+  await bundle(entries, 'dist', { outbase: join(root, 'host'), banner: { js: '#!/usr/bin/env node' } });
+  if (!dryRun) for (const out of outs) chmodSync(out, 0o755);
 }
 
 async function buildTests() {

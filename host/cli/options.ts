@@ -1,0 +1,151 @@
+// The command line of afxdp-wasm: the lesson's af_xdp_user options plus our own.
+// Parsed with node:util parseArgs (Node's own, maintained with Node: no dependency).
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { UserError } from '../lib/errors.js';
+import { MAX_BATCH, MAX_UMEM } from '../dataplane/layout.js';
+import { XDP_COPY, XDP_FLAGS_DRV_MODE, XDP_FLAGS_SKB_MODE, XDP_USE_NEED_WAKEUP, XDP_ZEROCOPY, projectRoot } from '../dataplane/shim.js';
+
+export const USAGE = `Usage: afxdp-wasm [options]   (npm start -- [options])
+Serve one queue of an interface through AF_XDP with a WebAssembly handler.
+Without -d it serves the test environment veth-adv03, making it if needed.
+
+  -d, --dev <ifname>     interface to serve
+  -Q, --queue <id>       RX queue to bind (default 0)
+  -S, --skb-mode         attach XDP in SKB (generic) mode
+  -N, --native-mode      attach XDP in native (driver) mode
+  -A, --auto-mode        let the kernel choose (default)
+  -F, --force            replace an XDP program already on the interface
+  -c, --copy             force copy mode
+  -z, --zero-copy        force zero-copy mode
+  -p, --poll-mode        wait in poll() when idle instead of spinning
+  -q, --quiet            no stats lines
+      --handler <file>   wasm handler (default build/asm/echo.wasm)
+      --frames <n>       UMEM frames (default 4096)
+      --frame-size <n>   2048 or 4096 (default 4096)
+      --ring-size <n>    size of each of the four rings, a power of two (default 2048)
+      --batch <n>        most descriptors per batch, 1..${MAX_BATCH} (default 64)
+      --interval <s>     seconds between stats lines (default 2)
+      --json             one JSON object per stats period instead of text
+      --verbose          show libxdp's and libbpf's own messages
+  -h, --help             this text`;
+
+export interface Options {
+  dev: string | undefined;
+  queue: number;
+  xdpFlags: number;
+  bindFlags: number;
+  zeroCopy: boolean;
+  force: boolean;
+  pollMode: boolean;
+  quiet: boolean;
+  handlerPath: string;
+  frames: number;
+  frameSize: number;
+  ringSize: number;
+  batch: number;
+  intervalMs: number;
+  json: boolean;
+  verbose: boolean;
+  help: boolean;
+}
+
+function integer(name: string, value: string | undefined, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) throw new UserError(`--${name} must be a whole number from ${min} to ${max}, not '${value}'`);
+  return n;
+}
+
+const isPowerOfTwo = (n: number) => n > 0 && (n & (n - 1)) === 0;
+
+export function parseOptions(argv: string[]): Options {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      dev: { type: 'string', short: 'd' },
+      queue: { type: 'string', short: 'Q' },
+      'skb-mode': { type: 'boolean', short: 'S' },
+      'native-mode': { type: 'boolean', short: 'N' },
+      'auto-mode': { type: 'boolean', short: 'A' },
+      force: { type: 'boolean', short: 'F' },
+      copy: { type: 'boolean', short: 'c' },
+      'zero-copy': { type: 'boolean', short: 'z' },
+      'poll-mode': { type: 'boolean', short: 'p' },
+      quiet: { type: 'boolean', short: 'q' },
+      filename: { type: 'string' },
+      progname: { type: 'string' },
+      handler: { type: 'string' },
+      frames: { type: 'string' },
+      'frame-size': { type: 'string' },
+      'ring-size': { type: 'string' },
+      batch: { type: 'string' },
+      interval: { type: 'string' },
+      json: { type: 'boolean' },
+      verbose: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (positionals.length > 0) throw new UserError(`unexpected argument '${positionals[0]}' (options start with -; see --help)`);
+  if (values.dev === '') throw new UserError('-d needs an interface name, e.g. -d veth-adv03');
+  const modes = [values['skb-mode'], values['native-mode'], values['auto-mode']].filter(Boolean).length;
+  if (modes > 1) throw new UserError('choose one of -S, -N and -A');
+  if (values.copy && values['zero-copy']) throw new UserError('choose one of -c and -z');
+  if (values.filename !== undefined || values.progname !== undefined) {
+    throw new UserError('--filename/--progname (custom XDP programs) are not in this build yet; run without them to use libxdp\'s default program');
+  }
+  const frameSize = integer('frame-size', values['frame-size'], 4096, 2048, 4096);
+  if (frameSize !== 2048 && frameSize !== 4096) throw new UserError(`--frame-size must be 2048 or 4096 (AF_XDP needs a power of two the page holds), not ${frameSize}`);
+  const frames = integer('frames', values.frames, 4096, 64, Math.floor(MAX_UMEM / frameSize));
+  const ringSize = integer('ring-size', values['ring-size'], 2048, 64, 65536);
+  if (!isPowerOfTwo(ringSize)) throw new UserError(`--ring-size must be a power of two, not ${ringSize}`);
+  const seconds = Number(values.interval ?? '2');
+  if (!(seconds >= 0.05 && seconds <= 3600)) throw new UserError(`--interval must be seconds from 0.05 to 3600, not '${values.interval}'`);
+  let bindFlags = XDP_USE_NEED_WAKEUP;
+  if (values.copy) bindFlags |= XDP_COPY;
+  if (values['zero-copy']) bindFlags |= XDP_ZEROCOPY;
+  return {
+    dev: values.dev,
+    queue: integer('queue', values.queue, 0, 0, 1023),
+    xdpFlags: values['skb-mode'] ? XDP_FLAGS_SKB_MODE : values['native-mode'] ? XDP_FLAGS_DRV_MODE : 0,
+    bindFlags,
+    zeroCopy: values['zero-copy'] ?? false,
+    force: values.force ?? false,
+    pollMode: values['poll-mode'] ?? false,
+    quiet: values.quiet ?? false,
+    handlerPath: values.handler ?? join(projectRoot(), 'build', 'asm', 'echo.wasm'),
+    frames,
+    frameSize,
+    ringSize,
+    batch: integer('batch', values.batch, 64, 1, MAX_BATCH),
+    intervalMs: Math.round(seconds * 1000),
+    json: values.json ?? false,
+    verbose: values.verbose ?? false,
+    help: values.help ?? false,
+  };
+}
+
+// CAP_NET_ADMIN (12), CAP_IPC_LOCK (14), CAP_BPF (39): what AF_XDP and XDP need.
+const NEEDED_CAPS = [12n, 14n, 39n];
+
+export function checkPrivileges(): void {
+  const status = readFileSync('/proc/self/status', 'utf8');
+  const eff = BigInt(`0x${/^CapEff:\s*([0-9a-f]+)/m.exec(status)?.[1] ?? '0'}`);
+  if (NEEDED_CAPS.some((bit) => ((eff >> bit) & 1n) === 0n)) {
+    throw new UserError('AF_XDP needs root (or CAP_NET_ADMIN, CAP_BPF and CAP_IPC_LOCK): run it with sudo');
+  }
+}
+
+/** The interface exists, is up, and has the queue asked for. */
+export function checkInterface(ifname: string, queue: number): void {
+  const sys = `/sys/class/net/${ifname}`;
+  if (ifname.includes('/') || !existsSync(sys)) throw new UserError(`no interface named '${ifname}' (ip link lists them; npm run testenv -- setup makes one)`);
+  const flags = parseInt(readFileSync(`${sys}/flags`, 'utf8'), 16);
+  if ((flags & 1) === 0) throw new UserError(`interface ${ifname} is down; bring it up: ip link set dev ${ifname} up`);
+  const rxQueues = readdirSync(`${sys}/queues`).filter((q) => q.startsWith('rx-')).length;
+  if (queue >= rxQueues) {
+    throw new UserError(`${ifname} has ${rxQueues} RX queue${rxQueues === 1 ? '' : 's'} (0..${rxQueues - 1}); -Q ${queue} does not exist`);
+  }
+}

@@ -1,0 +1,73 @@
+// Loading a wasm handler: everything that can be wrong with a file is found
+// here, before any socket or XDP program exists, and said in one line.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { UserError } from '../lib/errors.js';
+import { ABI_VERSION, HANDLER_CONFIG_OFFSET, newMemory } from './layout.js';
+
+export interface Handler {
+  path: string;
+  /** sha256 of the file, short: says which build runs. */
+  hash: string;
+  module: WebAssembly.Module;
+}
+
+export interface HandlerInstance {
+  process(batch: number, count: number): void;
+}
+
+/** A handler called abort() (an AssemblyScript assertion or error). */
+export class HandlerAbort extends Error {}
+
+const ALLOWED_IMPORTS = new Set(['env.memory', 'env.abort', 'env.trace', 'env.seed']);
+const BUILD_HINT = 'build it with the project\'s asconfig.json (npm run build)';
+
+export function loadHandler(path: string): Handler {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new UserError(`handler ${path}: ${code === 'ENOENT' ? 'no such file' : (err as Error).message}; give --handler a .wasm file (built ones are in build/asm/)`);
+  }
+  let module: WebAssembly.Module;
+  try {
+    module = new WebAssembly.Module(new Uint8Array(bytes));
+  } catch (err) {
+    throw new UserError(`handler ${path} is not a valid WebAssembly module (${(err as Error).message}); ${BUILD_HINT}`);
+  }
+  const imports = WebAssembly.Module.imports(module).map((i) => `${i.module}.${i.name}`);
+  const odd = imports.filter((i) => !ALLOWED_IMPORTS.has(i));
+  if (odd.length > 0) throw new UserError(`handler ${path} imports ${odd.join(', ')}, which the host does not provide; ${BUILD_HINT}`);
+  if (!imports.includes('env.memory')) throw new UserError(`handler ${path} does not import env.memory; ${BUILD_HINT}`);
+  const exports = new Map(WebAssembly.Module.exports(module).map((e) => [e.name, e.kind]));
+  if (exports.get('ABI_VERSION') !== 'global') throw new UserError(`handler ${path} does not export ABI_VERSION; ${BUILD_HINT}`);
+  if (exports.get('process') !== 'function') throw new UserError(`handler ${path} does not export process(batch, count)`);
+  const handler = { path, hash: createHash('sha256').update(bytes).digest('hex').slice(0, 12), module };
+  // Instantiate once on scratch memory: proves the memory import fits and reads the ABI version.
+  const abi = (instantiate(handler, newMemory(), true) as unknown as { abi: number }).abi;
+  if (abi !== ABI_VERSION) throw new UserError(`handler ${path} speaks ABI ${abi}, this host speaks ${ABI_VERSION}; rebuild it against asm/lib/abi.ts`);
+  return handler;
+}
+
+export function instantiate(handler: Handler, memory: WebAssembly.Memory, probe = false): HandlerInstance {
+  let instance: WebAssembly.Instance;
+  const env = {
+    memory,
+    abort(_msg: number, _file: number, line: number, column: number) {
+      throw new HandlerAbort(`handler aborted at line ${line}:${column}`);
+    },
+    trace() {},
+    seed: () => Date.now(),
+  };
+  try {
+    instance = new WebAssembly.Instance(handler.module, { env });
+  } catch (err) {
+    throw new UserError(`handler ${handler.path} cannot be instantiated (${(err as Error).message}); ${BUILD_HINT}`);
+  }
+  const ex = instance.exports as Record<string, unknown>;
+  if (typeof ex['_start'] === 'function') (ex['_start'] as () => void)();
+  if (typeof ex['init'] === 'function') (ex['init'] as (config: number) => void)(HANDLER_CONFIG_OFFSET);
+  if (probe) return { abi: Number((ex['ABI_VERSION'] as WebAssembly.Global).value) } as unknown as HandlerInstance;
+  return { process: ex['process'] as (batch: number, count: number) => void };
+}

@@ -1,0 +1,293 @@
+// The AF_XDP port: see port.h for who owns a frame when.
+#include "port.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+struct port {
+	struct xsk_ring_prod fill;
+	struct xsk_ring_cons comp;
+	struct xsk_ring_cons rx;
+	struct xsk_ring_prod tx;
+	struct xsk_umem *umem;
+	struct xsk_socket *xsk;
+	struct port_config cfg;
+	uint8_t *umem_area;
+
+	uint64_t *free_frames; // stack of UMEM addresses (frame starts)
+	uint32_t free_count;
+	uint32_t *batch_frames; // frame start (UMEM address) of each descriptor handed out
+	uint32_t batch_count;
+	uint32_t tx_outstanding; // submitted to TX, not yet completed
+	uint32_t rx_outstanding; // submitted to FILL, not yet received
+
+	struct batch_desc *batch;
+	volatile uint64_t *counters;
+};
+
+static inline void count(struct port *p, enum port_counter c, uint64_t n)
+{
+	p->counters[c] += n;
+}
+
+static void publish_frames(struct port *p)
+{
+	p->counters[PC_FRAMES_FREE] = p->free_count;
+	p->counters[PC_FRAMES_RX_KERNEL] = p->rx_outstanding;
+	p->counters[PC_FRAMES_BATCH] = p->batch_count;
+	p->counters[PC_FRAMES_TX_KERNEL] = p->tx_outstanding;
+}
+
+static inline void free_frame(struct port *p, uint64_t addr)
+{
+	p->free_frames[p->free_count++] = addr;
+}
+
+// Hand free frames to the kernel for RX, as many as FILL takes.
+static void refill(struct port *p)
+{
+	uint32_t want = p->free_count, idx;
+	if (want == 0)
+		return;
+	// reserve() is all-or-nothing: ask only for the room there is.
+	uint32_t room = xsk_prod_nb_free(&p->fill, want);
+	uint32_t got = xsk_ring_prod__reserve(&p->fill, want < room ? want : room, &idx);
+	for (uint32_t i = 0; i < got; i++)
+		*xsk_ring_prod__fill_addr(&p->fill, idx + i) = p->free_frames[--p->free_count];
+	xsk_ring_prod__submit(&p->fill, got);
+	p->rx_outstanding += got;
+	if (got && xsk_ring_prod__needs_wakeup(&p->fill))
+		recvfrom(xsk_socket__fd(p->xsk), NULL, 0, MSG_DONTWAIT, NULL, NULL);
+}
+
+static void reap_completions(struct port *p)
+{
+	uint32_t idx, n = xsk_ring_cons__peek(&p->comp, p->cfg.ring_size, &idx);
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t addr = *xsk_ring_cons__comp_addr(&p->comp, idx + i);
+		free_frame(p, xsk_umem__extract_addr(addr) & ~(uint64_t)(p->cfg.frame_size - 1));
+	}
+	xsk_ring_cons__release(&p->comp, n);
+	p->tx_outstanding -= n;
+}
+
+// In copy mode one sendto() transmits at most 32 frames and answers EAGAIN
+// while more wait, so keep kicking until the ring is drained or it stops moving.
+static void kick_tx(struct port *p, uint32_t submitted)
+{
+	if (!submitted && !(p->tx_outstanding && xsk_ring_prod__needs_wakeup(&p->tx)))
+		return;
+	int fd = xsk_socket__fd(p->xsk);
+	for (uint32_t tries = 0; tries < 4 + p->tx_outstanding / 16; tries++) {
+		count(p, PC_KICKS, 1);
+		if (sendto(fd, NULL, 0, MSG_DONTWAIT, NULL, 0) >= 0)
+			return;
+		if (errno != EAGAIN && errno != EINTR) {
+			// EBUSY/ENOBUFS: the kernel is busy; the frames stay queued for the next kick.
+			if (errno != EBUSY && errno != ENOBUFS)
+				count(p, PC_KICK_ERRORS, 1);
+			return;
+		}
+	}
+}
+
+// A TX verdict is honoured only when the packet lies wholly inside the
+// frame it arrived in: a handler can never make us send another frame's bytes.
+static bool tx_ok(const struct port *p, const struct batch_desc *d, uint64_t frame)
+{
+	uint64_t start = p->cfg.umem_offset + frame, end = start + p->cfg.frame_size;
+	return d->len >= 14 && d->addr >= start && (uint64_t)d->addr + d->len <= end;
+}
+
+static void settle_batch(struct port *p)
+{
+	uint32_t n = p->batch_count, want_tx = 0, idx = 0, sent = 0;
+	if (n == 0)
+		return;
+	for (uint32_t i = 0; i < n; i++)
+		want_tx += p->batch[i].verdict == VERDICT_TX && tx_ok(p, &p->batch[i], p->batch_frames[i]);
+	uint32_t room = want_tx ? xsk_prod_nb_free(&p->tx, want_tx) : 0;
+	if (room > want_tx)
+		room = want_tx;
+	room = room ? xsk_ring_prod__reserve(&p->tx, room, &idx) : 0;
+	for (uint32_t i = 0; i < n; i++) {
+		struct batch_desc *d = &p->batch[i];
+		uint64_t frame = p->batch_frames[i];
+		bool valid_tx = d->verdict == VERDICT_TX && tx_ok(p, d, frame);
+		if (valid_tx && sent < room) {
+			struct xdp_desc *t = xsk_ring_prod__tx_desc(&p->tx, idx + sent++);
+			t->addr = d->addr - p->cfg.umem_offset;
+			t->len = d->len;
+			count(p, PC_TX_PACKETS, 1);
+			count(p, PC_TX_BYTES, d->len);
+			continue;
+		}
+		if (valid_tx)
+			count(p, PC_TX_RING_FULL, 1);
+		else if (d->verdict == VERDICT_DROP)
+			count(p, PC_DROPPED, 1);
+		else
+			count(p, PC_INVALID, 1);
+		free_frame(p, frame);
+	}
+	xsk_ring_prod__submit(&p->tx, sent);
+	p->tx_outstanding += sent;
+	p->batch_count = 0;
+	kick_tx(p, sent);
+}
+
+static uint32_t take_rx(struct port *p)
+{
+	uint32_t idx, n = xsk_ring_cons__peek(&p->rx, p->cfg.batch_max, &idx);
+	for (uint32_t i = 0; i < n; i++) {
+		const struct xdp_desc *r = xsk_ring_cons__rx_desc(&p->rx, idx + i);
+		uint64_t addr = xsk_umem__extract_addr(r->addr);
+		p->batch_frames[i] = addr & ~(uint64_t)(p->cfg.frame_size - 1);
+		p->batch[i].addr = p->cfg.umem_offset + xsk_umem__add_offset_to_addr(r->addr);
+		p->batch[i].len = r->len;
+		p->batch[i].verdict = VERDICT_DROP;
+		p->batch[i].queue = p->cfg.queue;
+		count(p, PC_RX_BYTES, r->len);
+	}
+	xsk_ring_cons__release(&p->rx, n);
+	p->rx_outstanding -= n;
+	p->batch_count = n;
+	count(p, PC_RX_PACKETS, n);
+	if (n)
+		count(p, PC_BATCHES, 1);
+	return n;
+}
+
+uint32_t port_step(struct port *p)
+{
+	settle_batch(p);
+	reap_completions(p);
+	if (p->tx_outstanding)
+		kick_tx(p, 0);
+	refill(p);
+	uint32_t n = take_rx(p);
+	publish_frames(p);
+	return n;
+}
+
+void port_settle(struct port *p)
+{
+	settle_batch(p);
+	for (int i = 0; i < 3 && p->tx_outstanding; i++) {
+		reap_completions(p);
+		kick_tx(p, 0);
+	}
+	reap_completions(p);
+	publish_frames(p);
+}
+
+int port_wait(struct port *p, int timeout_ms)
+{
+	struct pollfd pfd = { .fd = xsk_socket__fd(p->xsk), .events = POLLIN, .revents = 0 };
+	return poll(&pfd, 1, timeout_ms);
+}
+
+int port_fd(const struct port *p)
+{
+	return xsk_socket__fd(p->xsk);
+}
+
+struct xsk_socket *port_socket(const struct port *p)
+{
+	return p->xsk;
+}
+
+static void port_free(struct port *p)
+{
+	if (p->xsk)
+		xsk_socket__delete(p->xsk);
+	if (p->umem)
+		xsk_umem__delete(p->umem);
+	free(p->free_frames);
+	free(p->batch_frames);
+	free(p);
+}
+
+void port_close(struct port *p)
+{
+	for (uint32_t i = 0; i < p->batch_count; i++)
+		free_frame(p, p->batch_frames[i]);
+	p->batch_count = 0;
+	publish_frames(p);
+	port_free(p);
+}
+
+int port_open(const struct port_config *cfg, struct port **out, const char **err_step)
+{
+	uint64_t umem_size = (uint64_t)cfg->frames * cfg->frame_size;
+	uint64_t batch_end = cfg->batch_offset + (uint64_t)cfg->batch_max * sizeof(struct batch_desc);
+	*err_step = "check the memory layout";
+	if (cfg->umem_offset % 4096 || cfg->umem_offset + umem_size > cfg->memory_size || batch_end > cfg->umem_offset ||
+	    cfg->counters_offset + PC_COUNT * 8 > cfg->batch_offset || cfg->counters_offset % 8)
+		return -EINVAL;
+
+	// Zeroed: libxdp reads the ring structs before filling them in.
+	struct port *p = (struct port *)calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->cfg = *cfg;
+	p->cfg.ifname = NULL; // not kept: the caller's string
+	p->umem_area = cfg->memory + cfg->umem_offset;
+	p->batch = (struct batch_desc *)(cfg->memory + cfg->batch_offset);
+	p->counters = (volatile uint64_t *)(cfg->memory + cfg->counters_offset);
+	p->free_frames = (uint64_t *)calloc(cfg->frames, sizeof(uint64_t));
+	p->batch_frames = (uint32_t *)calloc(cfg->batch_max, sizeof(uint32_t));
+	if (!p->free_frames || !p->batch_frames) {
+		port_free(p);
+		return -ENOMEM;
+	}
+	memset((void *)p->counters, 0, PC_COUNT * sizeof(uint64_t));
+
+	struct xsk_umem_config ucfg = {
+		.fill_size = cfg->ring_size,
+		.comp_size = cfg->ring_size,
+		.frame_size = cfg->frame_size,
+		.frame_headroom = 0,
+		.flags = 0,
+	};
+	*err_step = "create the UMEM";
+	int err = xsk_umem__create(&p->umem, p->umem_area, umem_size, &p->fill, &p->comp, &ucfg);
+	if (err) {
+		p->umem = NULL;
+		port_free(p);
+		return err;
+	}
+
+	struct xsk_socket_config scfg;
+	memset(&scfg, 0, sizeof(scfg));
+	scfg.rx_size = cfg->ring_size;
+	scfg.tx_size = cfg->ring_size;
+	scfg.libxdp_flags = cfg->inhibit_prog_load ? XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD : 0;
+	scfg.xdp_flags = cfg->xdp_flags;
+	scfg.bind_flags = cfg->bind_flags;
+	*err_step = "create the AF_XDP socket";
+	// Rebinding a queue just after a socket on it closed can answer EBUSY for a moment.
+	for (int tries = 0;; tries++) {
+		err = xsk_socket__create(&p->xsk, cfg->ifname, cfg->queue, p->umem, &p->rx, &p->tx, &scfg);
+		if (err != -EBUSY || tries >= 20)
+			break;
+		usleep(50 * 1000);
+	}
+	if (err) {
+		p->xsk = NULL;
+		port_free(p);
+		return err;
+	}
+
+	for (uint32_t i = 0; i < cfg->frames; i++)
+		free_frame(p, (uint64_t)(cfg->frames - 1 - i) * cfg->frame_size);
+	p->counters[PC_FRAMES_TOTAL] = cfg->frames;
+	refill(p);
+	publish_frames(p);
+	*out = p;
+	return 0;
+}

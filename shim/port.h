@@ -1,0 +1,70 @@
+// One AF_XDP port: a UMEM that lies inside the handler's wasm memory, one
+// socket bound to one queue, and the four rings. It moves frame descriptors
+// in batches and never looks inside a frame.
+//
+// Who owns a frame is always explicit; every frame is in exactly one place:
+//   free     the port's free list (ours, unused)
+//   rx_kernel on the FILL ring or being filled/received by the kernel
+//   batch    handed to the handler in the current batch
+//   tx_kernel on the TX ring or being sent, until COMPLETION gives it back
+// The counters below publish that split so anyone can check
+// free + rx_kernel + batch + tx_kernel == total.
+#pragma once
+#include <stdint.h>
+#include <xdp/xsk.h>
+
+// Counter slots (u64) in the wasm memory, read by the host without a call.
+// Keep in step with asm/CONTRACT.md and host/dataplane/layout.ts.
+enum port_counter {
+	PC_RX_PACKETS, PC_RX_BYTES, PC_TX_PACKETS, PC_TX_BYTES,
+	PC_DROPPED,        // the handler's verdict was DROP
+	PC_INVALID,        // a verdict, length or address the port refused (frame dropped)
+	PC_TX_RING_FULL,   // TX verdicts dropped because the TX ring had no room
+	PC_BATCHES, PC_KICKS, PC_KICK_ERRORS,
+	PC_FRAMES_TOTAL, PC_FRAMES_FREE, PC_FRAMES_RX_KERNEL, PC_FRAMES_BATCH, PC_FRAMES_TX_KERNEL,
+	PC_HANDLER_ERRORS, // written by the host: batches whose handler trapped
+	PC_COUNT
+};
+
+// The descriptor the handler sees, 16 bytes, in wasm memory.
+struct batch_desc {
+	uint32_t addr;    // in: where the packet starts, as an offset in wasm memory; out: may move inside its frame
+	uint32_t len;     // in: packet length; out: length to transmit
+	uint32_t verdict; // out: VERDICT_*
+	uint32_t queue;   // in: RX queue the packet came from
+};
+
+enum verdict { VERDICT_DROP = 0, VERDICT_TX = 1 };
+
+struct port_config {
+	const char *ifname;
+	uint32_t queue;
+	uint8_t *memory;        // base of the wasm linear memory
+	uint64_t memory_size;
+	uint32_t umem_offset;   // page-aligned offset of the UMEM in that memory
+	uint32_t frame_size;    // 2048 or 4096
+	uint32_t frames;
+	uint32_t ring_size;     // FILL, COMPLETION, RX and TX
+	uint32_t batch_offset;  // where the batch_desc array lives
+	uint32_t batch_max;
+	uint32_t counters_offset;
+	uint32_t xdp_flags;     // XDP_FLAGS_* for attaching the default program
+	uint16_t bind_flags;    // XDP_COPY / XDP_ZEROCOPY / XDP_USE_NEED_WAKEUP
+	int inhibit_prog_load;  // a custom program is attached by the host
+};
+
+struct port;
+
+// Returns 0 or a negative errno; *err_step names what failed.
+int port_open(const struct port_config *cfg, struct port **out, const char **err_step);
+// Settles the previous batch's verdicts, kicks TX, reaps COMPLETION, refills
+// FILL and takes the next RX batch. Returns how many descriptors it holds.
+uint32_t port_step(struct port *p);
+// Settles the last batch and reaps what TX finished, taking no new RX.
+void port_settle(struct port *p);
+// Waits in poll() until RX has something or timeout_ms passes.
+int port_wait(struct port *p, int timeout_ms);
+int port_fd(const struct port *p);
+struct xsk_socket *port_socket(const struct port *p);
+// Gives every frame still in a batch back to the free list, then frees all.
+void port_close(struct port *p);
