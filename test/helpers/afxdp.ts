@@ -1,0 +1,78 @@
+// Runs the real afxdp-wasm command against a test environment and reads what
+// it prints: --json stats lines on stdout, one-line messages on stderr.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { ROOT } from './testenv.js';
+
+export interface Counters {
+  rxPackets: number; rxBytes: number; txPackets: number; txBytes: number;
+  dropped: number; invalid: number; txRingFull: number; handlerErrors: number;
+  framesTotal: number; framesFree: number; framesRxKernel: number; framesBatch: number; framesTxKernel: number;
+}
+export interface StatsLine { type: 'stats'; period: number; counters: Counters }
+export interface ExitLine {
+  type: 'exit';
+  counters: Counters;
+  frames: { total: number; free: number; inFlight: number; balanced: boolean };
+  xdp: Record<string, number> | null;
+}
+
+export class Running {
+  stdout = '';
+  stderr = '';
+  readonly exited: Promise<number | null>;
+
+  constructor(readonly child: ChildProcess) {
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => (this.stdout += d));
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (this.stderr += d));
+    this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+  }
+
+  get stats(): StatsLine[] {
+    return this.jsonLines().filter((l): l is StatsLine => l.type === 'stats');
+  }
+
+  get exit(): ExitLine | undefined {
+    return this.jsonLines().find((l): l is ExitLine => l.type === 'exit');
+  }
+
+  private jsonLines(): (StatsLine | ExitLine)[] {
+    return this.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as StatsLine | ExitLine);
+  }
+
+  /** Resolves once it says it serves, rejects if it exits first. */
+  async ready(timeoutMs = 10000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.stderr.includes('Serving ')) {
+      if (this.child.exitCode !== null) throw new Error(`afxdp-wasm exited ${this.child.exitCode}: ${this.stderr}`);
+      if (Date.now() > deadline) throw new Error(`afxdp-wasm not ready after ${timeoutMs} ms: ${this.stderr}`);
+      await sleep(20);
+    }
+  }
+
+  async stop(signal: NodeJS.Signals = 'SIGINT'): Promise<number | null> {
+    if (this.child.exitCode === null) this.child.kill(signal);
+    return this.exited;
+  }
+
+  /** For finally blocks: never leaves the process running. */
+  async kill(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    this.child.kill('SIGTERM');
+    const done = await Promise.race([this.exited.then(() => true), sleep(3000).then(() => false)]);
+    if (!done) this.child.kill('SIGKILL');
+  }
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export function startAfxdp(args: string[]): Running {
+  return new Running(spawn(process.execPath, [join(ROOT, 'dist', 'afxdp-wasm.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] }));
+}
+
+/** Runs it to completion (for bad input): exit code and output. */
+export async function runAfxdp(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const r = startAfxdp(args);
+  const code = await r.exited;
+  return { code, stdout: r.stdout, stderr: r.stderr };
+}

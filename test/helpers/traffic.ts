@@ -1,0 +1,75 @@
+// Traffic from inside a test environment: ping, trafgen bursts, captures.
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type EnvState, INNER_IF, innerAddr, outerAddr } from '../../host/testenv/state.js';
+import { icmp6EchoRequest, trafgenConfig } from './packets.js';
+import { sleep } from './afxdp.js';
+
+const scratch = mkdtempSync(join(tmpdir(), 'afxdp-traffic-'));
+
+export function macOf(env: EnvState, inside: boolean): string {
+  const argv = inside ? ['ip', 'netns', 'exec', env.name, 'cat', `/sys/class/net/${INNER_IF}/address`] : ['cat', `/sys/class/net/${env.name}/address`];
+  return spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8' }).stdout.trim();
+}
+
+/** ping -6 from inside to the outer address; returns how many replies came back. */
+export function ping6(env: EnvState, count: number, interval = 0.05): { sent: number; received: number; out: string } {
+  const res = spawnSync('ip', ['netns', 'exec', env.name, 'ping', '-6', '-c', String(count), '-i', String(interval), '-W', '1', outerAddr(env)], {
+    encoding: 'utf8',
+  });
+  const m = /(\d+) packets transmitted, (\d+) received/.exec(res.stdout);
+  return { sent: Number(m?.[1] ?? 0), received: Number(m?.[2] ?? 0), out: res.stdout };
+}
+
+/** Sends `count` echo requests as fast as trafgen can, from inside, and waits for it. */
+export function burst(env: EnvState, count: number): void {
+  const frame = icmp6EchoRequest({ srcMac: macOf(env, true), dstMac: macOf(env, false), src: innerAddr(env), dst: outerAddr(env), id: 7 });
+  const cfg = join(scratch, `${env.name}.cfg`);
+  writeFileSync(cfg, trafgenConfig(frame));
+  const res = spawnSync('ip', ['netns', 'exec', env.name, 'trafgen', '--no-sock-mem', '-P', '1', '-i', cfg, '-o', INNER_IF, '-n', String(count)], {
+    encoding: 'utf8',
+  });
+  if (res.status !== 0) throw new Error(`trafgen failed: ${res.stderr}`);
+}
+
+/** Starts trafgen sending without end; the caller kills it. */
+export function flood(env: EnvState): ChildProcess {
+  const frame = icmp6EchoRequest({ srcMac: macOf(env, true), dstMac: macOf(env, false), src: innerAddr(env), dst: outerAddr(env), id: 9 });
+  const cfg = join(scratch, `${env.name}-flood.cfg`);
+  writeFileSync(cfg, trafgenConfig(frame));
+  return spawn('ip', ['netns', 'exec', env.name, 'trafgen', '--no-sock-mem', '-P', '1', '-i', cfg, '-o', INNER_IF], { stdio: 'ignore' });
+}
+
+/** Captures on the inner end while fn runs; returns the pcap's path. */
+export async function captureInside(env: EnvState, filter: string, fn: () => Promise<void> | void): Promise<string> {
+  const pcap = join(scratch, `${env.name}-${Date.now()}.pcap`);
+  const dump = spawn('ip', ['netns', 'exec', env.name, 'tcpdump', '--immediate-mode', '-i', INNER_IF, '-U', '-w', pcap, filter], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  dump.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  try {
+    for (let i = 0; i < 100 && !err.includes('listening on'); i++) await sleep(20);
+    await fn();
+    await sleep(200);
+  } finally {
+    dump.kill('SIGINT');
+    await new Promise((resolve) => dump.once('exit', resolve));
+  }
+  return pcap;
+}
+
+/** tcpdump -vv's reading of each packet in a capture, one line each. */
+export function decode(pcap: string): string[] {
+  const res = spawnSync('tcpdump', ['-nn', '-vv', '-r', pcap], { encoding: 'utf8' });
+  return res.stdout.split('\n').filter((l) => l.trim() !== '');
+}
+
+export const readPcap = (pcap: string) => readFileSync(pcap);
+
+/** The XDP program attached to an interface, as the kernel reports it, or undefined. */
+export function attachedProgram(ifname: string): string | undefined {
+  const res = spawnSync('ip', ['-j', 'link', 'show', 'dev', ifname], { encoding: 'utf8' });
+  const [link] = JSON.parse(res.stdout || '[{}]') as { xdp?: { prog?: { name?: string } } }[];
+  return link?.xdp?.prog?.name;
+}
