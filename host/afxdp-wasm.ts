@@ -12,11 +12,22 @@ import { DEFAULT_NAME, loadEnv, outerAddr } from './testenv/state.js';
 /** Without -d: the lesson's test environment, made if it is not there. */
 function defaultInterface(say: (line: string) => void): string {
   const env = loadEnv(DEFAULT_NAME) ?? setup({ name: DEFAULT_NAME });
-  say(`Serving test environment ${env.name}; ping it with: npm run testenv -- ping (it answers for ${outerAddr(env)})`);
+  say(`Using test environment ${env.name}; ping it with: npm run testenv -- ping (it answers for ${outerAddr(env)})`);
   return env.name;
 }
 
+/** A bug or a lost terminal ends the process; its 'exit' hooks still detach our program. */
+function dieOn(err: unknown): never {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  if (code !== 'EPIPE') console.error(err);
+  process.exit(1);
+}
+
 async function main(): Promise<void> {
+  process.on('uncaughtException', dieOn);
+  process.on('unhandledRejection', dieOn);
+  process.stdout.on('error', dieOn);
+  process.stderr.on('error', dieOn);
   const opts = parseOptions(process.argv.slice(2));
   if (opts.help) return void console.log(USAGE);
   const say = (line: string) => console.error(line);
@@ -27,14 +38,6 @@ async function main(): Promise<void> {
 
   const dp = await Dataplane.start({ ...opts, ifname, handler, say });
   let stopping = false;
-  const fatal = (err: unknown) => {
-    dp.releaseNow();
-    console.error(err);
-    process.exit(1);
-  };
-  process.on('uncaughtException', fatal);
-  process.on('unhandledRejection', fatal);
-  process.on('exit', () => dp.releaseNow());
 
   say(`Serving ${ifname} queue ${opts.queue} with ${handler.path} (sha256 ${handler.hash}); XDP program ${dp.program?.name ?? '?'} (id ${dp.program?.id ?? '?'}, ${dp.program?.mode ?? '?'}). Ctrl-C stops.`);
   let prev = dp.counters();

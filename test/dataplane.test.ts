@@ -1,6 +1,8 @@
 // The AF_XDP data path on the real kernel: a veth pair in our own namespace,
 // libxdp's default program, our shim and the built handlers.
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -9,6 +11,9 @@ import { ROOT, withEnv } from './helpers/testenv.js';
 import { attachedProgram, burst, captureInside, decode, flood, ping6 } from './helpers/traffic.js';
 
 const DROP = join(ROOT, 'build', 'asm', 'drop.wasm');
+// The smallest valid module: magic and version, no imports, no exports.
+const EMPTY_WASM = join(mkdtempSync(join(tmpdir(), 'afxdp-wasm-')), 'empty.wasm');
+writeFileSync(EMPTY_WASM, Uint8Array.from([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]));
 
 /** Runs afxdp-wasm on the environment for the duration of fn, always stopping it. */
 async function serving(ifname: string, args: string[], fn: (run: Running) => Promise<void>): Promise<Running> {
@@ -169,6 +174,22 @@ test('the event loop keeps ticking while a flood is processed (stats periods sta
   });
 });
 
+test('when its output goes away (EPIPE), it exits and still detaches', async () => {
+  await withEnv({ noPing: true }, async (env) => {
+    const run = startAfxdp(['-d', env.name, '-p', '--interval', '0.1']);
+    try {
+      await run.ready();
+      assert.is(attachedProgram(env.name), 'xsk_def_prog');
+      run.child.stdout!.destroy();
+      const code = await Promise.race([run.exited, sleep(5000).then(() => 'still running')]);
+      assert.is(code, 1);
+      assert.is(attachedProgram(env.name), undefined);
+    } finally {
+      await run.kill();
+    }
+  });
+});
+
 test('bad input: one line, non-zero exit, nothing attached', async () => {
   await withEnv({ noPing: true }, async (env) => {
     const cases: [string[], RegExp][] = [
@@ -178,6 +199,7 @@ test('bad input: one line, non-zero exit, nothing attached', async () => {
       [['-d', env.name, '-z'], new RegExp(`^afxdp-wasm: ${env.name} \\(driver veth\\) has no zero-copy AF_XDP; run without -z: copy mode \\(-c\\) works`)],
       [['-d', env.name, '--handler', '/nonexistent.wasm'], /^afxdp-wasm: handler \/nonexistent\.wasm: no such file/],
       [['-d', env.name, '--handler', join(ROOT, 'package.json')], /^afxdp-wasm: handler .*package\.json is not a valid WebAssembly module/],
+      [['-d', env.name, '--handler', EMPTY_WASM], /^afxdp-wasm: handler .*empty\.wasm does not import env\.memory; build it with the project's asconfig\.json/],
       [['-d', env.name, '--frame-size', '3000'], /^afxdp-wasm: --frame-size must be 2048 or 4096/],
       [['-d', env.name, '--bogus'], /^afxdp-wasm: Unknown option '--bogus'/],
     ];

@@ -160,9 +160,4 @@ export class Dataplane {
     releaseInterface(this.shim, this.opts.ifname, this.program);
     return stats;
   }
-
-  /** Last resort from an exit path that cannot wait: the kernel object goes, the rest dies with the process. */
-  releaseNow(): void {
-    if (!this.stopped) releaseInterface(this.shim, this.opts.ifname, this.program);
-  }
 }

@@ -63,17 +63,29 @@ export function claimInterface(shim: Shim, ifname: string, force: boolean): stri
   return [`Replaced XDP program ${describe(attached)} on ${ifname} (-F).`];
 }
 
-/** Notes the program now on the interface as ours. */
+// Whatever way the process ends (process.exit, an uncaught error), the
+// 'exit' event still runs synchronously: the last chance to detach.
+const releaseAtExit = new Map<string, () => void>();
+
+/** Notes the program now on the interface as ours, and arranges its release at exit. */
 export function recordOwnership(shim: Shim, ifname: string): AttachedProgram | undefined {
   const program = shim.xdpQuery(ifname) ?? undefined;
   if (!program) return undefined;
   mkdirSync(ownersDir(), { recursive: true, mode: 0o700 });
   writeFileSync(ownerFile(ifname), JSON.stringify({ pid: process.pid, program } satisfies Owner) + '\n');
+  const release = () => releaseInterface(shim, ifname, program);
+  releaseAtExit.set(ifname, release);
+  process.once('exit', release);
   return program;
 }
 
 /** Detaches our program if it is still there and forgets it. Safe to call twice, and from an exit handler. */
 export function releaseInterface(shim: Shim, ifname: string, program: AttachedProgram | undefined): void {
+  const atExit = releaseAtExit.get(ifname);
+  if (atExit) {
+    releaseAtExit.delete(ifname);
+    process.removeListener('exit', atExit);
+  }
   if (program && existsSync(`/sys/class/net/${ifname}`)) {
     const now = shim.xdpQuery(ifname);
     if (now && now.id === program.id) shim.xdpDetach(ifname, program.id, program.mode);
