@@ -46,7 +46,7 @@ async function main(): Promise<void> {
     const now = dp.counters();
     const at = performance.now();
     const period = (at - prevAt) / 1000;
-    if (opts.json) console.log(statsJson(now, prev, period));
+    if (opts.json) console.log(statsJson(now, prev, period, dp.reasons()));
     else if (!opts.quiet) console.log(statsText(now, prev, period));
     prev = now;
     prevAt = at;
@@ -58,8 +58,8 @@ async function main(): Promise<void> {
     clearInterval(timer);
     const xdp = await dp.stop();
     const totals = dp.counters();
-    if (opts.json) console.log(totalsJson(totals, xdp));
-    else console.log(totalsText(totals, xdp));
+    if (opts.json) console.log(totalsJson(totals, xdp, dp.reasons()));
+    else console.log(totalsText(totals, xdp, dp.reasons()));
     say(`Stopped (${why}); XDP program detached.`);
   };
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void stop(signal));

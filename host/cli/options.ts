@@ -1,6 +1,7 @@
 // The command line of afxdp-wasm: the lesson's af_xdp_user options plus our own.
 // Parsed with node:util parseArgs (Node's own, maintained with Node: no dependency).
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { UserError } from '../lib/errors.js';
@@ -26,6 +27,9 @@ Without -d it serves the test environment veth-adv03, making it if needed.
       --frame-size <n>   2048 or 4096 (default 4096)
       --ring-size <n>    size of each of the four rings, a power of two (default 2048)
       --batch <n>        most descriptors per batch, 1..${MAX_BATCH} (default 64)
+      --addr <address>   the interface's IPv6 or IPv4 address for replies to multicast
+                         (default: the interface's own; may be given twice)
+      --hop-limit <n>    hop limit / TTL of replies (default 64)
       --interval <s>     seconds between stats lines (default 2)
       --json             one JSON object per stats period instead of text
       --verbose          show libxdp's and libbpf's own messages
@@ -46,6 +50,8 @@ export interface Options {
   ringSize: number;
   batch: number;
   intervalMs: number;
+  addrs: string[];
+  hopLimit: number;
   json: boolean;
   verbose: boolean;
   help: boolean;
@@ -56,6 +62,11 @@ function integer(name: string, value: string | undefined, fallback: number, min:
   const n = Number(value);
   if (!Number.isInteger(n) || n < min || n > max) throw new UserError(`--${name} must be a whole number from ${min} to ${max}, not '${value}'`);
   return n;
+}
+
+function checkAddr(addr: string): string {
+  if (!isIP(addr)) throw new UserError(`--addr '${addr}' is not an IPv6 or IPv4 address`);
+  return addr;
 }
 
 const isPowerOfTwo = (n: number) => n > 0 && (n & (n - 1)) === 0;
@@ -83,6 +94,8 @@ export function parseOptions(argv: string[]): Options {
       'ring-size': { type: 'string' },
       batch: { type: 'string' },
       interval: { type: 'string' },
+      addr: { type: 'string', multiple: true },
+      'hop-limit': { type: 'string' },
       json: { type: 'boolean' },
       verbose: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -121,6 +134,8 @@ export function parseOptions(argv: string[]): Options {
     ringSize,
     batch: integer('batch', values.batch, 64, 1, MAX_BATCH),
     intervalMs: Math.round(seconds * 1000),
+    addrs: (values.addr ?? []).map(checkAddr),
+    hopLimit: integer('hop-limit', values['hop-limit'], 64, 1, 255),
     json: values.json ?? false,
     verbose: values.verbose ?? false,
     help: values.help ?? false,

@@ -22,9 +22,9 @@ export function statsText(now: Counters, prev: Counters, period: number): string
   ].join('\n');
 }
 
-export function statsJson(now: Counters, prev: Counters, period: number): string {
+export function statsJson(now: Counters, prev: Counters, period: number, reasons: Record<string, number>): string {
   return JSON.stringify({
-    type: 'stats', period,
+    type: 'stats', period, reasons,
     rx: { packets: now.rxPackets, bytes: now.rxBytes, pps: (now.rxPackets - prev.rxPackets) / period },
     tx: { packets: now.txPackets, bytes: now.txBytes, pps: (now.txPackets - prev.txPackets) / period },
     counters: now,
@@ -37,13 +37,15 @@ export function frameAccount(c: Counters) {
   return { total: c.framesTotal, free: c.framesFree, inFlight, balanced: c.framesFree + inFlight === c.framesTotal };
 }
 
-export function totalsText(c: Counters, xdp: XdpStatistics | undefined): string {
+export function totalsText(c: Counters, xdp: XdpStatistics | undefined, reasons: Record<string, number>): string {
   const f = frameAccount(c);
   const rows = [
     `Totals: RX ${c.rxPackets} pkts ${c.rxBytes} bytes, TX ${c.txPackets} pkts ${c.txBytes} bytes`,
     `  handler: dropped ${c.dropped}, refused verdicts ${c.invalid}, TX ring full ${c.txRingFull}, handler errors ${c.handlerErrors}, batches ${c.batches}`,
     `  frames: ${f.free} free + ${f.inFlight} in flight = ${f.free + f.inFlight} of ${f.total}${f.balanced ? '' : '  MISMATCH'}`,
   ];
+  const said = Object.entries(reasons).filter(([, n]) => n > 0);
+  if (said.length > 0) rows.push(`  handler's reasons: ${said.map(([name, n]) => `${name} ${n}`).join(', ')}`);
   if (xdp) {
     rows.push(`  kernel (XDP_STATISTICS): rx_dropped ${xdp.rx_dropped}, rx_ring_full ${xdp.rx_ring_full}, ` +
       `rx_fill_ring_empty_descs ${xdp.rx_fill_ring_empty_descs}, tx_ring_empty_descs ${xdp.tx_ring_empty_descs}, ` +
@@ -52,6 +54,6 @@ export function totalsText(c: Counters, xdp: XdpStatistics | undefined): string 
   return rows.join('\n');
 }
 
-export function totalsJson(c: Counters, xdp: XdpStatistics | undefined): string {
-  return JSON.stringify({ type: 'exit', counters: c, frames: frameAccount(c), xdp: xdp ?? null });
+export function totalsJson(c: Counters, xdp: XdpStatistics | undefined, reasons: Record<string, number>): string {
+  return JSON.stringify({ type: 'exit', counters: c, reasons, frames: frameAccount(c), xdp: xdp ?? null });
 }

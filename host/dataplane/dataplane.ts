@@ -5,13 +5,14 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { UserError } from '../lib/errors.js';
-import type { Handler } from './handler.js';
+import { type CounterTable, type Handler, readCounters } from './handler.js';
+import { interfaceConfig, writeInterfaceConfig } from './iface-config.js';
 import {
   BATCH_OFFSET, CONTROL_OFFSET, CONTROL_STOP, CONTROL_WORDS, COUNTER, COUNTERS_OFFSET, COUNTER_COUNT, UMEM_OFFSET, newMemory,
 } from './layout.js';
 import { claimInterface, recordOwnership, releaseInterface } from './ownership.js';
 import { type AttachedProgram, type Shim, type XdpStatistics, loadShim, projectRoot } from './shim.js';
-import type { WorkerInput } from './worker.js';
+import type { ReadyMessage, WorkerInput } from './worker.js';
 
 export interface DataplaneOptions {
   ifname: string;
@@ -30,6 +31,8 @@ export interface DataplaneOptions {
   say: (line: string) => void;
   /** libxdp/libbpf's own words, shown with --verbose. */
   verbose: boolean;
+  addrs: string[];
+  hopLimit: number;
 }
 
 export type Counters = Record<keyof typeof COUNTER, number>;
@@ -54,6 +57,7 @@ export class Dataplane {
     private readonly port: number,
     readonly program: AttachedProgram | undefined,
     private readonly worker: Worker,
+    private readonly handlerCounters: CounterTable | undefined,
   ) {
     this.control = new Int32Array(memory.buffer, CONTROL_OFFSET, CONTROL_WORDS);
     this.counterView = new BigUint64Array(memory.buffer, COUNTERS_OFFSET, COUNTER_COUNT);
@@ -63,6 +67,7 @@ export class Dataplane {
     const shim = loadShim();
     for (const line of claimInterface(shim, opts.ifname, opts.force)) opts.say(line);
     const memory = newMemory();
+    writeInterfaceConfig(memory, interfaceConfig(opts.ifname, opts.addrs, opts.hopLimit));
     let port: number;
     try {
       port = shim.open({
@@ -81,8 +86,8 @@ export class Dataplane {
     const program = recordOwnership(shim, opts.ifname);
     Dataplane.showLog(shim, opts);
     try {
-      const worker = await Dataplane.spawnWorker({ port, memory, handler: opts.handler, pollMode: opts.pollMode });
-      return new Dataplane(shim, opts, memory, port, program, worker);
+      const { worker, counters } = await Dataplane.spawnWorker({ port, memory, handler: opts.handler, pollMode: opts.pollMode });
+      return new Dataplane(shim, opts, memory, port, program, worker, counters);
     } catch (err) {
       shim.close(port);
       releaseInterface(shim, opts.ifname, program);
@@ -115,7 +120,7 @@ export class Dataplane {
     }
   }
 
-  private static spawnWorker(input: WorkerInput): Promise<Worker> {
+  private static spawnWorker(input: WorkerInput): Promise<{ worker: Worker; counters: CounterTable | undefined }> {
     return new Promise((resolve, reject) => {
       const worker = new Worker(WORKER_PATH, { workerData: input });
       const fail = (err: Error) => {
@@ -124,9 +129,9 @@ export class Dataplane {
       };
       worker.once('error', fail);
       worker.once('exit', (code) => fail(new Error(`exit code ${code}`)));
-      worker.once('message', () => {
+      worker.once('message', (msg: ReadyMessage) => {
         worker.removeAllListeners();
-        resolve(worker);
+        resolve({ worker, counters: msg.counters });
       });
     });
   }
@@ -135,6 +140,11 @@ export class Dataplane {
     const out = {} as Counters;
     for (const [name, index] of Object.entries(COUNTER)) out[name as keyof Counters] = Number(this.counterView[index]);
     return out;
+  }
+
+  /** The handler's own per-reason counters. */
+  reasons(): Record<string, number> {
+    return readCounters(this.handlerCounters, this.memory);
   }
 
   statistics(): XdpStatistics | undefined {

@@ -14,6 +14,15 @@ export interface Handler {
 
 export interface HandlerInstance {
   process(batch: number, count: number): void;
+  /** The handler's own per-reason counters (optional exports), for stats. */
+  counters: CounterTable | undefined;
+  exports: Record<string, unknown>;
+}
+
+/** Where a handler keeps its u64 counters, and their names. */
+export interface CounterTable {
+  address: number;
+  names: string[];
 }
 
 /** A handler called abort() (an AssemblyScript assertion or error). */
@@ -69,5 +78,26 @@ export function instantiate(handler: Handler, memory: WebAssembly.Memory, probe 
   if (typeof ex['_start'] === 'function') (ex['_start'] as () => void)();
   if (typeof ex['init'] === 'function') (ex['init'] as (config: number) => void)(HANDLER_CONFIG_OFFSET);
   if (probe) return { abi: Number((ex['ABI_VERSION'] as WebAssembly.Global).value) } as unknown as HandlerInstance;
-  return { process: ex['process'] as (batch: number, count: number) => void };
+  return { process: ex['process'] as (batch: number, count: number) => void, counters: counterTable(ex, memory), exports: ex };
+}
+
+/** counters() -> address of u64s; counter_names()/counter_names_len() -> a comma-separated UTF-16LE string. */
+function counterTable(ex: Record<string, unknown>, memory: WebAssembly.Memory): CounterTable | undefined {
+  const call = (name: string) => (typeof ex[name] === 'function' ? Number((ex[name] as () => number)()) : undefined);
+  const address = call('counters');
+  const namesAt = call('counter_names');
+  const namesLen = call('counter_names_len');
+  if (address === undefined || namesAt === undefined || namesLen === undefined) return undefined;
+  if (namesAt + namesLen > memory.buffer.byteLength || address % 8 !== 0) return undefined;
+  const names = Buffer.from(new Uint8Array(memory.buffer, namesAt, namesLen)).toString('utf16le').split(',');
+  return { address, names };
+}
+
+/** Reads a counter table (from any thread that shares the memory). */
+export function readCounters(table: CounterTable | undefined, memory: WebAssembly.Memory): Record<string, number> {
+  const out: Record<string, number> = {};
+  if (!table) return out;
+  const values = new BigUint64Array(memory.buffer, table.address, table.names.length);
+  table.names.forEach((name, i) => (out[name] = Number(values[i])));
+  return out;
 }

@@ -2,7 +2,7 @@
 // Per turn: one call into the shim (settle verdicts, kick TX, reap
 // COMPLETION, refill FILL, take the next RX batch), one call into the handler.
 import { parentPort, workerData } from 'node:worker_threads';
-import { type Handler, instantiate } from './handler.js';
+import { type CounterTable, type Handler, instantiate } from './handler.js';
 import { loadShim } from './shim.js';
 import { BATCH_OFFSET, CONTROL_OFFSET, CONTROL_STOP, CONTROL_WORDS, COUNTERS_OFFSET, COUNTER, COUNTER_COUNT, DESC_SIZE } from './layout.js';
 
@@ -13,6 +13,11 @@ export interface WorkerInput {
   pollMode: boolean;
 }
 
+export interface ReadyMessage {
+  type: 'ready';
+  counters: CounterTable | undefined;
+}
+
 const POLL_TIMEOUT_MS = 100; // how late a stop request is noticed in poll mode
 
 function run({ port, memory, handler, pollMode }: WorkerInput): void {
@@ -20,8 +25,8 @@ function run({ port, memory, handler, pollMode }: WorkerInput): void {
   const control = new Int32Array(memory.buffer, CONTROL_OFFSET, CONTROL_WORDS);
   const counters = new BigUint64Array(memory.buffer, COUNTERS_OFFSET, COUNTER_COUNT);
   const descs = new Uint32Array(memory.buffer, BATCH_OFFSET);
-  const { process } = instantiate(handler, memory);
-  parentPort!.postMessage({ type: 'ready' });
+  const { process, counters: table } = instantiate(handler, memory);
+  parentPort!.postMessage({ type: 'ready', counters: table } satisfies ReadyMessage);
 
   while (Atomics.load(control, CONTROL_STOP) === 0) {
     const n = shim.step(port);

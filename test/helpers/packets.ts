@@ -1,20 +1,8 @@
 // Builds test frames byte by byte, independently of the AssemblyScript code
 // (its own checksum), so the two can check each other.
+import { ipv6Bytes, macBytes } from '../../host/lib/addr.js';
 
-export function macBytes(mac: string): number[] {
-  return mac.split(':').map((h) => parseInt(h, 16));
-}
-
-export function ipv6Bytes(addr: string): number[] {
-  const [head, tail] = addr.split('::') as [string, string | undefined];
-  const h = head ? head.split(':') : [];
-  const t = tail ? tail.split(':') : [];
-  const groups = tail === undefined ? h : [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
-  return groups.flatMap((g) => {
-    const v = parseInt(g || '0', 16);
-    return [v >> 8, v & 0xff];
-  });
-}
+export { ipv6Bytes, macBytes };
 
 /** RFC 1071: ones' complement of the ones' complement sum of 16-bit words. */
 export function internetChecksum(bytes: number[]): number {

@@ -1,0 +1,48 @@
+// The handler config block (asm/lib/config.ts, asm/CONTRACT.md): what a
+// handler knows about the interface it serves. Filled from the interface's
+// own configuration, or from --addr.
+import { isIPv6 } from 'node:net';
+import { ipv4Bytes, ipv6Bytes, macBytes } from '../lib/addr.js';
+import { run } from '../lib/exec.js';
+import { HANDLER_CONFIG_OFFSET } from './layout.js';
+
+export interface InterfaceConfig {
+  mac: number[] | undefined;
+  ipv6: number[] | undefined;
+  ipv4: number[] | undefined;
+  hopLimit: number;
+}
+
+interface IpAddrJson {
+  address?: string;
+  addr_info?: { family: string; local: string; scope: string }[];
+}
+
+/** The interface's MAC, first global IPv6 and first IPv4 address; --addr values win. */
+export function interfaceConfig(ifname: string, addrs: string[], hopLimit: number): InterfaceConfig {
+  const [link] = JSON.parse(run(['ip', '-j', 'addr', 'show', 'dev', ifname])) as IpAddrJson[];
+  const info = link?.addr_info ?? [];
+  const own6 = info.find((a) => a.family === 'inet6' && a.scope === 'global')?.local;
+  const own4 = info.find((a) => a.family === 'inet')?.local;
+  const given6 = addrs.find((a) => isIPv6(a));
+  const given4 = addrs.find((a) => !isIPv6(a));
+  const six = given6 ?? own6;
+  const four = given4 ?? own4;
+  return {
+    mac: link?.address ? macBytes(link.address) : undefined,
+    ipv6: six ? ipv6Bytes(six) : undefined,
+    ipv4: four ? ipv4Bytes(four) : undefined,
+    hopLimit,
+  };
+}
+
+export function writeInterfaceConfig(memory: WebAssembly.Memory, cfg: InterfaceConfig): void {
+  const block = new Uint8Array(memory.buffer, HANDLER_CONFIG_OFFSET, 64);
+  const view = new DataView(memory.buffer, HANDLER_CONFIG_OFFSET, 64);
+  block.fill(0);
+  view.setUint32(0, (cfg.ipv6 ? 1 : 0) | (cfg.ipv4 ? 2 : 0), true);
+  view.setUint32(4, cfg.hopLimit, true);
+  if (cfg.mac) block.set(cfg.mac, 8);
+  if (cfg.ipv6) block.set(cfg.ipv6, 16);
+  if (cfg.ipv4) block.set(cfg.ipv4, 32);
+}

@@ -1,0 +1,57 @@
+// afxdp-wasm-replay: run a handler over every frame of a capture and write
+// what it would transmit. No NIC, no root.
+//   npm run replay -- --handler build/asm/echo.wasm in.pcap out.pcap [--addr A] [--hop-limit N] [--mac M]
+import { readFileSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { isIPv6 } from 'node:net';
+import { loadHandler } from './dataplane/handler.js';
+import { ipv4Bytes, ipv6Bytes, macBytes } from './lib/addr.js';
+import { UserError, runMain } from './lib/errors.js';
+import { OfflineRunner } from './offline/runner.js';
+import { readCapture, writePcap } from './offline/pcap.js';
+
+const USAGE = 'usage: npm run replay -- --handler <file.wasm> <in.pcap|in.pcapng> <out.pcap> [--addr A]... [--mac M] [--hop-limit N]';
+
+function main(): void {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: { handler: { type: 'string' }, addr: { type: 'string', multiple: true }, mac: { type: 'string' }, 'hop-limit': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  });
+  if (values.help) return void console.log(USAGE);
+  const [input, output] = positionals;
+  if (!values.handler || !input || !output || positionals.length > 2) throw new UserError(USAGE);
+  const handler = loadHandler(values.handler);
+  let frames: Uint8Array[];
+  try {
+    frames = readCapture(readFileSync(input), input);
+  } catch (err) {
+    if (err instanceof UserError) throw err;
+    throw new UserError(`cannot read ${input}: ${(err as Error).message}`);
+  }
+  const addrs = values.addr ?? [];
+  const six = addrs.find((a) => isIPv6(a));
+  const four = addrs.find((a) => !isIPv6(a));
+  const runner = new OfflineRunner(handler, {
+    mac: values.mac ? macBytes(values.mac) : undefined,
+    ipv6: six ? ipv6Bytes(six) : undefined,
+    ipv4: four ? ipv4Bytes(four) : undefined,
+    hopLimit: Number(values['hop-limit'] ?? 64),
+  });
+  const sent: Uint8Array[] = [];
+  const tally = { tx: 0, drop: 0, invalid: 0, trap: 0, tooBig: 0 };
+  const room = runner.frameSize - 256;
+  for (let i = 0; i < frames.length; i += 64) {
+    const batch = frames.slice(i, i + 64).filter((f) => (f.length <= room ? true : (tally.tooBig++, false)));
+    for (const outcome of runner.run(batch)) {
+      tally[outcome.verdict]++;
+      if (outcome.verdict === 'tx') sent.push(outcome.bytes);
+    }
+  }
+  writeFileSync(output, writePcap(sent));
+  const reasons = Object.entries(runner.reasons()).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ');
+  console.log(`${frames.length} frames in: ${tally.tx} transmitted (written to ${output}), ${tally.drop} dropped, ` +
+    `${tally.invalid} refused verdicts, ${tally.trap} in trapped batches${tally.tooBig ? `, ${tally.tooBig} larger than a frame` : ''}`);
+  if (reasons) console.log(`handler's reasons: ${reasons}`);
+}
+
+runMain('replay', main);
