@@ -165,7 +165,7 @@ async function buildHost() {
 }
 
 async function buildTests() {
-  const tests = [...filesUnder(join(root, 'test'), '.test.ts'), join(root, 'test', 'bench.ts')];
+  const tests = [...filesUnder(join(root, 'test'), '.test.ts'), join(root, 'test', 'bench.ts'), join(root, 'test', 'fuzz.ts')];
   const inputs = [...filesUnder(join(root, 'test'), '.ts'), ...filesUnder(join(root, 'host'), '.ts')];
   const outs = tests.map((t) => join(root, 'build', 'test', basename(t, '.ts') + '.js'));
   if (tests.length === 0 || !stale(outs, inputs)) return;

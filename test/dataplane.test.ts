@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { type Running, runAfxdp, sleep, startAfxdp } from './helpers/afxdp.js';
-import { ROOT, withEnv } from './helpers/testenv.js';
+import { ROOT, pingFromInside, withEnv } from './helpers/testenv.js';
+import { outerAddr, outerAddr4 } from '../host/testenv/state.js';
 import { attachedProgram, burst, captureInside, decode, flood, ping6 } from './helpers/traffic.js';
 
 const DROP = join(ROOT, 'build', 'asm', 'drop.wasm');
@@ -55,6 +56,19 @@ test('echo: 20 of 20 pings answered through the AF_XDP socket, checksums confirm
     for (const line of replies) assert.match(line, '[icmp6 sum ok]');
     for (const line of replies) assert.match(line, 'hlim 64');
     assert.is(attachedProgram(env.name), undefined, 'program detached after exit');
+  });
+});
+
+test('echo online: IPv4 ping, and a ping to ff02::1 answered from the interface\'s unicast address; reasons in --json', async () => {
+  await withEnv({ legacyIp: true }, async (env) => {
+    const run = await serving(env.name, ['-p'], async (r) => {
+      assert.match(pingFromInside(env, outerAddr4(env), ['-c', '5', '-i', '0.05', '-W', '1']).stdout, '5 received');
+      const multicast = spawnSync('ip', ['netns', 'exec', env.name, 'ping', '-6', '-c', '3', '-i', '0.1', '-W', '1', 'ff02::1%veth0'], { encoding: 'utf8' });
+      assert.match(multicast.stdout, '3 received');
+      assert.match(multicast.stdout, `from ${outerAddr(env)}`);
+      await waitFor('a stats line with reasons', () => (r.stats.at(-1)?.reasons?.['replied'] ?? 0) >= 8);
+    });
+    assert.ok((run.exit!.reasons['replied'] ?? 0) >= 8, JSON.stringify(run.exit!.reasons));
   });
 });
 

@@ -9,10 +9,11 @@ export interface Counters {
   dropped: number; invalid: number; txRingFull: number; handlerErrors: number;
   framesTotal: number; framesFree: number; framesRxKernel: number; framesBatch: number; framesTxKernel: number;
 }
-export interface StatsLine { type: 'stats'; period: number; counters: Counters }
+export interface StatsLine { type: 'stats'; period: number; counters: Counters; reasons: Record<string, number> }
 export interface ExitLine {
   type: 'exit';
   counters: Counters;
+  reasons: Record<string, number>;
   frames: { total: number; free: number; inFlight: number; balanced: boolean };
   xdp: Record<string, number> | null;
 }

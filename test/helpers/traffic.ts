@@ -43,9 +43,19 @@ export function flood(env: EnvState): ChildProcess {
 }
 
 /** Captures on the inner end while fn runs; returns the pcap's path. */
-export async function captureInside(env: EnvState, filter: string, fn: () => Promise<void> | void): Promise<string> {
-  const pcap = join(scratch, `${env.name}-${Date.now()}.pcap`);
-  const dump = spawn('ip', ['netns', 'exec', env.name, 'tcpdump', '--immediate-mode', '-i', INNER_IF, '-U', '-w', pcap, filter], { stdio: ['ignore', 'ignore', 'pipe'] });
+export function captureInside(env: EnvState, filter: string, fn: () => Promise<void> | void): Promise<string> {
+  return capture(['ip', 'netns', 'exec', env.name, 'tcpdump', '-i', INNER_IF], `${env.name}-in`, filter, fn);
+}
+
+/** Captures on the outer end (the served interface) while fn runs. */
+export function captureOuter(env: EnvState, filter: string, fn: () => Promise<void> | void): Promise<string> {
+  return capture(['tcpdump', '-i', env.name], `${env.name}-out`, filter, fn);
+}
+
+async function capture(tcpdump: string[], tag: string, filter: string, fn: () => Promise<void> | void): Promise<string> {
+  const pcap = join(scratch, `${tag}-${Date.now()}.pcap`);
+  // --immediate-mode: without it the last packets can sit in the kernel's capture ring when tcpdump stops.
+  const dump = spawn(tcpdump[0]!, [...tcpdump.slice(1), '--immediate-mode', '-U', '-w', pcap, filter], { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   dump.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   try {
