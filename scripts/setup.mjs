@@ -7,15 +7,18 @@
 //   node scripts/setup.mjs            do what is missing
 //   node scripts/setup.mjs --rebuild  rebuild every build output
 //   node scripts/setup.mjs --dry-run  print what would be done, do nothing
+//   node scripts/setup.mjs --handler path/to/h.ts   also build that handler to build/asm/h.wasm
 import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { basename, delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const args = new Set(process.argv.slice(2));
+const argv = process.argv.slice(2);
+const args = new Set(argv);
 const dryRun = args.has('--dry-run');
 const rebuild = args.has('--rebuild');
+const extraHandlers = argv.filter((a, i) => argv[i - 1] === '--handler');
 const isRoot = process.getuid?.() === 0;
 
 // Debian package -> a file or command it provides (cheaper than asking dpkg).
@@ -104,11 +107,14 @@ const bin = (pkg, file) => join(root, 'node_modules', pkg, file);
 
 function buildHandlers() {
   const inputs = [...filesUnder(join(root, 'asm'), '.ts'), join(root, 'asconfig.json')];
-  const handlers = readdirSync(join(root, 'asm')).filter((f) => f.endsWith('.ts'));
-  for (const file of handlers) {
+  const handlers = readdirSync(join(root, 'asm')).filter((f) => f.endsWith('.ts')).map((f) => join(root, 'asm', f));
+  for (const given of extraHandlers) {
+    if (!given.endsWith('.ts') || !existsSync(given)) fail(`--handler wants an AssemblyScript file (.ts) that exists, not '${given}'`);
+  }
+  for (const file of [...handlers, ...extraHandlers.map((h) => resolve(h))]) {
     const out = join(root, 'build', 'asm', basename(file, '.ts') + '.wasm');
-    if (!stale([out], inputs)) continue;
-    run(process.execPath, [bin('assemblyscript', 'bin/asc.js'), join('asm', file), '--config', 'asconfig.json', '--target', 'release', '--outFile', out]);
+    if (!stale([out], [...inputs, file])) continue;
+    run(process.execPath, [bin('assemblyscript', 'bin/asc.js'), file, '--config', join(root, 'asconfig.json'), '--target', 'release', '--outFile', out]);
   }
 }
 

@@ -109,3 +109,16 @@ export function echo4Frame(o: Echo4 = {}): number[] {
   const eth = [...macBytes(o.dstMac ?? '02:00:00:00:00:01'), ...macBytes(o.srcMac ?? '02:00:00:00:00:02'), ...tagBytes(o.tags), 0x08, 0x00];
   return pad([...eth, ...ip, ...icmp], o.padTo);
 }
+
+/** Ethernet + IPv6 + UDP with a correct checksum. */
+export function udp6Frame(o: { src?: string; dst?: string; sport?: number; dport?: number; data?: number[] } = {}): number[] {
+  const src = ipv6Bytes(o.src ?? 'fc00:dead:cafe:1::2');
+  const dst = ipv6Bytes(o.dst ?? 'fc00:dead:cafe:1::1');
+  const data = o.data ?? [104, 101, 108, 108, 111];
+  const udp = [...word(o.sport ?? 40000), ...word(o.dport ?? 7), ...word(8 + data.length), 0, 0, ...data];
+  const sum = internetChecksum([...src, ...dst, 0, 0, ...word(udp.length), 0, 0, 0, 17, ...udp]) || 0xffff;
+  udp[6] = sum >> 8;
+  udp[7] = sum & 0xff;
+  const ip = [0x60, 0, 0, 0, ...word(udp.length), 17, 64, ...src, ...dst];
+  return [...macBytes('02:00:00:00:00:01'), ...macBytes('02:00:00:00:00:02'), 0x86, 0xdd, ...ip, ...udp];
+}
