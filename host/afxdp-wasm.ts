@@ -34,20 +34,26 @@ async function main(): Promise<void> {
   const handler = loadHandler(opts.handlerPath);
   checkPrivileges();
   const ifname = opts.dev ?? defaultInterface(say);
-  checkInterface(ifname, opts.queue);
+  const { queues, rxQueues } = checkInterface(ifname, opts.queues);
+  if (queues.length < rxQueues) {
+    say(`Note: ${ifname} has ${rxQueues} RX queues and only ${queues.join(',')} ${queues.length === 1 ? 'is' : 'are'} served: ` +
+      `packets hashed to the others never reach us. Serve them all with -Q all, or steer flows: ` +
+      `ethtool -N ${ifname} flow-type udp6 action ${queues[0]}, or ethtool -L ${ifname} combined 1.`);
+  }
 
-  const dp = await Dataplane.start({ ...opts, ifname, handler, say });
+  const dp = await Dataplane.start({ ...opts, ifname, queues, handler, say });
   let stopping = false;
 
-  say(`Serving ${ifname} queue ${opts.queue} with ${handler.path} (sha256 ${handler.hash}); XDP program ${dp.program?.name ?? '?'} (id ${dp.program?.id ?? '?'}, ${dp.program?.mode ?? '?'}). Ctrl-C stops.`);
+  say(`Serving ${ifname} queue${queues.length > 1 ? 's' : ''} ${queues.join(',')} with ${handler.path} (sha256 ${handler.hash}); XDP program ${dp.program?.name ?? '?'} (id ${dp.program?.id ?? '?'}, ${dp.program?.mode ?? '?'}). Ctrl-C stops.`);
   let prev = dp.counters();
   let prevAt = performance.now();
   const timer = setInterval(() => {
     const now = dp.counters();
     const at = performance.now();
     const period = (at - prevAt) / 1000;
-    if (opts.json) console.log(statsJson(now, prev, period, dp.reasons()));
-    else if (!opts.quiet) console.log(statsText(now, prev, period));
+    const perQueue = dp.served.length > 1 ? dp.served.map((q) => ({ queue: q.queue, counters: dp.queueCounters(q) })) : [];
+    if (opts.json) console.log(statsJson(now, prev, period, dp.reasons(), perQueue));
+    else if (!opts.quiet) console.log(statsText(now, prev, period, perQueue));
     prev = now;
     prevAt = at;
   }, opts.intervalMs);

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <mutex>
 #include <net/if.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -23,6 +24,7 @@
 #include <xdp/libxdp.h>
 
 #include "port.h"
+#include "program.h"
 
 #ifndef SOL_XDP
 #define SOL_XDP 283
@@ -153,6 +155,21 @@ Napi::Value Wait(const Napi::CallbackInfo &info)
 	return Napi::Number::New(info.Env(), p ? port_wait(p, timeout) : -1);
 }
 
+// waitAny([ports], timeoutMs): poll() until any of them has RX work.
+Napi::Value WaitAny(const Napi::CallbackInfo &info)
+{
+	Napi::Array ids = info[0].As<Napi::Array>();
+	int timeout = info[1].As<Napi::Number>().Int32Value();
+	struct pollfd fds[MAX_PORTS];
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < ids.Length() && n < MAX_PORTS; i++) {
+		uint32_t id = ids.Get(i).As<Napi::Number>().Uint32Value();
+		if (id < MAX_PORTS && slots[id].p)
+			fds[n++] = { port_fd(slots[id].p), POLLIN, 0 };
+	}
+	return Napi::Number::New(info.Env(), poll(fds, n, timeout));
+}
+
 Napi::Value Close(const Napi::CallbackInfo &info)
 {
 	uint32_t id = info[0].As<Napi::Number>().Uint32Value();
@@ -249,6 +266,69 @@ Napi::Value XdpDetach(const Napi::CallbackInfo &info)
 	return Napi::Boolean::New(env, err == 0);
 }
 
+constexpr int MAX_PROGRAMS = 16;
+loaded_program programs[MAX_PROGRAMS];
+
+// loadProgram(ifname, filename, progname, xdpFlags) -> { handle, id, name }
+Napi::Value LoadProgram(const Napi::CallbackInfo &info)
+{
+	Napi::Env env = info.Env();
+	int ifindex = ifindex_of(info);
+	std::string filename = info[1].As<Napi::String>();
+	std::string progname = info[2].As<Napi::String>();
+	uint32_t flags = info[3].As<Napi::Number>().Uint32Value();
+	if (!ifindex) {
+		errno_error(env, ENODEV, "no such interface").ThrowAsJavaScriptException();
+		return env.Undefined();
+	}
+	std::lock_guard<std::mutex> g(slots_lock);
+	int handle = 0;
+	while (handle < MAX_PROGRAMS && programs[handle].prog)
+		handle++;
+	if (handle == MAX_PROGRAMS) {
+		Napi::Error::New(env, "too many programs").ThrowAsJavaScriptException();
+		return env.Undefined();
+	}
+	const char *why = "";
+	int err = program_load(filename.c_str(), progname.c_str(), ifindex, flags, &programs[handle], &why);
+	if (err) {
+		Napi::Error e = errno_error(env, err, std::string("cannot ") + why);
+		e.Set("step", Napi::String::New(env, why));
+		e.ThrowAsJavaScriptException();
+		return env.Undefined();
+	}
+	Napi::Object o = Napi::Object::New(env);
+	o.Set("handle", Napi::Number::New(env, handle));
+	o.Set("id", Napi::Number::New(env, programs[handle].id));
+	o.Set("name", Napi::String::New(env, programs[handle].name));
+	return o;
+}
+
+// bindToProgram(port, handle): enters the port's socket in the program's xsks_map, at its queue.
+Napi::Value BindToProgram(const Napi::CallbackInfo &info)
+{
+	Napi::Env env = info.Env();
+	port *p = port_of(info);
+	uint32_t handle = info[1].As<Napi::Number>().Uint32Value();
+	if (!p || handle >= MAX_PROGRAMS || !programs[handle].prog) {
+		Napi::Error::New(env, "no such port or program").ThrowAsJavaScriptException();
+		return env.Undefined();
+	}
+	int err = xsk_socket__update_xskmap(port_socket(p), programs[handle].xsks_map_fd);
+	if (err)
+		errno_error(env, err, "cannot enter the socket in xsks_map").ThrowAsJavaScriptException();
+	return env.Undefined();
+}
+
+Napi::Value CloseProgram(const Napi::CallbackInfo &info)
+{
+	uint32_t handle = info[0].As<Napi::Number>().Uint32Value();
+	std::lock_guard<std::mutex> g(slots_lock);
+	if (handle < MAX_PROGRAMS)
+		program_close(&programs[handle]);
+	return info.Env().Undefined();
+}
+
 Napi::Value TakeLog(const Napi::CallbackInfo &info)
 {
 	Napi::Env env = info.Env();
@@ -275,10 +355,14 @@ Napi::Object Init(Napi::Env env, Napi::Object exports)
 	exports.Set("step", Napi::Function::New(env, Step));
 	exports.Set("settle", Napi::Function::New(env, Settle));
 	exports.Set("wait", Napi::Function::New(env, Wait));
+	exports.Set("waitAny", Napi::Function::New(env, WaitAny));
 	exports.Set("close", Napi::Function::New(env, Close));
 	exports.Set("statistics", Napi::Function::New(env, Statistics));
 	exports.Set("xdpQuery", Napi::Function::New(env, XdpQuery));
 	exports.Set("xdpDetach", Napi::Function::New(env, XdpDetach));
+	exports.Set("loadProgram", Napi::Function::New(env, LoadProgram));
+	exports.Set("bindToProgram", Napi::Function::New(env, BindToProgram));
+	exports.Set("closeProgram", Napi::Function::New(env, CloseProgram));
 	exports.Set("takeLog", Napi::Function::New(env, TakeLog));
 	exports.Set("versions", Napi::Function::New(env, Versions));
 	return exports;

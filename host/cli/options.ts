@@ -13,11 +13,15 @@ Serve one queue of an interface through AF_XDP with a WebAssembly handler.
 Without -d it serves the test environment veth-adv03, making it if needed.
 
   -d, --dev <ifname>     interface to serve
-  -Q, --queue <id>       RX queue to bind (default 0)
+  -Q, --queue <ids>      RX queue(s) to serve: 0 (default), a list 0,2,3, or all
   -S, --skb-mode         attach XDP in SKB (generic) mode
   -N, --native-mode      attach XDP in native (driver) mode
   -A, --auto-mode        let the kernel choose (default)
   -F, --force            replace an XDP program already on the interface
+      --steer <name>     a built-in XDP program: echo (only echo requests; the rest
+                         stays with the kernel), all, every-other (lesson assignment 2)
+      --filename <obj>   load this XDP object instead (it must have an XSKMAP xsks_map)
+      --progname <name>  the program in it (default: its first)
   -c, --copy             force copy mode
   -z, --zero-copy        force zero-copy mode
   -p, --poll-mode        wait in poll() when idle instead of spinning
@@ -37,7 +41,9 @@ Without -d it serves the test environment veth-adv03, making it if needed.
 
 export interface Options {
   dev: string | undefined;
-  queue: number;
+  /** 'all', or the queue ids asked for. */
+  queues: number[] | 'all';
+  program: { filename: string; progname: string } | undefined;
   xdpFlags: number;
   bindFlags: number;
   zeroCopy: boolean;
@@ -85,6 +91,7 @@ export function parseOptions(argv: string[]): Options {
       copy: { type: 'boolean', short: 'c' },
       'zero-copy': { type: 'boolean', short: 'z' },
       'poll-mode': { type: 'boolean', short: 'p' },
+      steer: { type: 'string' },
       quiet: { type: 'boolean', short: 'q' },
       filename: { type: 'string' },
       progname: { type: 'string' },
@@ -106,9 +113,8 @@ export function parseOptions(argv: string[]): Options {
   const modes = [values['skb-mode'], values['native-mode'], values['auto-mode']].filter(Boolean).length;
   if (modes > 1) throw new UserError('choose one of -S, -N and -A');
   if (values.copy && values['zero-copy']) throw new UserError('choose one of -c and -z');
-  if (values.filename !== undefined || values.progname !== undefined) {
-    throw new UserError('--filename/--progname (custom XDP programs) are not in this build yet; run without them to use libxdp\'s default program');
-  }
+  if (values.progname !== undefined && values.filename === undefined) throw new UserError('--progname needs --filename (the object it is in)');
+  if (values.steer !== undefined && values.filename !== undefined) throw new UserError('choose one of --steer and --filename');
   const frameSize = integer('frame-size', values['frame-size'], 4096, 2048, 4096);
   if (frameSize !== 2048 && frameSize !== 4096) throw new UserError(`--frame-size must be 2048 or 4096 (AF_XDP needs a power of two the page holds), not ${frameSize}`);
   const frames = integer('frames', values.frames, 4096, 64, Math.floor(MAX_UMEM / frameSize));
@@ -121,7 +127,9 @@ export function parseOptions(argv: string[]): Options {
   if (values['zero-copy']) bindFlags |= XDP_ZEROCOPY;
   return {
     dev: values.dev,
-    queue: integer('queue', values.queue, 0, 0, 1023),
+    queues: parseQueues(values.queue ?? '0'),
+    program: values.steer !== undefined ? steerProgram(values.steer)
+      : values.filename !== undefined ? userProgram(values.filename, values.progname ?? '') : undefined,
     xdpFlags: values['skb-mode'] ? XDP_FLAGS_SKB_MODE : values['native-mode'] ? XDP_FLAGS_DRV_MODE : 0,
     bindFlags,
     zeroCopy: values['zero-copy'] ?? false,
@@ -142,6 +150,31 @@ export function parseOptions(argv: string[]): Options {
   };
 }
 
+function parseQueues(value: string): number[] | 'all' {
+  if (value === 'all') return 'all';
+  const ids = value.split(',').map((q) => integer('queue', q, 0, 0, 1023));
+  if (new Set(ids).size !== ids.length) throw new UserError(`-Q ${value} names a queue twice`);
+  return ids;
+}
+
+/** --steer names for the built-in programs in build/bpf/. */
+export const STEER = {
+  echo: { file: 'xsk_steer.o', progname: 'xsk_echo_steer' },
+  all: { file: 'xsk_steer.o', progname: 'xsk_redirect_all' },
+  'every-other': { file: 'af_xdp_kern.o', progname: 'xdp_sock_prog' },
+} as const;
+
+function steerProgram(name: string) {
+  const steer = STEER[name as keyof typeof STEER];
+  if (!steer) throw new UserError(`--steer ${name} is not one of: ${Object.keys(STEER).join(', ')}`);
+  return { filename: join(projectRoot(), 'build', 'bpf', steer.file), progname: steer.progname };
+}
+
+function userProgram(filename: string, progname: string) {
+  if (!existsSync(filename)) throw new UserError(`--filename ${filename}: no such file (built programs are in build/bpf/)`);
+  return { filename, progname };
+}
+
 // CAP_NET_ADMIN (12), CAP_IPC_LOCK (14), CAP_BPF (39): what AF_XDP and XDP need.
 const NEEDED_CAPS = [12n, 14n, 39n];
 
@@ -153,14 +186,17 @@ export function checkPrivileges(): void {
   }
 }
 
-/** The interface exists, is up, and has the queue asked for. */
-export function checkInterface(ifname: string, queue: number): void {
+/** The interface exists, is up, and has the queues asked for; returns them. */
+export function checkInterface(ifname: string, queues: number[] | 'all'): { queues: number[]; rxQueues: number } {
   const sys = `/sys/class/net/${ifname}`;
   if (ifname.includes('/') || !existsSync(sys)) throw new UserError(`no interface named '${ifname}' (ip link lists them; npm run testenv -- setup makes one)`);
   const flags = parseInt(readFileSync(`${sys}/flags`, 'utf8'), 16);
   if ((flags & 1) === 0) throw new UserError(`interface ${ifname} is down; bring it up: ip link set dev ${ifname} up`);
   const rxQueues = readdirSync(`${sys}/queues`).filter((q) => q.startsWith('rx-')).length;
-  if (queue >= rxQueues) {
-    throw new UserError(`${ifname} has ${rxQueues} RX queue${rxQueues === 1 ? '' : 's'} (0..${rxQueues - 1}); -Q ${queue} does not exist`);
+  if (queues === 'all') return { queues: Array.from({ length: rxQueues }, (_, i) => i), rxQueues };
+  const missing = queues.find((q) => q >= rxQueues);
+  if (missing !== undefined) {
+    throw new UserError(`${ifname} has ${rxQueues} RX queue${rxQueues === 1 ? '' : 's'} (0..${rxQueues - 1}); -Q ${missing} does not exist`);
   }
+  return { queues, rxQueues };
 }

@@ -14,17 +14,24 @@ function line(label: string, packets: number, bytes: number, dPackets: number, d
     ` period:${period.toFixed(6)}`;
 }
 
-export function statsText(now: Counters, prev: Counters, period: number): string {
+export interface QueueCounters {
+  queue: number;
+  counters: Counters;
+}
+
+/** The lesson's two lines for the total; with several queues, one line per queue after them. */
+export function statsText(now: Counters, prev: Counters, period: number, perQueue: QueueCounters[] = []): string {
   return [
     line('AF_XDP RX:', now.rxPackets, now.rxBytes, now.rxPackets - prev.rxPackets, now.rxBytes - prev.rxBytes, period),
     line('       TX:', now.txPackets, now.txBytes, now.txPackets - prev.txPackets, now.txBytes - prev.txBytes, period),
+    ...perQueue.map(({ queue, counters: c }) => `  queue ${String(queue).padEnd(3)} RX ${pad(grouped.format(c.rxPackets), 11)} pkts  TX ${pad(grouped.format(c.txPackets), 11)} pkts`),
     '',
   ].join('\n');
 }
 
-export function statsJson(now: Counters, prev: Counters, period: number, reasons: Record<string, number>): string {
+export function statsJson(now: Counters, prev: Counters, period: number, reasons: Record<string, number>, perQueue: QueueCounters[] = []): string {
   return JSON.stringify({
-    type: 'stats', period, reasons,
+    type: 'stats', period, reasons, queues: perQueue,
     rx: { packets: now.rxPackets, bytes: now.rxBytes, pps: (now.rxPackets - prev.rxPackets) / period },
     tx: { packets: now.txPackets, bytes: now.txBytes, pps: (now.txPackets - prev.txPackets) / period },
     counters: now,

@@ -40,10 +40,14 @@ export interface Shim {
   step(port: number): number;
   settle(port: number): void;
   wait(port: number, timeoutMs: number): number;
+  waitAny(ports: number[], timeoutMs: number): number;
   close(port: number): void;
   statistics(port: number): XdpStatistics;
   xdpQuery(ifname: string): AttachedProgram | null;
   xdpDetach(ifname: string, progId: number, mode: string): boolean;
+  loadProgram(ifname: string, filename: string, progname: string, xdpFlags: number): { handle: number; id: number; name: string };
+  bindToProgram(port: number, handle: number): void;
+  closeProgram(handle: number): void;
   takeLog(): string[];
   versions(): { libbpf: string };
 }
