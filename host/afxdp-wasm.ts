@@ -51,7 +51,7 @@ async function main(): Promise<void> {
     const now = dp.counters();
     const at = performance.now();
     const period = (at - prevAt) / 1000;
-    const perQueue = dp.served.length > 1 ? dp.served.map((q) => ({ queue: q.queue, counters: dp.queueCounters(q) })) : [];
+    const perQueue = dp.perQueue();
     if (opts.json) console.log(statsJson(now, prev, period, dp.reasons(), perQueue));
     else if (!opts.quiet) console.log(statsText(now, prev, period, perQueue));
     prev = now;
@@ -64,8 +64,8 @@ async function main(): Promise<void> {
     clearInterval(timer);
     const xdp = await dp.stop();
     const totals = dp.counters();
-    if (opts.json) console.log(totalsJson(totals, xdp, dp.reasons()));
-    else console.log(totalsText(totals, xdp, dp.reasons()));
+    if (opts.json) console.log(totalsJson(totals, xdp, dp.reasons(), dp.perQueue()));
+    else console.log(totalsText(totals, xdp, dp.reasons(), dp.perQueue()));
     say(`Stopped (${why}); XDP program detached.`);
   };
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void stop(signal));

@@ -44,13 +44,14 @@ export function frameAccount(c: Counters) {
   return { total: c.framesTotal, free: c.framesFree, inFlight, balanced: c.framesFree + inFlight === c.framesTotal };
 }
 
-export function totalsText(c: Counters, xdp: XdpStatistics | undefined, reasons: Record<string, number>): string {
+export function totalsText(c: Counters, xdp: XdpStatistics | undefined, reasons: Record<string, number>, perQueue: QueueCounters[] = []): string {
   const f = frameAccount(c);
   const rows = [
     `Totals: RX ${c.rxPackets} pkts ${c.rxBytes} bytes, TX ${c.txPackets} pkts ${c.txBytes} bytes`,
     `  handler: dropped ${c.dropped}, refused verdicts ${c.invalid}, TX ring full ${c.txRingFull}, handler errors ${c.handlerErrors}, batches ${c.batches}`,
     `  frames: ${f.free} free + ${f.inFlight} in flight = ${f.free + f.inFlight} of ${f.total}${f.balanced ? '' : '  MISMATCH'}`,
   ];
+  for (const { queue, counters: q } of perQueue) rows.push(`  queue ${queue}: RX ${q.rxPackets} pkts, TX ${q.txPackets} pkts`);
   const said = Object.entries(reasons).filter(([, n]) => n > 0);
   if (said.length > 0) rows.push(`  handler's reasons: ${said.map(([name, n]) => `${name} ${n}`).join(', ')}`);
   if (xdp) {
@@ -61,6 +62,6 @@ export function totalsText(c: Counters, xdp: XdpStatistics | undefined, reasons:
   return rows.join('\n');
 }
 
-export function totalsJson(c: Counters, xdp: XdpStatistics | undefined, reasons: Record<string, number>): string {
-  return JSON.stringify({ type: 'exit', counters: c, reasons, frames: frameAccount(c), xdp: xdp ?? null });
+export function totalsJson(c: Counters, xdp: XdpStatistics | undefined, reasons: Record<string, number>, perQueue: QueueCounters[] = []): string {
+  return JSON.stringify({ type: 'exit', counters: c, reasons, frames: frameAccount(c), xdp: xdp ?? null, queues: perQueue });
 }

@@ -146,11 +146,16 @@ export class Dataplane {
         if (missing) return Dataplane.fail(`${filename} has no XDP program named '${progname}'; name one of its programs with --progname`);
         return Dataplane.fail(`cannot open ${filename} as a BPF object (${e.message}); build it with clang -target bpf`);
       }
-      const verifier = log.filter((l) => l.trim() !== '' && !/^libbpf: -- (BEGIN|END) PROG LOAD LOG --$/.test(l));
-      const tail = verifier.slice(-3).map((l) => l.trim()).join(' | ');
-      if (e.errno === 13 || e.errno === 22 || /verifier|invalid/i.test(tail)) {
-        return Dataplane.fail(`the kernel refused ${progname || 'the program'} in ${filename} (${e.message}): ${tail}`);
+      // libbpf hands over the verifier's log as one message of many lines; its last lines say why.
+      const lines = log.flatMap((l) => l.split('\n')).map((l) => l.trim());
+      const begin = lines.findLastIndex((l) => l.includes('BEGIN PROG LOAD LOG'));
+      const end = lines.findIndex((l, i) => i > begin && /^--$|END PROG LOAD LOG/.test(l));
+      const verifier = begin < 0 ? [] : lines.slice(begin + 1, end < 0 ? undefined : end).filter((l) => l !== '' && !/^processed \d+ insns/.test(l));
+      const prog = progname || /prog '([^']+)'/.exec(lines[begin] ?? '')?.[1] || 'the program';
+      if (verifier.length > 0 || e.errno === 13) {
+        return Dataplane.fail(`the kernel's verifier refused ${prog} in ${filename} (${e.message}): ${verifier.slice(-2).join(' | ')}`);
       }
+      const tail = lines.filter(Boolean).slice(-2).join(' | ');
       return Dataplane.fail(`cannot attach ${filename}: ${e.message}${tail ? `: ${tail}` : ''}`);
     }
   }
@@ -236,6 +241,11 @@ export class Dataplane {
     const out = {} as Counters;
     for (const [name, index] of Object.entries(COUNTER)) out[name as keyof Counters] = Number(q.counterView[index]);
     return out;
+  }
+
+  /** Each queue's counters, when there is more than one. */
+  perQueue(): { queue: number; counters: Counters }[] {
+    return this.served.length > 1 ? this.served.map((q) => ({ queue: q.queue, counters: this.queueCounters(q) })) : [];
   }
 
   /** Counters summed over the served queues. */

@@ -45,8 +45,14 @@ function freeId(): number {
 }
 
 // Quiet IPv6: no duplicate address detection, no router solicitations or
-// adverts, so the only packets on the link are the ones a test sends.
-const QUIET_IPV6 = { accept_dad: '0', dad_transmits: '0', accept_ra: '0', router_solicitations: '0' };
+// adverts, and the MLD reports a group join sends (and repeats after up to a
+// second) all sent within a millisecond, during setup: afterwards the only
+// packets on the link are the ones a test sends.
+const QUIET_IPV6 = {
+  accept_dad: '0', dad_transmits: '0', accept_ra: '0', router_solicitations: '0',
+  mldv1_unsolicited_report_interval: '1', mldv2_unsolicited_report_interval: '1',
+};
+const MLD_SETTLE_MS = 30;
 
 function quietOuter(ifname: string): void {
   for (const [key, value] of Object.entries(QUIET_IPV6)) writeFileSync(`/proc/sys/net/ipv6/conf/${ifname}/${key}`, value);
@@ -134,6 +140,7 @@ export function setup(opts: SetupOptions): EnvState {
     }
     if (opts.vlan) addVlans(env);
     waitUntilNotTentative(ns);
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, MLD_SETTLE_MS);
     saveEnv(env);
     if (!opts.noPing && !succeeds(['ip', 'netns', 'exec', ns, 'ping', '-6', '-c', '1', '-W', '2', outerAddr(env)])) {
       throw new UserError(`environment '${ns}' was made but its first ping got no answer`);

@@ -16,6 +16,7 @@ export interface ExitLine {
   reasons: Record<string, number>;
   frames: { total: number; free: number; inFlight: number; balanced: boolean };
   xdp: Record<string, number> | null;
+  queues: { queue: number; counters: Counters }[];
 }
 
 export class Running {
