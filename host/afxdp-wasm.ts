@@ -2,6 +2,9 @@
 // Checks everything it can before touching the interface, prints stats every
 // period, and on any way out detaches what it attached.
 import { USAGE, checkInterface, checkPrivileges, parseOptions } from './cli/options.js';
+import { Swapper } from './cli/swapper.js';
+import { ctl } from './control/client.js';
+import { ControlServer } from './control/server.js';
 import { statsJson, statsText, totalsJson, totalsText } from './cli/stats.js';
 import { Dataplane } from './dataplane/dataplane.js';
 import { loadHandler } from './dataplane/handler.js';
@@ -28,6 +31,7 @@ async function main(): Promise<void> {
   process.on('unhandledRejection', dieOn);
   process.stdout.on('error', dieOn);
   process.stderr.on('error', dieOn);
+  if (process.argv[2] === 'ctl') return ctl(process.argv.slice(3));
   const opts = parseOptions(process.argv.slice(2));
   if (opts.help) return void console.log(USAGE);
   const say = (line: string) => console.error(line);
@@ -44,6 +48,14 @@ async function main(): Promise<void> {
   const dp = await Dataplane.start({ ...opts, ifname, queues, handler, say });
   let stopping = false;
 
+  const swapper = new Swapper(dp, handler.path, say);
+  const control = await ControlServer.listen(ifname, {
+    swap: (path) => swapper.swap(path, 'ctl swap'),
+    status: () => ({ interface: ifname, program: dp.program ?? null, queues: dp.status() }),
+    stats: () => ({ counters: dp.counters(), reasons: dp.reasons(), queues: dp.perQueue(), xdp: dp.statistics() ?? null }),
+  });
+  say(`Control socket: ${control.path} (afxdp-wasm ctl status -d ${ifname}; kill -HUP ${process.pid} reloads the handler).`);
+  if (opts.watch) swapper.watch();
   say(`Serving ${ifname} queue${queues.length > 1 ? 's' : ''} ${queues.join(',')} with ${handler.path} (sha256 ${handler.hash}); XDP program ${dp.program?.name ?? '?'} (id ${dp.program?.id ?? '?'}, ${dp.program?.mode ?? '?'}). Ctrl-C stops.`);
   let prev = dp.counters();
   let prevAt = performance.now();
@@ -62,13 +74,16 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     clearInterval(timer);
+    swapper.close();
+    control.close();
     const xdp = await dp.stop();
     const totals = dp.counters();
     if (opts.json) console.log(totalsJson(totals, xdp, dp.reasons(), dp.perQueue()));
     else console.log(totalsText(totals, xdp, dp.reasons(), dp.perQueue()));
     say(`Stopped (${why}); XDP program detached.`);
   };
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void stop(signal));
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => void stop(signal));
+  process.on('SIGHUP', () => swapper.trySwap(swapper.path, 'SIGHUP'));
   dp.onWorkerExit((err) => {
     if (stopping) return;
     process.exitCode = 1;

@@ -140,6 +140,12 @@ Napi::Value Step(const Napi::CallbackInfo &info)
 	return Napi::Number::New(info.Env(), p ? port_step(p) : 0);
 }
 
+Napi::Value AbortBatch(const Napi::CallbackInfo &info)
+{
+	port *p = port_of(info);
+	return Napi::Number::New(info.Env(), p ? port_abort_batch(p) : 0);
+}
+
 Napi::Value Settle(const Napi::CallbackInfo &info)
 {
 	port *p = port_of(info);
@@ -354,6 +360,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports)
 	exports.Set("open", Napi::Function::New(env, Open));
 	exports.Set("step", Napi::Function::New(env, Step));
 	exports.Set("settle", Napi::Function::New(env, Settle));
+	exports.Set("abortBatch", Napi::Function::New(env, AbortBatch));
 	exports.Set("wait", Napi::Function::New(env, Wait));
 	exports.Set("waitAny", Napi::Function::New(env, WaitAny));
 	exports.Set("close", Napi::Function::New(env, Close));

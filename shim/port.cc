@@ -174,6 +174,17 @@ uint32_t port_step(struct port *p)
 	return n;
 }
 
+uint32_t port_abort_batch(struct port *p)
+{
+	uint32_t n = p->batch_count;
+	for (uint32_t i = 0; i < n; i++)
+		free_frame(p, p->batch_frames[i]);
+	count(p, PC_DROPPED, n);
+	p->batch_count = 0;
+	publish_frames(p);
+	return n;
+}
+
 void port_settle(struct port *p)
 {
 	settle_batch(p);

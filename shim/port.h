@@ -60,6 +60,9 @@ int port_open(const struct port_config *cfg, struct port **out, const char **err
 // Settles the previous batch's verdicts, kicks TX, reaps COMPLETION, refills
 // FILL and takes the next RX batch. Returns how many descriptors it holds.
 uint32_t port_step(struct port *p);
+// Drops the batch a handler was working on when its thread was stopped: the
+// verdicts in it cannot be trusted. Returns how many frames it held.
+uint32_t port_abort_batch(struct port *p);
 // Settles the last batch and reaps what TX finished, taking no new RX.
 void port_settle(struct port *p);
 // Waits in poll() until RX has something or timeout_ms passes.

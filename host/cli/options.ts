@@ -2,7 +2,7 @@
 // Parsed with node:util parseArgs (Node's own, maintained with Node: no dependency).
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { UserError } from '../lib/errors.js';
 import { MAX_BATCH, MAX_UMEM } from '../dataplane/layout.js';
@@ -27,6 +27,7 @@ Without -d it serves the test environment veth-adv03, making it if needed.
   -p, --poll-mode        wait in poll() when idle instead of spinning
   -q, --quiet            no stats lines
       --handler <file>   wasm handler (default build/asm/echo.wasm)
+      --watch            swap in the handler file again whenever it changes
       --frames <n>       UMEM frames (default 4096)
       --frame-size <n>   2048 or 4096 (default 4096)
       --ring-size <n>    size of each of the four rings, a power of two (default 2048)
@@ -37,7 +38,10 @@ Without -d it serves the test environment veth-adv03, making it if needed.
       --interval <s>     seconds between stats lines (default 2)
       --json             one JSON object per stats period instead of text
       --verbose          show libxdp's and libbpf's own messages
-  -h, --help             this text`;
+  -h, --help             this text
+
+While it runs: kill -HUP <pid> reloads the handler file; afxdp-wasm ctl swap FILE.wasm
+swaps in another one; afxdp-wasm ctl status / stats ask how it is doing.`;
 
 export interface Options {
   dev: string | undefined;
@@ -51,6 +55,7 @@ export interface Options {
   pollMode: boolean;
   quiet: boolean;
   handlerPath: string;
+  watch: boolean;
   frames: number;
   frameSize: number;
   ringSize: number;
@@ -96,6 +101,7 @@ export function parseOptions(argv: string[]): Options {
       filename: { type: 'string' },
       progname: { type: 'string' },
       handler: { type: 'string' },
+      watch: { type: 'boolean' },
       frames: { type: 'string' },
       'frame-size': { type: 'string' },
       'ring-size': { type: 'string' },
@@ -136,7 +142,8 @@ export function parseOptions(argv: string[]): Options {
     force: values.force ?? false,
     pollMode: values['poll-mode'] ?? false,
     quiet: values.quiet ?? false,
-    handlerPath: values.handler ?? join(projectRoot(), 'build', 'asm', 'echo.wasm'),
+    handlerPath: resolve(values.handler ?? join(projectRoot(), 'build', 'asm', 'echo.wasm')),
+    watch: values.watch ?? false,
     frames,
     frameSize,
     ringSize,

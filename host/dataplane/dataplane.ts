@@ -10,16 +10,13 @@
 import { spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
 import { UserError } from '../lib/errors.js';
-import { type CounterTable, type Handler, readCounters } from './handler.js';
+import { type CounterTable, type Handler, loadHandler, readCounters } from './handler.js';
+import { type SlotEvents, WorkerSlot } from './workers.js';
 import { interfaceConfig, writeInterfaceConfig } from './iface-config.js';
-import {
-  BATCH_OFFSET, CONTROL_OFFSET, CONTROL_STOP, CONTROL_WORDS, COUNTER, COUNTERS_OFFSET, COUNTER_COUNT, UMEM_OFFSET, newMemory,
-} from './layout.js';
+import { BATCH_OFFSET, COUNTER, COUNTERS_OFFSET, COUNTER_COUNT, UMEM_OFFSET, newMemory } from './layout.js';
 import { claimInterface, recordOwnership, releaseInterface } from './ownership.js';
 import { type AttachedProgram, type Shim, type XdpStatistics, loadShim, projectRoot } from './shim.js';
-import type { ReadyMessage, WorkerInput, WorkerQueue } from './worker.js';
 
 export interface CustomProgram {
   filename: string;
@@ -57,10 +54,23 @@ interface ServedQueue {
   memory: WebAssembly.Memory;
   counterView: BigUint64Array;
   handlerCounters: CounterTable | undefined;
+  /** Reasons counted by handlers this queue ran before the current one. */
+  retired: Record<string, number>;
+  handler: Handler;
+  since: Date;
+}
+
+export interface QueueStatus {
+  queue: number;
+  handler: string;
+  hash: string;
+  since: string;
 }
 
 const STOP_TIMEOUT_MS = 2000;
-const WORKER_PATH = join(projectRoot(), 'dist', 'dataplane', 'worker.js');
+const WATCHDOG_PERIOD_MS = 250;
+/** A batch that takes longer than this is an endless loop. */
+export const STUCK_MS = 1000;
 
 function driverOf(ifname: string): string {
   const out = spawnSync('ethtool', ['-i', ifname], { encoding: 'utf8' }).stdout ?? '';
@@ -82,14 +92,21 @@ class Undo {
 export class Dataplane {
   private stopped = false;
 
+  private readonly watchdog: NodeJS.Timeout;
+
   private constructor(
     private readonly shim: Shim,
     readonly opts: DataplaneOptions,
     readonly served: ServedQueue[],
     readonly program: AttachedProgram | undefined,
-    private readonly workers: Worker[],
+    private readonly slots: WorkerSlot[],
     private readonly undo: Undo,
-  ) {}
+  ) {
+    this.watchdog = setInterval(() => {
+      const now = performance.now();
+      for (const slot of slots) void slot.watch(now, STUCK_MS);
+    }, WATCHDOG_PERIOD_MS).unref();
+  }
 
   static async start(opts: DataplaneOptions): Promise<Dataplane> {
     const shim = loadShim();
@@ -114,13 +131,16 @@ export class Dataplane {
         const port = Dataplane.openPort(shim, opts, queue, memory, handle !== undefined);
         undo.add(() => shim.close(port));
         if (handle !== undefined) shim.bindToProgram(port, handle);
-        served.push({ queue, port, memory, counterView: new BigUint64Array(memory.buffer, COUNTERS_OFFSET, COUNTER_COUNT), handlerCounters: undefined });
+        served.push({
+          queue, port, memory, counterView: new BigUint64Array(memory.buffer, COUNTERS_OFFSET, COUNTER_COUNT),
+          handlerCounters: undefined, retired: {}, handler: opts.handler, since: new Date(),
+        });
         // libxdp attached its default program with the first socket.
         program ??= recordOwnership(shim, opts.ifname);
       }
       Dataplane.showLog(shim, opts);
-      const workers = await Dataplane.spawnWorkers(opts, served, undo);
-      return new Dataplane(shim, opts, served, program, workers, undo);
+      const slots = await Dataplane.startWorkers(opts, served, undo);
+      return new Dataplane(shim, opts, served, program, slots, undo);
     } catch (err) {
       Dataplane.showLog(shim, opts);
       undo.run();
@@ -203,37 +223,41 @@ export class Dataplane {
   }
 
   /** One worker per queue, up to the number of cores; beyond that a worker serves several queues. */
-  private static async spawnWorkers(opts: DataplaneOptions, served: ServedQueue[], undo: Undo): Promise<Worker[]> {
+  private static async startWorkers(opts: DataplaneOptions, served: ServedQueue[], undo: Undo): Promise<WorkerSlot[]> {
     const count = Math.min(served.length, availableParallelism());
     const groups: ServedQueue[][] = Array.from({ length: count }, () => []);
     served.forEach((q, i) => groups[i % count]!.push(q));
-    // Each worker's stop flag lives in its first queue's memory.
-    undo.add(() => served.forEach((q) => Atomics.store(new Int32Array(q.memory.buffer, CONTROL_OFFSET, CONTROL_WORDS), CONTROL_STOP, 1)));
-    const workers: Worker[] = [];
+    const events: SlotEvents = {
+      say: opts.say,
+      running(slot, handler, counters, retired) {
+        slot.queues.forEach((wq, i) => {
+          const q = served.find((s) => s.port === wq.port)!;
+          for (const [name, n] of Object.entries(retired[i] ?? {})) q.retired[name] = (q.retired[name] ?? 0) + n;
+          q.handlerCounters = counters[i];
+          q.handler = handler;
+          q.since = new Date();
+        });
+      },
+    };
+    const fallback = loadHandler(join(projectRoot(), 'build', 'asm', 'drop.wasm'));
+    const slots: WorkerSlot[] = [];
     for (const group of groups) {
-      const queues: WorkerQueue[] = group.map((q) => ({ port: q.port, memory: q.memory }));
-      const { worker, counters } = await Dataplane.spawnWorker({ queues, handler: opts.handler, pollMode: opts.pollMode });
-      undo.add(() => void worker.terminate());
+      const slot = new WorkerSlot(group.map((q) => ({ queue: q.queue, port: q.port, memory: q.memory })), opts.handler, fallback, opts.pollMode, events);
+      const counters = await slot.start();
+      undo.add(() => void slot.stop(STOP_TIMEOUT_MS));
       group.forEach((q, i) => (q.handlerCounters = counters[i]));
-      workers.push(worker);
+      slots.push(slot);
     }
-    return workers;
+    return slots;
   }
 
-  private static spawnWorker(input: WorkerInput): Promise<{ worker: Worker; counters: (CounterTable | undefined)[] }> {
-    return new Promise((resolve, reject) => {
-      const worker = new Worker(WORKER_PATH, { workerData: input });
-      const fail = (err: Error) => {
-        void worker.terminate();
-        reject(err instanceof UserError ? err : new Error(`the packet worker failed to start: ${err.message}`));
-      };
-      worker.once('error', fail);
-      worker.once('exit', (code) => fail(new Error(`exit code ${code}`)));
-      worker.once('message', (msg: ReadyMessage) => {
-        worker.removeAllListeners();
-        resolve({ worker, counters: msg.counters });
-      });
-    });
+  /** Runs a new handler on every queue, between two batches; sockets, UMEM and XDP program stay. */
+  async swap(handler: Handler): Promise<void> {
+    await Promise.all(this.slots.map((slot) => slot.swap(handler)));
+  }
+
+  status(): QueueStatus[] {
+    return this.served.map((q) => ({ queue: q.queue, handler: q.handler.path, hash: q.handler.hash, since: q.since.toISOString() }));
   }
 
   /** Counters of one served queue. */
@@ -259,11 +283,13 @@ export class Dataplane {
     return out;
   }
 
-  /** The handler's own per-reason counters, summed over the queues. */
+  /** The handlers' own per-reason counters, summed over the queues and over the handlers each ran. */
   reasons(): Record<string, number> {
     const out: Record<string, number> = {};
     for (const q of this.served) {
-      for (const [name, n] of Object.entries(readCounters(q.handlerCounters, q.memory))) out[name] = (out[name] ?? 0) + n;
+      for (const counts of [q.retired, readCounters(q.handlerCounters, q.memory)]) {
+        for (const [name, n] of Object.entries(counts)) out[name] = (out[name] ?? 0) + n;
+      }
     }
     return out;
   }
@@ -280,21 +306,14 @@ export class Dataplane {
 
   /** Called when a worker dies on its own (a bug): the caller stops and reports. */
   onWorkerExit(fn: (err: Error | undefined) => void): void {
-    for (const worker of this.workers) {
-      worker.once('error', (err) => fn(err));
-      worker.once('exit', () => fn(undefined));
-    }
+    for (const slot of this.slots) slot.onDeath = fn;
   }
 
   /** Stops the workers, settles and closes the ports, detaches our program. Returns the kernel's last statistics. */
   async stop(): Promise<XdpStatistics | undefined> {
     if (this.stopped) return undefined;
-    for (const q of this.served) Atomics.store(new Int32Array(q.memory.buffer, CONTROL_OFFSET, CONTROL_WORDS), CONTROL_STOP, 1);
-    await Promise.all(this.workers.map(async (worker) => {
-      const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-      const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), STOP_TIMEOUT_MS).unref());
-      if ((await Promise.race([exited, timeout])) === 'timeout') await worker.terminate();
-    }));
+    clearInterval(this.watchdog);
+    await Promise.all(this.slots.map((slot) => slot.stop(STOP_TIMEOUT_MS)));
     const stats = this.statistics();
     this.stopped = true;
     this.undo.run();

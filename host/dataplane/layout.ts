@@ -8,6 +8,10 @@ export const PAGE = 65536;
 export const CONTROL_OFFSET = 0x0;
 export const CONTROL_WORDS = 16;
 export const CONTROL_STOP = 0;
+/** Set by the host when a new handler waits on the worker's message port. */
+export const CONTROL_SWAP = 1;
+/** Bumped by the worker every turn of its loop: the host's watchdog reads it. */
+export const CONTROL_HEARTBEAT = 2;
 
 /** Counters (u64) the shim keeps and the host reads without a call. */
 export const COUNTERS_OFFSET = 0x100;
@@ -35,6 +39,7 @@ export const UMEM_OFFSET = 0x10000;
 /** Handlers are built with memoryBase here (asconfig.json): their data and heap start above the UMEM. */
 export const HANDLER_BASE = 256 * 1024 * 1024;
 export const HANDLER_PAGES = 256; // 16 MiB for the handler's own data, stack and heap
+export const HANDLER_REGION_SIZE = HANDLER_PAGES * PAGE;
 export const MEMORY_PAGES = HANDLER_BASE / PAGE + HANDLER_PAGES;
 
 export const MAX_UMEM = HANDLER_BASE - UMEM_OFFSET;
@@ -43,3 +48,6 @@ export function newMemory(): WebAssembly.Memory {
   // Shared: its base never moves, and the host reads counters while a worker writes them.
   return new WebAssembly.Memory({ initial: MEMORY_PAGES, maximum: MEMORY_PAGES, shared: true });
 }
+
+/** Consecutive trapping batches after which a handler is given up for the last good one. */
+export const TRAP_LIMIT = 5;

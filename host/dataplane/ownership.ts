@@ -15,7 +15,9 @@ interface Owner {
   program: AttachedProgram;
 }
 
-const ownersDir = () => process.env['AFXDP_RUN_DIR'] ?? '/run/afxdp-wasm/ports';
+/** Where running instances keep their files: ports/ (who owns which program), ctl/ (control sockets). */
+export const runDir = () => process.env['AFXDP_RUN_DIR'] ?? '/run/afxdp-wasm';
+const ownersDir = () => join(runDir(), 'ports');
 const ownerFile = (ifname: string) => join(ownersDir(), `${ifname}.json`);
 
 function readOwner(ifname: string): Owner | undefined {

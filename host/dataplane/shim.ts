@@ -39,6 +39,7 @@ export interface Shim {
   open(config: PortConfig): number;
   step(port: number): number;
   settle(port: number): void;
+  abortBatch(port: number): number;
   wait(port: number, timeoutMs: number): number;
   waitAny(ports: number[], timeoutMs: number): number;
   close(port: number): void;

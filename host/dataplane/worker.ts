@@ -3,12 +3,20 @@
 // (with its UMEM) and its own handler instance. Per queue and turn: one call
 // into the shim (settle verdicts, kick TX, reap COMPLETION, refill FILL, take
 // the next RX batch), one call into the handler.
-import { parentPort, workerData } from 'node:worker_threads';
-import { type CounterTable, type Handler, instantiate } from './handler.js';
+//
+// Between turns it looks at its control words: stop, and swap (a new handler
+// waits on its message port). A handler that traps loses its batch; one that
+// keeps trapping is replaced by the last good one (or by drop).
+import { type MessagePort, parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
+import { type CounterTable, type Handler, type HandlerInstance, instantiate, readCounters } from './handler.js';
 import { loadShim } from './shim.js';
-import { BATCH_OFFSET, CONTROL_OFFSET, CONTROL_STOP, CONTROL_WORDS, COUNTERS_OFFSET, COUNTER, COUNTER_COUNT, DESC_SIZE } from './layout.js';
+import {
+  BATCH_OFFSET, CONTROL_HEARTBEAT, CONTROL_OFFSET, CONTROL_STOP, CONTROL_SWAP, CONTROL_WORDS, COUNTERS_OFFSET, COUNTER,
+  COUNTER_COUNT, DESC_SIZE, HANDLER_BASE, HANDLER_REGION_SIZE, TRAP_LIMIT,
+} from './layout.js';
 
 export interface WorkerQueue {
+  queue: number;
   port: number;
   memory: WebAssembly.Memory;
 }
@@ -16,30 +24,82 @@ export interface WorkerQueue {
 export interface WorkerInput {
   queues: WorkerQueue[];
   handler: Handler;
+  /** What to fall back to when no handler has proved good yet. */
+  fallback: Handler;
   pollMode: boolean;
+  /** New handlers arrive here (the host sets CONTROL_SWAP after posting). */
+  control: MessagePort;
+  /** A restarted worker: the batch its predecessor was in cannot be trusted. */
+  restarted: boolean;
 }
 
-export interface ReadyMessage {
-  type: 'ready';
-  /** Per queue, in the order given. */
-  counters: (CounterTable | undefined)[];
+/** What a worker tells the host. */
+export type WorkerMessage =
+  | { type: 'ready'; counters: (CounterTable | undefined)[] }
+  | { type: 'swapped'; handler: Handler; counters: (CounterTable | undefined)[]; retired: Record<string, number>[] }
+  | { type: 'good'; handler: Handler }
+  | { type: 'fallback'; handler: Handler; from: Handler; error: string; counters: (CounterTable | undefined)[]; retired: Record<string, number>[] };
+
+const POLL_TIMEOUT_MS = 100; // how late a stop or swap request is noticed in poll mode
+
+interface Served {
+  port: number;
+  memory: WebAssembly.Memory;
+  counters: BigUint64Array;
+  descs: Uint32Array;
+  instance: HandlerInstance;
 }
 
-const POLL_TIMEOUT_MS = 100; // how late a stop request is noticed in poll mode
-
-function run({ queues, handler, pollMode }: WorkerInput): void {
+function run(input: WorkerInput): void {
+  const { queues, pollMode } = input;
   const shim = loadShim();
-  const served = queues.map(({ port, memory }) => ({
-    port,
+  const post = (msg: WorkerMessage) => parentPort!.postMessage(msg);
+  let current = input.handler;
+  let lastGood: Handler | undefined;
+  let proved = false; // has current handled a batch without trapping?
+  let traps = 0;
+
+  // A new handler starts with a fresh region: its data segments, zeroed heap, no state of the old one.
+  const instantiateFresh = (handler: Handler, memory: WebAssembly.Memory) => {
+    new Uint8Array(memory.buffer, HANDLER_BASE, HANDLER_REGION_SIZE).fill(0);
+    return instantiate(handler, memory);
+  };
+  const served: Served[] = queues.map(({ port, memory }) => ({
+    port, memory,
     counters: new BigUint64Array(memory.buffer, COUNTERS_OFFSET, COUNTER_COUNT),
-    verdicts: new Uint32Array(memory.buffer, BATCH_OFFSET),
-    instance: instantiate(handler, memory),
+    descs: new Uint32Array(memory.buffer, BATCH_OFFSET),
+    instance: instantiateFresh(current, memory),
   }));
+  if (input.restarted) {
+    for (const q of served) {
+      if (shim.abortBatch(q.port) > 0) q.counters[COUNTER.handlerErrors]! += 1n;
+    }
+  }
+  /** Puts a handler in every queue; returns what the old one had counted. */
+  const replaceWith = (handler: Handler) => {
+    const retired = served.map((q) => readCounters(q.instance.counters, q.memory));
+    for (const q of served) q.instance = instantiateFresh(handler, q.memory);
+    current = handler;
+    proved = false;
+    traps = 0;
+    return { retired, counters: served.map((q) => q.instance.counters) };
+  };
+
   const control = new Int32Array(queues[0]!.memory.buffer, CONTROL_OFFSET, CONTROL_WORDS);
   const ports = queues.map((q) => q.port);
-  parentPort!.postMessage({ type: 'ready', counters: served.map((s) => s.instance.counters) } satisfies ReadyMessage);
+  post({ type: 'ready', counters: served.map((q) => q.instance.counters) });
 
   while (Atomics.load(control, CONTROL_STOP) === 0) {
+    Atomics.add(control, CONTROL_HEARTBEAT, 1);
+    if (Atomics.load(control, CONTROL_SWAP) !== 0) {
+      // The flag can be seen before the message it announces: then look again next turn.
+      const msg = receiveMessageOnPort(input.control)?.message as { handler: Handler } | undefined;
+      if (msg) {
+        Atomics.store(control, CONTROL_SWAP, 0);
+        if (proved) lastGood = current;
+        post({ type: 'swapped', handler: msg.handler, ...replaceWith(msg.handler) });
+      }
+    }
     let busy = false;
     for (const q of served) {
       const n = shim.step(q.port);
@@ -47,10 +107,20 @@ function run({ queues, handler, pollMode }: WorkerInput): void {
       busy = true;
       try {
         q.instance.process(BATCH_OFFSET, n);
-      } catch {
+        traps = 0;
+        if (!proved) {
+          proved = true;
+          post({ type: 'good', handler: current });
+        }
+      } catch (err) {
         // A trapping handler loses its batch, not the process: every frame goes back for RX.
-        for (let i = 0; i < n; i++) q.verdicts[(i * DESC_SIZE) / 4 + 2] = 0;
+        for (let i = 0; i < n; i++) q.descs[(i * DESC_SIZE) / 4 + 2] = 0;
         q.counters[COUNTER.handlerErrors]! += 1n;
+        if (++traps >= TRAP_LIMIT) {
+          const from = current;
+          const to = lastGood && lastGood.hash !== current.hash ? lastGood : input.fallback;
+          post({ type: 'fallback', handler: to, from, error: String((err as Error).message ?? err), ...replaceWith(to) });
+        }
       }
     }
     if (!busy && pollMode) {

@@ -1,0 +1,82 @@
+// Swapping handlers while packets flow, from any of three triggers (SIGHUP,
+// --watch, the control socket): one at a time, validated off the hot path,
+// and a failing file never replaces the running handler.
+import { type FSWatcher, statSync, watch } from 'node:fs';
+import { basename, dirname } from 'node:path';
+import type { Dataplane } from '../dataplane/dataplane.js';
+import { loadHandler } from '../dataplane/handler.js';
+
+const DEBOUNCE_MS = 250;
+
+export class Swapper {
+  private chain: Promise<unknown> = Promise.resolve();
+  private watcher: FSWatcher | undefined;
+
+  constructor(private readonly dp: Dataplane, private current: string, private readonly say: (line: string) => void) {}
+
+  get path(): string {
+    return this.current;
+  }
+
+  /** Loads, checks and swaps in the handler at path. Rejects (and keeps the old one) when the file is not a good handler. */
+  swap(path: string, why: string): Promise<{ message: string }> {
+    const next = this.chain.then(async () => {
+      const started = performance.now();
+      let handler;
+      try {
+        handler = loadHandler(path);
+      } catch (err) {
+        throw new Error(`${(err as Error).message}; still running ${this.current}`);
+      }
+      await this.dp.swap(handler);
+      this.current = path;
+      const message = `Swapped in ${path} (sha256 ${handler.hash}) on queue${this.dp.served.length > 1 ? 's' : ''} ` +
+        `${this.dp.served.map((q) => q.queue).join(',')} (${why}) in ${(performance.now() - started).toFixed(1)} ms.`;
+      this.say(message);
+      return { message };
+    });
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Swap, telling the user on stderr instead of a caller. */
+  trySwap(path: string, why: string): void {
+    this.swap(path, why).catch((err: Error) => this.say(`Not swapped (${why}): ${err.message}`));
+  }
+
+  /** --watch: the file's folder is watched (editors replace files); a change settles before it is loaded. */
+  watch(): void {
+    let timer: NodeJS.Timeout | undefined;
+    let seen = '';
+    const stamp = () => {
+      try {
+        const s = statSync(this.current);
+        return `${s.size}:${s.mtimeMs}`;
+      } catch {
+        return 'missing';
+      }
+    };
+    const settle = () => {
+      const now = stamp();
+      if (now === 'missing') return; // being replaced: the rename will come
+      if (now !== seen) {
+        seen = now;
+        timer = setTimeout(settle, DEBOUNCE_MS); // still being written
+        return;
+      }
+      this.trySwap(this.current, 'file changed');
+    };
+    seen = stamp();
+    this.watcher = watch(dirname(this.current), (_event, name) => {
+      if (name !== basename(this.current)) return;
+      clearTimeout(timer);
+      seen = stamp();
+      timer = setTimeout(settle, DEBOUNCE_MS);
+    });
+    this.watcher.unref();
+  }
+
+  close(): void {
+    this.watcher?.close();
+  }
+}

@@ -1,0 +1,61 @@
+// afxdp-wasm ctl <swap FILE | status | stats> [-d DEV] [--socket PATH]:
+// talks to a running afxdp-wasm through its control socket.
+import { existsSync, readdirSync } from 'node:fs';
+import { connect } from 'node:net';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { UserError } from '../lib/errors.js';
+import { COMMANDS, type Reply, type Request, controlDir, socketPath } from './protocol.js';
+
+export const CTL_USAGE = 'usage: afxdp-wasm ctl <swap FILE.wasm | status | stats> [-d DEV | --socket PATH]';
+
+function findSocket(dev: string | undefined, given: string | undefined): string {
+  if (given) return given;
+  if (dev) return socketPath(dev);
+  const socks = existsSync(controlDir()) ? readdirSync(controlDir()).filter((f) => f.endsWith('.sock')) : [];
+  if (socks.length === 0) throw new UserError('no running afxdp-wasm found (start one with npm start -- -d DEV)');
+  if (socks.length > 1) throw new UserError(`several afxdp-wasm are running (${socks.map((s) => s.slice(0, -5)).join(', ')}); pick one with -d DEV`);
+  return `${controlDir()}/${socks[0]}`;
+}
+
+function ask(path: string, req: Request): Promise<Reply> {
+  return new Promise((done, fail) => {
+    let data = '';
+    const conn = connect(path, () => conn.write(JSON.stringify(req) + '\n'));
+    conn.setEncoding('utf8');
+    conn.setTimeout(10_000, () => conn.destroy(new Error('no answer in 10 s')));
+    conn.on('data', (d: string) => (data += d));
+    conn.on('end', () => {
+      try {
+        done(JSON.parse(data) as Reply);
+      } catch {
+        fail(new UserError(`${path} answered something that is not JSON`));
+      }
+    });
+    conn.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EACCES') fail(new UserError(`permission denied on ${path}: only the user who started afxdp-wasm may control it`));
+      else if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED') fail(new UserError(`no afxdp-wasm is listening on ${path}`));
+      else fail(new UserError(`${path}: ${err.message}`));
+    });
+  });
+}
+
+export async function ctl(argv: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { dev: { type: 'string', short: 'd' }, socket: { type: 'string' } } });
+  const [cmd, arg] = positionals;
+  if (!cmd || !COMMANDS.includes(cmd)) throw new UserError(cmd ? `unknown command '${cmd}'; ${CTL_USAGE}` : CTL_USAGE);
+  if (cmd === 'swap' && !arg) throw new UserError('swap needs a handler file: afxdp-wasm ctl swap FILE.wasm');
+  const req: Request = cmd === 'swap' ? { cmd, path: resolve(arg!) } : { cmd: cmd as 'status' | 'stats' };
+  const reply = await ask(findSocket(values.dev, values.socket), req);
+  if (!reply.ok) throw new UserError(reply.error);
+  const { ok: _ok, ...rest } = reply;
+  if (cmd === 'status') {
+    for (const q of rest['queues'] as { queue: number; handler: string; hash: string; since: string }[]) {
+      console.log(`queue ${q.queue}: ${q.handler} (sha256 ${q.hash}) since ${q.since}`);
+    }
+  } else if (cmd === 'swap') {
+    console.log(String(rest['message']));
+  } else {
+    console.log(JSON.stringify(rest));
+  }
+}

@@ -1,0 +1,176 @@
+// The host's side of the worker threads: start one for a group of queues,
+// hand it a new handler, watch its heartbeat, and restart it (same sockets,
+// same memories) when a handler has it stuck in an endless loop.
+import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
+import { join } from 'node:path';
+import type { CounterTable, Handler } from './handler.js';
+import { CONTROL_HEARTBEAT, CONTROL_OFFSET, CONTROL_STOP, CONTROL_SWAP, CONTROL_WORDS, TRAP_LIMIT } from './layout.js';
+import { projectRoot } from './shim.js';
+import type { WorkerInput, WorkerMessage, WorkerQueue } from './worker.js';
+
+const WORKER_PATH = join(projectRoot(), 'dist', 'dataplane', 'worker.js');
+const START_TIMEOUT_MS = 10_000;
+const SWAP_TIMEOUT_MS = 3000;
+
+export interface SlotEvents {
+  /** The handler now running on these queues changed (swap, fallback, restart). */
+  running(slot: WorkerSlot, handler: Handler, counters: (CounterTable | undefined)[], retired: Record<string, number>[]): void;
+  say(line: string): void;
+}
+
+export class WorkerSlot {
+  private worker!: Worker;
+  private control!: MessagePort;
+  private readonly words: Int32Array;
+  private lastGood: Handler | undefined;
+  private pendingSwap: ((err?: Error) => void) | undefined;
+  private lastBeat = -1;
+  private lastBeatAt = 0;
+  private restarting = false;
+  private exited = false;
+  /** Set when the worker ended on its own; the data plane stops then. */
+  onDeath: ((err: Error | undefined) => void) | undefined;
+
+  constructor(
+    readonly queues: WorkerQueue[],
+    private current: Handler,
+    private readonly fallback: Handler,
+    private readonly pollMode: boolean,
+    private readonly events: SlotEvents,
+  ) {
+    this.words = new Int32Array(queues[0]!.memory.buffer, CONTROL_OFFSET, CONTROL_WORDS);
+  }
+
+  get handler(): Handler {
+    return this.current;
+  }
+
+  /** Starts the thread; resolves with the handler's counter tables once it serves. */
+  start(restarted = false): Promise<(CounterTable | undefined)[]> {
+    const channel = new MessageChannel();
+    this.control = channel.port1;
+    const input: WorkerInput = { queues: this.queues, handler: this.current, fallback: this.fallback, pollMode: this.pollMode, control: channel.port2, restarted };
+    this.worker = new Worker(WORKER_PATH, { workerData: input, transferList: [channel.port2] });
+    this.exited = false;
+    return new Promise((resolve, reject) => {
+      // Only our own listeners come off later: removeAllListeners() would also take Node's
+      // internal ones on the worker, and its messages would then wait for something else to wake us.
+      const onError = (err: Error) => fail(err);
+      const onExit = (code: number) => fail(new Error(`exit code ${code}`));
+      const timer = setTimeout(() => fail(new Error(`no word from it in ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS);
+      const settle = () => {
+        clearTimeout(timer);
+        this.worker.off('error', onError);
+        this.worker.off('exit', onExit);
+      };
+      const fail = (err: Error) => {
+        settle();
+        void this.worker.terminate();
+        reject(new Error(`the packet worker failed to start: ${err.message}`));
+      };
+      this.worker.once('error', onError);
+      this.worker.once('exit', onExit);
+      this.worker.once('message', (msg: WorkerMessage) => {
+        settle();
+        this.worker.on('message', (m: WorkerMessage) => this.onMessage(m));
+        this.worker.once('error', (err) => this.died(err));
+        this.worker.once('exit', () => {
+          this.exited = true;
+          this.died(undefined);
+        });
+        resolve(msg.type === 'ready' ? msg.counters : []);
+      });
+    });
+  }
+
+  private died(err: Error | undefined): void {
+    if (!this.restarting && Atomics.load(this.words, CONTROL_STOP) === 0) this.onDeath?.(err);
+  }
+
+  private onMessage(msg: WorkerMessage): void {
+    switch (msg.type) {
+      case 'good':
+        this.lastGood = msg.handler;
+        return;
+      case 'swapped':
+        this.current = msg.handler;
+        this.events.running(this, msg.handler, msg.counters, msg.retired);
+        this.pendingSwap?.();
+        this.pendingSwap = undefined;
+        return;
+      case 'fallback':
+        this.current = msg.handler;
+        this.events.say(`Handler ${msg.from.path} (${msg.from.hash}) trapped in ${TRAP_LIMIT} batches in a row (${msg.error}); ` +
+          `queues ${this.queueNames()} fell back to ${msg.handler.path} (${msg.handler.hash}).`);
+        this.events.running(this, msg.handler, msg.counters, msg.retired);
+        return;
+      case 'ready':
+        return;
+    }
+  }
+
+  private queueNames(): string {
+    return this.queues.map((q) => q.queue).join(',');
+  }
+
+  /** Hands the worker a new handler; resolves once it runs it (between two batches). */
+  swap(handler: Handler): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pendingSwap = undefined;
+        reject(new Error(`queues ${this.queueNames()} did not take the new handler within ${SWAP_TIMEOUT_MS} ms`));
+      }, SWAP_TIMEOUT_MS);
+      this.pendingSwap = (err) => {
+        clearTimeout(timer);
+        if (err) reject(err);
+        else resolve();
+      };
+      this.control.postMessage({ handler });
+      Atomics.store(this.words, CONTROL_SWAP, 1);
+    });
+  }
+
+  /**
+   * The watchdog: a worker whose heartbeat has not moved for stuckMs is in an
+   * endless loop inside its handler. It is terminated (V8 interrupts wasm
+   * loops) and started again on the same sockets with the last good handler.
+   */
+  async watch(now: number, stuckMs: number): Promise<void> {
+    if (this.restarting) return;
+    const beat = Atomics.load(this.words, CONTROL_HEARTBEAT);
+    if (beat !== this.lastBeat) {
+      this.lastBeat = beat;
+      this.lastBeatAt = now;
+      return;
+    }
+    if (now - this.lastBeatAt < stuckMs || Atomics.load(this.words, CONTROL_STOP) !== 0) return;
+    this.restarting = true;
+    const stuck = this.current;
+    try {
+      await this.worker.terminate();
+      Atomics.store(this.words, CONTROL_SWAP, 0);
+      this.pendingSwap?.(new Error('the worker was restarted'));
+      this.pendingSwap = undefined;
+      this.current = this.lastGood && this.lastGood.hash !== stuck.hash ? this.lastGood : this.fallback;
+      const counters = await this.start(true);
+      this.events.say(`Handler ${stuck.path} (${stuck.hash}) ran for over ${stuckMs} ms in one batch; the worker of queues ` +
+        `${this.queueNames()} was restarted with ${this.current.path} (${this.current.hash}), same sockets.`);
+      this.events.running(this, this.current, counters, this.queues.map(() => ({})));
+    } finally {
+      this.lastBeatAt = now;
+      this.restarting = false;
+    }
+  }
+
+  /** Asks the worker to finish its last batch and exit; terminates it if it does not. */
+  async stop(timeoutMs: number): Promise<void> {
+    Atomics.store(this.words, CONTROL_STOP, 1);
+    const exited = new Promise<void>((resolve) => {
+      if (this.exited) resolve();
+      this.worker.once('exit', () => resolve());
+    });
+    const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), timeoutMs).unref());
+    if ((await Promise.race([exited, timeout])) === 'timeout') await this.worker.terminate();
+    this.control.close();
+  }
+}
