@@ -111,8 +111,11 @@ function buildHandlers() {
   for (const given of extraHandlers) {
     if (!given.endsWith('.ts') || !existsSync(given)) fail(`--handler wants an AssemblyScript file (.ts) that exists, not '${given}'`);
   }
-  for (const file of [...handlers, ...extraHandlers.map((h) => resolve(h))]) {
-    const out = join(root, 'build', 'asm', basename(file, '.ts') + '.wasm');
+  // The tests' own misbehaving handlers (test/handlers/) go to build/test-asm/.
+  const testHandlers = filesUnder(join(root, 'test', 'handlers'), '.ts');
+  const outOf = (file) => join(root, 'build', testHandlers.includes(file) ? 'test-asm' : 'asm', basename(file, '.ts') + '.wasm');
+  for (const file of [...handlers, ...extraHandlers.map((h) => resolve(h)), ...testHandlers]) {
+    const out = outOf(file);
     if (!stale([out], [...inputs, file])) continue;
     run(process.execPath, [bin('assemblyscript', 'bin/asc.js'), file, '--config', join(root, 'asconfig.json'), '--target', 'release', '--outFile', out]);
   }

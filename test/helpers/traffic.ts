@@ -34,12 +34,13 @@ export function burst(env: EnvState, count: number): void {
   if (res.status !== 0) throw new Error(`trafgen failed: ${res.stderr}`);
 }
 
-/** Starts trafgen sending without end; the caller kills it. */
-export function flood(env: EnvState): ChildProcess {
+/** Starts trafgen sending without end (flat out, or one frame per gapUs); the caller kills it. */
+export function flood(env: EnvState, gapUs?: number): ChildProcess {
   const frame = icmp6EchoRequest({ srcMac: macOf(env, true), dstMac: macOf(env, false), src: innerAddr(env), dst: outerAddr(env), id: 9 });
   const cfg = join(scratch, `${env.name}-flood.cfg`);
   writeFileSync(cfg, trafgenConfig(frame));
-  return spawn('ip', ['netns', 'exec', env.name, 'trafgen', '--no-sock-mem', '-P', '1', '-i', cfg, '-o', INNER_IF], { stdio: 'ignore' });
+  const gap = gapUs === undefined ? [] : ['-t', `${gapUs}us`];
+  return spawn('ip', ['netns', 'exec', env.name, 'trafgen', '--no-sock-mem', '-P', '1', '-i', cfg, '-o', INNER_IF, ...gap], { stdio: 'ignore' });
 }
 
 /** Captures on the inner end while fn runs; returns the pcap's path. */

@@ -1,0 +1,210 @@
+// Swapping handlers while packets flow: SIGHUP, --watch and ctl swap under a
+// steady flood, handlers that trap, loop or lie, modules that are refused,
+// and the control socket's manners.
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { EnvState } from '../host/testenv/state.js';
+import { type Running, sleep, startAfxdp } from './helpers/afxdp.js';
+import { ROOT, withEnv } from './helpers/testenv.js';
+import { flood, ping6 } from './helpers/traffic.js';
+
+const ASM = join(ROOT, 'build', 'asm');
+const TEST_ASM = join(ROOT, 'build', 'test-asm');
+const ECHO = join(ASM, 'echo.wasm');
+const DROP = join(ASM, 'drop.wasm');
+const scratch = mkdtempSync(join(tmpdir(), 'afxdp-swap-'));
+
+function ctl(...args: string[]) {
+  const res = spawnSync(process.execPath, [join(ROOT, 'dist', 'afxdp-wasm.js'), 'ctl', ...args], { encoding: 'utf8' });
+  return { code: res.status, out: res.stdout.trim(), err: res.stderr.trim() };
+}
+
+async function waitFor(what: string, cond: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+/** Replaces a file the way an editor or a build does: write aside, rename over. */
+function replaceFile(path: string, bytes: Buffer): void {
+  writeFileSync(`${path}.tmp`, bytes);
+  renameSync(`${path}.tmp`, path);
+}
+
+const answered = (env: EnvState) => ping6(env, 5, 0.05).received;
+
+async function serving(env: EnvState, args: string[], fn: (r: Running) => Promise<void>): Promise<Running> {
+  const r = startAfxdp(['-d', env.name, '-p', '--json', '--interval', '0.2', ...args]);
+  try {
+    await r.ready();
+    await fn(r);
+    assert.is(await r.stop('SIGTERM'), 0, r.stderr);
+  } finally {
+    await r.kill();
+  }
+  return r;
+}
+
+/** After a drain every frame is accounted for and every packet has one fate. */
+function assertBalanced(r: Running): void {
+  const { counters: c, frames } = r.exit!;
+  assert.ok(frames.balanced, JSON.stringify(frames));
+  assert.is(c.rxPackets, c.txPackets + c.dropped + c.invalid + c.txRingFull, JSON.stringify(c));
+}
+
+test('ctl swap and SIGHUP under a steady flood: echo -> drop -> echo, replies stop and resume, nothing lost', async () => {
+  await withEnv({}, async (env) => {
+    const file = join(scratch, 'live.wasm');
+    copyFileSync(ECHO, file);
+    const run = await serving(env, ['--handler', file], async (r) => {
+      const gen = flood(env, 200);
+      try {
+        assert.is(answered(env), 5);
+        const swapped = ctl('swap', DROP, '-d', env.name);
+        assert.is(swapped.code, 0, swapped.err);
+        assert.match(swapped.out, /^Swapped in .*drop\.wasm \(sha256 [0-9a-f]{12}\) on queue 0 \(ctl swap\)/);
+        assert.is(answered(env), 0);
+        assert.match(ctl('status', '-d', env.name).out, /queue 0: .*drop\.wasm \(sha256 [0-9a-f]{12}\) since /);
+        assert.is(ctl('swap', file, '-d', env.name).code, 0);
+        assert.is(answered(env), 5);
+        // SIGHUP reloads the running file from disk.
+        replaceFile(file, readFileSync(DROP));
+        assert.is(answered(env), 5, 'not reloaded before SIGHUP');
+        r.child.kill('SIGHUP');
+        await waitFor('the SIGHUP swap', () => /\(SIGHUP\)/.test(r.stderr));
+        assert.is(answered(env), 0);
+        replaceFile(file, readFileSync(ECHO));
+        r.child.kill('SIGHUP');
+        await waitFor('the second SIGHUP swap', () => (r.stderr.match(/\(SIGHUP\)/g) ?? []).length === 2);
+        assert.is(answered(env), 5);
+      } finally {
+        gen.kill('SIGKILL');
+      }
+      await sleep(300);
+    });
+    assertBalanced(run);
+    assert.is(run.exit!.counters.handlerErrors, 0);
+    assert.ok(run.exit!.counters.rxPackets > 1000, `flood reached us: ${run.exit!.counters.rxPackets}`);
+  });
+});
+
+test('--watch swaps when the file changes, and ignores a half-written file', async () => {
+  await withEnv({}, async (env) => {
+    const file = join(scratch, 'watched.wasm');
+    copyFileSync(ECHO, file);
+    const run = await serving(env, ['--handler', file, '--watch'], async (r) => {
+      const gen = flood(env, 500);
+      try {
+        assert.is(answered(env), 5);
+        replaceFile(file, readFileSync(DROP));
+        await waitFor('the watch swap', () => /drop|\(file changed\)/.test(r.stderr) && /\(file changed\)/.test(r.stderr));
+        assert.is(answered(env), 0);
+        replaceFile(file, readFileSync(ECHO).subarray(0, 100)); // half a module
+        await waitFor('the refusal', () => /Not swapped \(file changed\): .*not a valid WebAssembly module/.test(r.stderr));
+        assert.is(answered(env), 0, 'the running handler stays');
+        replaceFile(file, readFileSync(ECHO));
+        await waitFor('the second watch swap', () => (r.stderr.match(/Swapped in .*\(file changed\)/g) ?? []).length === 2);
+        assert.is(answered(env), 5);
+      } finally {
+        gen.kill('SIGKILL');
+      }
+      await sleep(300);
+    });
+    assertBalanced(run);
+  });
+});
+
+test('a trapping handler loses its batches, then the last good handler comes back', async () => {
+  await withEnv({}, async (env) => {
+    const run = await serving(env, [], async (r) => {
+      assert.is(answered(env), 5);
+      assert.is(ctl('swap', join(TEST_ASM, 'trap.wasm'), '-d', env.name).code, 0);
+      const res = ping6(env, 12, 0.05);
+      assert.ok(res.received >= 5 && res.received <= 7, `5 trapped batches, then echo again: ${res.received} of 12`);
+      await waitFor('the fallback', () => /fell back/.test(r.stderr));
+      assert.match(r.stderr, /Handler .*trap\.wasm \(\w+\) trapped in 5 batches in a row \(.*unreachable.*\); queues 0 fell back to .*echo\.wasm/);
+      assert.match(ctl('status', '-d', env.name).out, /queue 0: .*echo\.wasm/);
+    });
+    assert.is(run.exit!.counters.handlerErrors, 5);
+    assertBalanced(run);
+  });
+});
+
+test('a handler in an endless loop is cut by the watchdog; the worker restarts on the same sockets', async () => {
+  await withEnv({}, async (env) => {
+    const run = await serving(env, [], async (r) => {
+      assert.is(answered(env), 5);
+      assert.is(ctl('swap', join(TEST_ASM, 'loop.wasm'), '-d', env.name).code, 0);
+      ping6(env, 1, 0.05); // sends it into the loop
+      await waitFor('the watchdog', () => /loop\.wasm \(\w+\) ran for over 1000 ms in one batch; the worker of queues 0 was restarted with .*echo\.wasm/.test(r.stderr), 6000);
+      assert.is(answered(env), 5);
+      assert.ok(r.stats.at(-1)!.period < 0.5, 'the main thread kept its rhythm');
+    });
+    assertBalanced(run);
+    assert.ok(run.exit!.counters.handlerErrors >= 1);
+  });
+});
+
+test('a lying handler never gets its lies sent: every verdict refused and counted', async () => {
+  await withEnv({}, async (env) => {
+    const run = await serving(env, [], async () => {
+      assert.is(ctl('swap', join(TEST_ASM, 'liar.wasm'), '-d', env.name).code, 0);
+      assert.is(ping6(env, 8, 0.05).received, 0);
+      assert.is(ctl('swap', ECHO, '-d', env.name).code, 0);
+      assert.is(answered(env), 5);
+    });
+    assert.ok(run.exit!.counters.invalid >= 8, `refused: ${run.exit!.counters.invalid}`);
+    assert.is(run.exit!.counters.txPackets, 5, 'only echo\'s replies went out');
+    assertBalanced(run);
+  });
+});
+
+test('invalid modules are refused with a reason, and the running handler keeps answering', async () => {
+  await withEnv({}, async (env) => {
+    await serving(env, [], async () => {
+      const cases: [string, RegExp][] = [
+        [join(ROOT, 'package.json'), /is not a valid WebAssembly module/],
+        [join(TEST_ASM, 'wrong_abi.wasm'), /speaks ABI 99, this host speaks 1/],
+        [join(TEST_ASM, 'no_process.wasm'), /does not export process\(batch, count\)/],
+        [join(scratch, 'missing.wasm'), /no such file/],
+      ];
+      for (const [file, why] of cases) {
+        const res = ctl('swap', file, '-d', env.name);
+        assert.is(res.code, 1, file);
+        assert.match(res.err, why);
+        assert.match(res.err, /still running .*echo\.wasm/);
+        assert.is(answered(env), 5);
+      }
+    });
+  });
+});
+
+test('the control socket: owner-only, clear errors, gone at exit', async () => {
+  await withEnv({ noPing: true }, async (env) => {
+    const sock = `/run/afxdp-wasm/ctl/${env.name}.sock`;
+    await serving(env, [], async (r) => {
+      assert.match(r.stderr, new RegExp(`Control socket: ${sock}`));
+      assert.is(statSync(sock).mode & 0o777, 0o600);
+      const nobody = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath,
+        join(ROOT, 'dist', 'afxdp-wasm.js'), 'ctl', 'status', '--socket', sock], { encoding: 'utf8' });
+      assert.is(nobody.status, 1);
+      assert.match(nobody.stderr, /^afxdp-wasm: permission denied on .*: only the user who started afxdp-wasm may control it/);
+      assert.match(ctl('frobnicate', '-d', env.name).err, /^afxdp-wasm: unknown command 'frobnicate'; usage: afxdp-wasm ctl/);
+      assert.match(ctl('swap', '-d', env.name).err, /swap needs a handler file/);
+      const raw = spawnSync(process.execPath, ['-e', `const c=require('net').connect('${sock}',()=>c.write('{"cmd":"reboot"}\\n'));c.on('data',d=>process.stdout.write(d))`], { encoding: 'utf8' });
+      assert.equal(JSON.parse(raw.stdout), { ok: false, error: "unknown command 'reboot'; one of: swap, status, stats" });
+      const stats = JSON.parse(ctl('stats', '-d', env.name).out) as { counters: { framesTotal: number } };
+      assert.is(stats.counters.framesTotal, 4096);
+    });
+    assert.not.ok(spawnSync('test', ['-e', sock]).status === 0, 'socket removed at exit');
+    assert.match(ctl('status', '-d', env.name).err, /no afxdp-wasm is listening/);
+  });
+});
+
+test.run();
