@@ -2,7 +2,8 @@
 // the kernel's own answering, taken in one run on one test environment (the
 // machine is shared and noisy: only ratios within a run mean anything).
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { type Running, sleep, startAfxdp } from './helpers/afxdp.js';
 import { ROOT, uniqueName, withEnv } from './helpers/testenv.js';
@@ -121,9 +122,66 @@ function offlineBench(): Record<string, number> {
   return out;
 }
 
+// --- swaps under a flood ------------------------------------------------------
+
+function askControl(sock: string, req: object): Promise<{ ok: boolean; error?: string }> {
+  return new Promise((resolve, reject) => {
+    let data = '';
+    const conn = connect(sock, () => conn.write(JSON.stringify(req) + '\n'));
+    conn.setEncoding('utf8');
+    conn.on('data', (d: string) => (data += d));
+    conn.on('end', () => resolve(JSON.parse(data) as { ok: boolean; error?: string }));
+    conn.on('error', reject);
+  });
+}
+
+async function swapBench(env: EnvState, swaps = 100): Promise<Record<string, number>> {
+  const dir = join(ROOT, 'build', 'bench');
+  const files = ['a', 'b'].map((n) => join(dir, `echo-${n}.wasm`));
+  for (const f of files) copyFileSync(join(ROOT, 'build', 'asm', 'echo.wasm'), f);
+  const r = startAfxdp(['-d', env.name, '--json', '--interval', '60', '--handler', files[0]!]);
+  const latencies: number[] = [];
+  try {
+    await r.ready();
+    const sock = `/run/afxdp-wasm/ctl/${env.name}.sock`;
+    const gen = flood(env, 20);
+    try {
+      await sleep(300);
+      for (let i = 0; i < swaps; i++) {
+        const t0 = performance.now();
+        const reply = await askControl(sock, { cmd: 'swap', path: files[(i + 1) % 2] });
+        if (!reply.ok) throw new Error(`swap ${i} failed: ${reply.error}`);
+        latencies.push(performance.now() - t0);
+      }
+      await sleep(300);
+    } finally {
+      gen.kill('SIGKILL');
+      await new Promise((resolve) => gen.once('exit', resolve));
+    }
+    await sleep(200);
+    await r.stop('SIGTERM');
+  } finally {
+    await r.kill();
+  }
+  const c = r.exit!.counters;
+  const sorted = [...latencies].sort((a, b) => a - b);
+  const out = {
+    swaps, medianMs: sorted[Math.floor(sorted.length / 2)]!, maxMs: sorted.at(-1)!,
+    rx: c.rxPackets, tx: c.txPackets,
+    unexplained: c.rxPackets - (c.txPackets + c.dropped + c.invalid + c.txRingFull),
+    handlerErrors: c.handlerErrors, kernelRxDropped: r.exit!.xdp?.['rx_dropped'] ?? 0, kernelRingFull: r.exit!.xdp?.['rx_ring_full'] ?? 0,
+  };
+  console.log(`\n${swaps} swaps under a flood (ctl swap, between two files of echo.wasm):`);
+  console.log(`  swap latency, request to new handler running: median ${out.medianMs.toFixed(1)} ms, max ${out.maxMs.toFixed(1)} ms`);
+  console.log(`  received ${out.rx}, replied ${out.tx}; lost to the swaps (RX - TX - dropped - refused - TX ring full): ${out.unexplained}; ` +
+    `handler errors ${out.handlerErrors}; kernel XDP_STATISTICS rx_dropped ${out.kernelRxDropped}, rx_ring_full ${out.kernelRingFull}`);
+  return out;
+}
+
 async function main(): Promise<void> {
   const offline = offlineBench();
   if (process.argv.includes('--offline')) return;
+  const swaps = process.argv.includes('--no-swaps') ? undefined : await withEnv({ name: uniqueName('bswap') }, (env) => swapBench(env));
   const rows: Row[] = [
     { responder: 'kernel (no XDP)', offered: [], replies: [], ratio: [], responderNsPerReply: [], machineNsPerReply: [] },
     { responder: 'afxdp-wasm echo (spin)', offered: [], replies: [], ratio: [], responderNsPerReply: [], machineNsPerReply: [] },
@@ -155,7 +213,7 @@ async function main(): Promise<void> {
   }
   const dir = join(ROOT, 'build', 'bench');
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'bench.json'), JSON.stringify({ date: new Date().toISOString(), seconds: SECONDS, runs: RUNS, offline, rows }, null, 2) + '\n');
+  writeFileSync(join(dir, 'bench.json'), JSON.stringify({ date: new Date().toISOString(), seconds: SECONDS, runs: RUNS, offline, swaps, rows }, null, 2) + '\n');
   console.log(`\nRaw figures: ${join(dir, 'bench.json')}`);
 }
 

@@ -31,6 +31,9 @@ export class HandlerAbort extends Error {}
 const ALLOWED_IMPORTS = new Set(['env.memory', 'env.abort', 'env.trace', 'env.seed']);
 const BUILD_HINT = 'build it with the project\'s asconfig.json (npm run build)';
 
+/** One scratch memory for all probes: a handler memory is 272 MiB of address space. */
+let scratch: WebAssembly.Memory | undefined;
+
 export function loadHandler(path: string): Handler {
   let bytes: Buffer;
   try {
@@ -54,7 +57,8 @@ export function loadHandler(path: string): Handler {
   if (exports.get('process') !== 'function') throw new UserError(`handler ${path} does not export process(batch, count)`);
   const handler = { path, hash: createHash('sha256').update(bytes).digest('hex').slice(0, 12), module };
   // Instantiate once on scratch memory: proves the memory import fits and reads the ABI version.
-  const abi = (instantiate(handler, newMemory(), true) as unknown as { abi: number }).abi;
+  scratch ??= newMemory();
+  const abi = (instantiate(handler, scratch, true) as unknown as { abi: number }).abi;
   if (abi !== ABI_VERSION) throw new UserError(`handler ${path} speaks ABI ${abi}, this host speaks ${ABI_VERSION}; rebuild it against asm/lib/abi.ts`);
   return handler;
 }
