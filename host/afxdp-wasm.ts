@@ -4,6 +4,7 @@
 import { USAGE, checkInterface, checkPrivileges, parseOptions } from './cli/options.js';
 import { Swapper } from './cli/swapper.js';
 import { ctl } from './control/client.js';
+import { gen } from './gen/generator.js';
 import { ControlServer } from './control/server.js';
 import { statsJson, statsText, totalsJson, totalsText } from './cli/stats.js';
 import { Dataplane } from './dataplane/dataplane.js';
@@ -32,6 +33,7 @@ async function main(): Promise<void> {
   process.stdout.on('error', dieOn);
   process.stderr.on('error', dieOn);
   if (process.argv[2] === 'ctl') return ctl(process.argv.slice(3));
+  if (process.argv[2] === 'gen') return gen(process.argv.slice(3));
   const opts = parseOptions(process.argv.slice(2));
   if (opts.help) return void console.log(USAGE);
   const say = (line: string) => console.error(line);

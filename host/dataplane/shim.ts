@@ -49,6 +49,10 @@ export interface Shim {
   loadProgram(ifname: string, filename: string, progname: string, xdpFlags: number): { handle: number; id: number; name: string };
   bindToProgram(port: number, handle: number): void;
   closeProgram(handle: number): void;
+  genOpen(objPath: string): void;
+  genRun(ifname: string, frame: Uint8Array, repeat: number, batch: number): void;
+  genSink(ifname: string, attach: boolean): boolean;
+  genCounts(): { replies: number; other: number };
   takeLog(): string[];
   versions(): { libbpf: string };
 }

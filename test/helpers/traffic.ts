@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type EnvState, INNER_IF, innerAddr, outerAddr } from '../../host/testenv/state.js';
-import { icmp6EchoRequest, trafgenConfig } from './packets.js';
+import { echo6Frame, trafgenConfig } from './packets.js';
 import { sleep } from './afxdp.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'afxdp-traffic-'));
@@ -25,7 +25,7 @@ export function ping6(env: EnvState, count: number, interval = 0.05): { sent: nu
 
 /** Sends `count` echo requests as fast as trafgen can, from inside, and waits for it. */
 export function burst(env: EnvState, count: number): void {
-  const frame = icmp6EchoRequest({ srcMac: macOf(env, true), dstMac: macOf(env, false), src: innerAddr(env), dst: outerAddr(env), id: 7 });
+  const frame = echo6Frame({ srcMac: macOf(env, true), dstMac: macOf(env, false), src: innerAddr(env), dst: outerAddr(env), id: 7 });
   const cfg = join(scratch, `${env.name}.cfg`);
   writeFileSync(cfg, trafgenConfig(frame));
   const res = spawnSync('ip', ['netns', 'exec', env.name, 'trafgen', '--no-sock-mem', '-P', '1', '-i', cfg, '-o', INNER_IF, '-n', String(count)], {
@@ -36,7 +36,7 @@ export function burst(env: EnvState, count: number): void {
 
 /** Starts trafgen sending without end (flat out, or one frame per gapUs); the caller kills it. */
 export function flood(env: EnvState, gapUs?: number): ChildProcess {
-  const frame = icmp6EchoRequest({ srcMac: macOf(env, true), dstMac: macOf(env, false), src: innerAddr(env), dst: outerAddr(env), id: 9 });
+  const frame = echo6Frame({ srcMac: macOf(env, true), dstMac: macOf(env, false), src: innerAddr(env), dst: outerAddr(env), id: 9 });
   const cfg = join(scratch, `${env.name}-flood.cfg`);
   writeFileSync(cfg, trafgenConfig(frame));
   const gap = gapUs === undefined ? [] : ['-t', `${gapUs}us`];

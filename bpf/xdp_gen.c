@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: GPL-2.0
+// The load generator's programs (afxdp-wasm gen), used from inside a test
+// environment's namespace:
+//   xdp_gen_tx    run by BPF_PROG_RUN with BPF_F_TEST_XDP_LIVE_FRAMES: every
+//                 run transmits the test frame out of the interface (XDP_TX),
+//                 at many millions of frames a second from one core
+//   xdp_gen_sink  attached to the generator's interface: counts the echo
+//                 replies that come back and drops them (and, being an XDP
+//                 program, makes veth deliver frames to it at all)
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/in6.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+
+enum { SINK_REPLIES, SINK_OTHER, SINK_COUNTERS };
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SINK_COUNTERS);
+	__type(key, __u32);
+	__type(value, __u64);
+} gen_sink_counters SEC(".maps");
+
+SEC("xdp")
+int xdp_gen_tx(struct xdp_md *ctx)
+{
+	return XDP_TX;
+}
+
+static __always_inline int is_echo_reply(void *data, void *end)
+{
+	__u8 *p = data;
+	if ((void *)(p + ETH_HLEN + 40 + 1) > end)
+		return 0;
+	__u16 type = *(__u16 *)(p + 12);
+	if (type == bpf_htons(ETH_P_IPV6))
+		return p[ETH_HLEN + 6] == IPPROTO_ICMPV6 && p[ETH_HLEN + 40] == 129;
+	if (type == bpf_htons(ETH_P_IP)) {
+		__u32 ihl = (p[ETH_HLEN] & 0x0f) * 4;
+		if (p[ETH_HLEN + 9] != IPPROTO_ICMP || ihl != 20)
+			return 0;
+		return p[ETH_HLEN + 20] == 0;
+	}
+	return 0;
+}
+
+SEC("xdp")
+int xdp_gen_sink(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	__u32 key = is_echo_reply(data, end) ? SINK_REPLIES : SINK_OTHER;
+	__u64 *n = bpf_map_lookup_elem(&gen_sink_counters, &key);
+
+	if (n)
+		*n += 1;
+	return key == SINK_REPLIES ? XDP_DROP : XDP_PASS;
+}
+
+char _license[] SEC("license") = "GPL";
