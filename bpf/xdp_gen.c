@@ -23,9 +23,37 @@ struct {
 	__type(value, __u64);
 } gen_sink_counters SEC(".maps");
 
+// The frame to send. veth hands XDP frames to its peer by reference, so a
+// responder that answers in place (XDP_TX) writes its reply into the
+// generator's own recycled pages: every run lays the request in again.
+#define TEMPLATE_WORDS 32
+struct template {
+	__u64 words[TEMPLATE_WORDS];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct template);
+} gen_template SEC(".maps");
+
 SEC("xdp")
 int xdp_gen_tx(struct xdp_md *ctx)
 {
+	__u64 *p = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	__u32 key = 0;
+	struct template *t = bpf_map_lookup_elem(&gen_template, &key);
+
+	if (!t)
+		return XDP_ABORTED;
+#pragma unroll
+	for (int i = 0; i < TEMPLATE_WORDS; i++) {
+		if ((void *)(p + i + 1) > end)
+			break;
+		p[i] = t->words[i];
+	}
 	return XDP_TX;
 }
 

@@ -17,6 +17,7 @@ struct gen {
 	int tx_fd;
 	int sink_fd;
 	int counters_fd;
+	int template_fd;
 };
 
 int gen_open(const char *obj_path, struct gen **out)
@@ -36,7 +37,8 @@ int gen_open(const char *obj_path, struct gen **out)
 	g->tx_fd = bpf_program__fd(bpf_object__find_program_by_name(g->obj, "xdp_gen_tx"));
 	g->sink_fd = bpf_program__fd(bpf_object__find_program_by_name(g->obj, "xdp_gen_sink"));
 	g->counters_fd = bpf_object__find_map_fd_by_name(g->obj, "gen_sink_counters");
-	if (g->tx_fd < 0 || g->sink_fd < 0 || g->counters_fd < 0) {
+	g->template_fd = bpf_object__find_map_fd_by_name(g->obj, "gen_template");
+	if (g->tx_fd < 0 || g->sink_fd < 0 || g->counters_fd < 0 || g->template_fd < 0) {
 		gen_close(g);
 		return -ENOENT;
 	}
@@ -46,6 +48,14 @@ int gen_open(const char *obj_path, struct gen **out)
 
 int gen_run(struct gen *g, int ifindex, const void *frame, size_t len, uint32_t repeat, uint32_t batch)
 {
+	// The program writes the frame in 8-byte words: it must be a multiple of 8 and fit the template.
+	uint64_t words[32] = { 0 };
+	uint32_t key = 0;
+	if (len > sizeof(words) || len % 8)
+		return -EINVAL;
+	memcpy(words, frame, len);
+	if (bpf_map_update_elem(g->template_fd, &key, words, 0))
+		return -errno;
 	struct xdp_md ctx;
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.ingress_ifindex = ifindex;

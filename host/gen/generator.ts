@@ -76,8 +76,9 @@ function outside(argv: string[], name: string | undefined): void {
   const v4 = argv.includes('--ipv4');
   if (v4 && !env.legacyIp) throw new UserError(`'${env.name}' has no IPv4; make it with setup --legacy-ip`);
   const base = { srcMac: macOf(INNER_IF, env.name), dstMac: macOf(env.name), id: 0x6e6, seq: 1 };
-  const bytes = v4 ? echo4Frame({ ...base, src: innerAddr4(env), dst: outerAddr4(env) })
-    : echo6Frame({ ...base, src: innerAddr(env), dst: outerAddr(env) });
+  // 118- and 98-byte frames, padded to a multiple of 8 bytes: the generator program copies words.
+  const bytes = v4 ? echo4Frame({ ...base, src: innerAddr4(env), dst: outerAddr4(env), padTo: 104 })
+    : echo6Frame({ ...base, src: innerAddr(env), dst: outerAddr(env), padTo: 120 });
   const inside = ['ip', 'netns', 'exec', env.name, process.execPath, process.argv[1]!, 'gen', ...argv, '--inside', JSON.stringify({ bytes })];
   const res = spawnSync(inside[0]!, inside.slice(1), { stdio: 'inherit' });
   process.exitCode = res.status ?? 1;

@@ -1,0 +1,115 @@
+// Echo replies under load, every responder on the same test environment and
+// the same generator (afxdp-wasm gen), interleaved run by run so the
+// machine's drift hits them alike. Offered load is counted where it lands
+// (the served interface's rx_packets), replies where they land (the
+// generator's XDP sink).
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import type { EnvState } from '../../host/testenv/state.js';
+import { type Running, startAfxdp } from '../helpers/afxdp.js';
+import { ROOT } from '../helpers/testenv.js';
+import { machineBusyNs, median, outerRx, processCpuNs } from './common.js';
+
+export interface Responder {
+  name: string;
+  /** afxdp-wasm options, or a setup for a responder that is not ours. */
+  args?: string[];
+  kernel?: 'plain' | 'xdp_echo_tx';
+}
+
+export const RESPONDERS: Responder[] = [
+  { name: 'kernel (no XDP, GRO on)', kernel: 'plain' },
+  { name: 'afxdp-wasm, default (spin)', args: [] },
+  { name: 'afxdp-wasm, big rings (--frames 16384 --ring-size 4096 --batch 256)', args: ['--frames', '16384', '--ring-size', '4096', '--batch', '256'] },
+  { name: 'afxdp-wasm, -p (poll)', args: ['-p'] },
+  { name: 'in-kernel XDP_TX echo (xdp_echo_tx.o, ceiling)', kernel: 'xdp_echo_tx' },
+];
+
+export interface Sample {
+  offered: number; // frames/s that reached the responder's interface
+  replies: number; // replies/s that reached the generator
+  ratio: number;
+  responderNsPerReply: number | null;
+  machineNsPerReply: number;
+  generatorStarved: number | null; // seconds
+}
+
+interface GenJson { sent: number; seconds: number; replies: number; starvedSeconds: number | null }
+
+function generate(env: EnvState, seconds: number, rate: number): GenJson {
+  const res = spawnSync(process.execPath, [join(ROOT, 'dist', 'afxdp-wasm.js'), 'gen', '--name', env.name, '--seconds', String(seconds), '--rate', String(rate), '--json'], { encoding: 'utf8' });
+  if (res.status !== 0) throw new Error(`gen failed: ${res.stderr}`);
+  return JSON.parse(res.stdout.trim().split('\n').pop()!) as GenJson;
+}
+
+async function withResponder<T>(env: EnvState, who: Responder, fn: (r: Running | undefined) => Promise<T> | T): Promise<T> {
+  if (who.kernel === 'plain') {
+    spawnSync('ethtool', ['-K', env.name, 'gro', 'on']); // veth delivers to a peer without XDP only with GRO
+    try {
+      return await fn(undefined);
+    } finally {
+      spawnSync('ethtool', ['-K', env.name, 'gro', 'off']);
+    }
+  }
+  if (who.kernel === 'xdp_echo_tx') {
+    const load = spawnSync('xdp-loader', ['load', '-m', 'native', env.name, join(ROOT, 'build', 'bpf', 'xdp_echo_tx.o')], { encoding: 'utf8' });
+    if (load.status !== 0) throw new Error(`xdp-loader: ${load.stderr}`);
+    try {
+      return await fn(undefined);
+    } finally {
+      spawnSync('xdp-loader', ['unload', env.name, '--all']);
+    }
+  }
+  const r = startAfxdp(['-d', env.name, '-q', ...(who.args ?? [])]);
+  try {
+    await r.ready();
+    return await fn(r);
+  } finally {
+    await r.kill();
+  }
+}
+
+/** One measurement: rate 0 floods flat out. */
+export async function measure(env: EnvState, who: Responder, seconds: number, rate: number): Promise<Sample> {
+  return withResponder(env, who, (r) => {
+    const pid = r?.child.pid;
+    const cpu0 = pid ? processCpuNs(pid) : 0;
+    const busy0 = machineBusyNs();
+    const rx0 = outerRx(env);
+    const g = generate(env, seconds, rate);
+    const arrived = outerRx(env) - rx0;
+    const replies = Math.max(1, g.replies);
+    return {
+      offered: arrived / g.seconds,
+      replies: g.replies / g.seconds,
+      ratio: arrived ? g.replies / arrived : 0,
+      responderNsPerReply: pid ? (processCpuNs(pid) - cpu0) / replies : null,
+      machineNsPerReply: (machineBusyNs() - busy0) / replies,
+      generatorStarved: g.starvedSeconds,
+    };
+  });
+}
+
+export interface Row {
+  responder: string;
+  samples: Sample[];
+}
+
+const fmt = (xs: number[], f: (x: number) => string) =>
+  xs.length ? `${f(median(xs))} (${f(Math.min(...xs))} – ${f(Math.max(...xs))})` : 'n/a';
+const mega = (x: number) => `${(x / 1e6).toFixed(3)} M`;
+
+export function table(rows: Row[]): string {
+  const kernel = median(rows[0]!.samples.map((s) => s.replies));
+  const lines = [
+    '| responder | offered at the responder /s | replies/s | reply ratio | vs kernel | responder CPU ns/reply | machine CPU ns/reply | generator starved (s) |',
+    '|---|---|---|---|---|---|---|---|',
+  ];
+  for (const { responder, samples } of rows) {
+    const pick = (k: keyof Sample) => samples.map((s) => s[k]).filter((x): x is number => x !== null);
+    lines.push(`| ${responder} | ${fmt(pick('offered'), mega)} | ${fmt(pick('replies'), mega)} | ${fmt(pick('ratio'), (x) => x.toFixed(3))} | ` +
+      `${(median(pick('replies')) / kernel).toFixed(2)}x | ${fmt(pick('responderNsPerReply'), (x) => x.toFixed(0))} | ` +
+      `${fmt(pick('machineNsPerReply'), (x) => x.toFixed(0))} | ${fmt(pick('generatorStarved'), (x) => x.toFixed(2))} |`);
+  }
+  return lines.join('\n');
+}
