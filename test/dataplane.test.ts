@@ -177,7 +177,7 @@ test('the event loop keeps ticking while a flood is processed (stats periods sta
       try {
         await sleep(2500);
       } finally {
-        gen.kill('SIGKILL');
+        await gen.stop();
       }
       const busy = r.stats.filter((s) => s.counters.rxPackets > 0);
       assert.ok(busy.length >= 5, `only ${busy.length} periods under load`);

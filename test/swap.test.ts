@@ -84,7 +84,7 @@ test('ctl swap and SIGHUP under a steady flood: echo -> drop -> echo, replies st
         await waitFor('the second SIGHUP swap', () => (r.stderr.match(/\(SIGHUP\)/g) ?? []).length === 2);
         assert.is(answered(env), 5);
       } finally {
-        gen.kill('SIGKILL');
+        await gen.stop();
       }
       await sleep(300);
     });
@@ -112,7 +112,7 @@ test('--watch swaps when the file changes, and ignores a half-written file', asy
         await waitFor('the second watch swap', () => (r.stderr.match(/Swapped in .*\(file changed\)/g) ?? []).length === 2);
         assert.is(answered(env), 5);
       } finally {
-        gen.kill('SIGKILL');
+        await gen.stop();
       }
       await sleep(300);
     });
@@ -200,7 +200,7 @@ test('the control socket: owner-only, clear errors, gone at exit', async () => {
       const raw = spawnSync(process.execPath, ['-e', `const c=require('net').connect('${sock}',()=>c.write('{"cmd":"reboot"}\\n'));c.on('data',d=>process.stdout.write(d))`], { encoding: 'utf8' });
       assert.equal(JSON.parse(raw.stdout), { ok: false, error: "unknown command 'reboot'; one of: swap, status, stats" });
       const stats = JSON.parse(ctl('stats', '-d', env.name).out) as { counters: { framesTotal: number } };
-      assert.is(stats.counters.framesTotal, 4096);
+      assert.is(stats.counters.framesTotal, 16384);
     });
     assert.not.ok(spawnSync('test', ['-e', sock]).status === 0, 'socket removed at exit');
     assert.match(ctl('status', '-d', env.name).err, /no afxdp-wasm is listening/);

@@ -10,7 +10,8 @@
 // with an XDP program on the receiving end, it delivered each frame 2-4
 // times, so its count could not be trusted.)
 //
-//   afxdp-wasm gen [--name ENV] [--rate PPS] [--seconds S] [--ipv4] [--json]
+//   afxdp-wasm gen [--name ENV] [--rate PPS | --trafgen] [--seconds S] [--ipv4] [--json]
+// (--trafgen: trafgen flat out, a middle load between paced and live frames)
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,7 +23,7 @@ import { requireRoot } from '../lib/exec.js';
 import { echo4Frame, echo6Frame } from '../lib/frames.js';
 import { DEFAULT_NAME, INNER_IF, currentName, innerAddr, innerAddr4, loadEnv, outerAddr, outerAddr4 } from '../testenv/state.js';
 
-export const GEN_USAGE = 'usage: afxdp-wasm gen [--name ENV] [--rate PPS] [--seconds S] [--ipv4] [--json]';
+export const GEN_USAGE = 'usage: afxdp-wasm gen [--name ENV] [--rate PPS | --trafgen] [--seconds S] [--ipv4] [--json]';
 
 export interface GenResult {
   sent: number;
@@ -36,6 +37,7 @@ export interface GenResult {
 }
 
 const FLAT_OUT_CHUNK = 1 << 18;
+const TRAFGEN_FLAT_OUT_PPS = 500_000;
 const LAND_MS = 200; // replies still in flight when sending stops
 
 const sleepMs = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
@@ -49,7 +51,7 @@ export function gen(argv: string[]): void {
     args: argv,
     options: {
       name: { type: 'string' }, rate: { type: 'string' }, seconds: { type: 'string' }, ipv4: { type: 'boolean' },
-      json: { type: 'boolean' }, inside: { type: 'string' },
+      json: { type: 'boolean' }, trafgen: { type: 'boolean' }, inside: { type: 'string' },
     },
   });
   requireRoot('the generator');
@@ -57,12 +59,12 @@ export function gen(argv: string[]): void {
   const rate = values.rate === undefined ? 0 : Number(values.rate);
   const seconds = Number(values.seconds ?? 3);
   if (!(rate >= 0) || !(seconds > 0 && seconds <= 3600)) throw new UserError(`--rate must be packets/s >= 0 (0: flat out) and --seconds 0..3600; ${GEN_USAGE}`);
-  const result = run(JSON.parse(values.inside) as Frame, rate, seconds);
+  const result = run(JSON.parse(values.inside) as Frame, rate, seconds, values.trafgen ?? false);
   if (values.json) console.log(JSON.stringify(result));
   else {
     console.log(`sent ${result.sent} echo requests in ${result.seconds.toFixed(3)} s (${(result.rate / 1e6).toFixed(3)} M/s), ` +
       `${result.replies} replies (${(result.replyRatio * 100).toFixed(1)}%)` +
-      (result.starvedSeconds === null ? ' (paced by trafgen)' : `; generator CPU ${result.cpuSeconds.toFixed(2)} s, starved ${result.starvedSeconds.toFixed(2)} s`));
+      (result.starvedSeconds === null ? ' (sent by trafgen)' : `; generator CPU ${result.cpuSeconds.toFixed(2)} s, starved ${result.starvedSeconds.toFixed(2)} s`));
   }
 }
 
@@ -84,20 +86,24 @@ function outside(argv: string[], name: string | undefined): void {
   process.exitCode = res.status ?? 1;
 }
 
-/** Sends rate x seconds frames with trafgen, paced by it; returns how many it says went out. */
-function paced(bytes: Uint8Array, rate: number, seconds: number): number {
+/** Sends with trafgen for `seconds`, paced at rate (0: flat out); returns how many it says went out. */
+function trafgen(bytes: Uint8Array, rate: number, seconds: number): number {
   const dir = mkdtempSync(join(tmpdir(), 'afxdp-gen-'));
   const cfg = join(dir, 'frame.cfg');
   writeFileSync(cfg, `{ ${[...bytes].map((b) => `0x${b.toString(16).padStart(2, '0')}`).join(', ')} }\n`);
-  const res = spawnSync('trafgen', ['--no-sock-mem', '-P', '1', '-i', cfg, '-o', INNER_IF, '-b', `${Math.round(rate)}pps`, '-n', String(Math.round(rate * seconds))], { encoding: 'utf8' });
+  // Both ways it is given a count and stops by itself (stopping trafgen by signal would have to
+  // reach its forked worker too); flat out, the count is what it sends here in about that time.
+  const count = Math.round((rate > 0 ? rate : TRAFGEN_FLAT_OUT_PPS) * seconds);
+  const pace = rate > 0 ? ['-b', `${Math.round(rate)}pps`] : [];
+  const res = spawnSync('trafgen', ['--no-sock-mem', '-P', '1', '-i', cfg, '-o', INNER_IF, ...pace, '-n', String(count)], { encoding: 'utf8' });
   rmSync(dir, { recursive: true, force: true });
   const out = /(\d+) packets outgoing/.exec(`${res.stdout}${res.stderr}`);
-  if (res.status !== 0 || !out) throw new UserError(`trafgen failed: ${res.stderr.trim().split('\n').pop()}`);
+  if (!out) throw new UserError(`trafgen failed: ${res.stderr.trim().split('\n').pop()}`);
   return Number(out[1]);
 }
 
 /** Inside the namespace: send for `seconds`, at `rate` (0: flat out), count what comes back. */
-function run(frame: Frame, rate: number, seconds: number): GenResult {
+function run(frame: Frame, rate: number, seconds: number, viaTrafgen: boolean): GenResult {
   const shim = loadShim();
   shim.genOpen(join(projectRoot(), 'build', 'bpf', 'xdp_gen.o'));
   const bytes = Uint8Array.from(frame.bytes);
@@ -109,8 +115,8 @@ function run(frame: Frame, rate: number, seconds: number): GenResult {
     const t0 = performance.now();
     const end = t0 + seconds * 1000;
     let sent = 0;
-    if (rate > 0) {
-      sent = paced(bytes, rate, seconds);
+    if (rate > 0 || viaTrafgen) {
+      sent = trafgen(bytes, rate, seconds);
     } else {
       while (performance.now() < end) {
         shim.genRun(INNER_IF, bytes, FLAT_OUT_CHUNK, 64);
@@ -125,7 +131,7 @@ function run(frame: Frame, rate: number, seconds: number): GenResult {
     return {
       sent, seconds: wall, rate: sent / wall, replies, replyRatio: sent ? replies / sent : 0,
       // Flat out the generator never sleeps: time it did not run, it was starved. Paced, trafgen runs and waits.
-      starvedSeconds: rate > 0 ? null : Math.max(0, wall - cpuSeconds), cpuSeconds,
+      starvedSeconds: rate > 0 || viaTrafgen ? null : Math.max(0, wall - cpuSeconds), cpuSeconds,
     };
   } finally {
     detach();

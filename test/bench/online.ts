@@ -19,9 +19,10 @@ export interface Responder {
 
 export const RESPONDERS: Responder[] = [
   { name: 'kernel (no XDP, GRO on)', kernel: 'plain' },
-  { name: 'afxdp-wasm, default (spin)', args: [] },
-  { name: 'afxdp-wasm, big rings (--frames 16384 --ring-size 4096 --batch 256)', args: ['--frames', '16384', '--ring-size', '4096', '--batch', '256'] },
-  { name: 'afxdp-wasm, -p (poll)', args: ['-p'] },
+  { name: 'afxdp-wasm, lesson sizes (4096 x 4096 B frames, rings 2048, batch 64)', args: ['--frames', '4096', '--frame-size', '4096', '--ring-size', '2048', '--batch', '64'] },
+  { name: 'afxdp-wasm, defaults (16384 x 2048 B, rings 4096, batch 256; spin)', args: [] },
+  { name: 'afxdp-wasm, defaults with -p (poll)', args: ['-p'] },
+  { name: 'afxdp-wasm, bigger (32768 frames, rings 8192, batch 512, -p)', args: ['--frames', '32768', '--ring-size', '8192', '--batch', '512', '-p'] },
   { name: 'in-kernel XDP_TX echo (xdp_echo_tx.o, ceiling)', kernel: 'xdp_echo_tx' },
 ];
 
@@ -36,8 +37,12 @@ export interface Sample {
 
 interface GenJson { sent: number; seconds: number; replies: number; starvedSeconds: number | null }
 
-function generate(env: EnvState, seconds: number, rate: number): GenJson {
-  const res = spawnSync(process.execPath, [join(ROOT, 'dist', 'afxdp-wasm.js'), 'gen', '--name', env.name, '--seconds', String(seconds), '--rate', String(rate), '--json'], { encoding: 'utf8' });
+/** A load: packets/s paced by trafgen, 'trafgen' flat out, or 'live' (live frames, flat out). */
+export type Load = number | 'trafgen' | 'live';
+
+function generate(env: EnvState, seconds: number, load: Load): GenJson {
+  const how = load === 'live' ? [] : load === 'trafgen' ? ['--trafgen'] : ['--rate', String(load)];
+  const res = spawnSync(process.execPath, [join(ROOT, 'dist', 'afxdp-wasm.js'), 'gen', '--name', env.name, '--seconds', String(seconds), ...how, '--json'], { encoding: 'utf8' });
   if (res.status !== 0) throw new Error(`gen failed: ${res.stderr}`);
   return JSON.parse(res.stdout.trim().split('\n').pop()!) as GenJson;
 }
@@ -69,14 +74,13 @@ async function withResponder<T>(env: EnvState, who: Responder, fn: (r: Running |
   }
 }
 
-/** One measurement: rate 0 floods flat out. */
-export async function measure(env: EnvState, who: Responder, seconds: number, rate: number): Promise<Sample> {
+export async function measure(env: EnvState, who: Responder, seconds: number, load: Load): Promise<Sample> {
   return withResponder(env, who, (r) => {
     const pid = r?.child.pid;
     const cpu0 = pid ? processCpuNs(pid) : 0;
     const busy0 = machineBusyNs();
     const rx0 = outerRx(env);
-    const g = generate(env, seconds, rate);
+    const g = generate(env, seconds, load);
     const arrived = outerRx(env) - rx0;
     const replies = Math.max(1, g.replies);
     return {

@@ -38,8 +38,7 @@ export async function swapBench(env: EnvState, swaps = 100): Promise<Record<stri
       }
       await sleep(300);
     } finally {
-      gen.kill('SIGKILL');
-      await new Promise((resolve) => gen.once('exit', resolve));
+      await gen.stop();
     }
     await sleep(200);
     await r.stop('SIGTERM');

@@ -1,5 +1,5 @@
 // Traffic from inside a test environment: ping, trafgen bursts, captures.
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,13 +34,44 @@ export function burst(env: EnvState, count: number): void {
   if (res.status !== 0) throw new Error(`trafgen failed: ${res.stderr}`);
 }
 
-/** Starts trafgen sending without end (flat out, or one frame per gapUs); the caller kills it. */
-export function flood(env: EnvState, gapUs?: number): ChildProcess {
+export interface Flood {
+  /** Stops trafgen and its worker processes, and waits for them. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts trafgen sending without end (flat out, or one frame per gapUs).
+ * trafgen forks a worker per CPU: killing the one process we started would
+ * leave the worker sending, so it runs in its own process group and stop()
+ * kills the group.
+ */
+export function flood(env: EnvState, gapUs?: number): Flood {
   const frame = echo6Frame({ srcMac: macOf(env, true), dstMac: macOf(env, false), src: innerAddr(env), dst: outerAddr(env), id: 9 });
   const cfg = join(scratch, `${env.name}-flood.cfg`);
   writeFileSync(cfg, trafgenConfig(frame));
   const gap = gapUs === undefined ? [] : ['-t', `${gapUs}us`];
-  return spawn('ip', ['netns', 'exec', env.name, 'trafgen', '--no-sock-mem', '-P', '1', '-i', cfg, '-o', INNER_IF, ...gap], { stdio: 'ignore' });
+  const child = spawn('ip', ['netns', 'exec', env.name, 'trafgen', '--no-sock-mem', '-P', '1', '-i', cfg, '-o', INNER_IF, ...gap], { stdio: 'ignore', detached: true });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return {
+    async stop() {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+      await exited;
+      for (let i = 0; i < 50 && groupAlive(child.pid!); i++) await sleep(20);
+    },
+  };
+}
+
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Captures on the inner end while fn runs; returns the pcap's path. */
