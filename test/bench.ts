@@ -9,7 +9,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, uniqueName, withEnv } from './helpers/testenv.js';
 import { offlineBench } from './bench/offline.js';
-import { type Load, RESPONDERS, type Row, measure, table } from './bench/online.js';
+import { type Load, RESPONDERS, type Row, idleCpu, measure, table } from './bench/online.js';
 import { type Series, svgPlot } from './bench/plot.js';
 import { swapBench } from './bench/swaps.js';
 
@@ -27,7 +27,10 @@ async function main(): Promise<void> {
 
   const rows: Row[] = RESPONDERS.map((r) => ({ responder: r.name, samples: [] }));
   const series: Series[] = RESPONDERS.map((r) => ({ name: r.name, points: [] }));
+  const idle: Record<string, number> = {};
   await withEnv({ name: uniqueName('bench') }, async (env) => {
+    idle['spin'] = await idleCpu(env, []);
+    idle['poll (-p)'] = await idleCpu(env, ['-p']);
     for (let run = 0; run < RUNS; run++) {
       for (const [i, who] of RESPONDERS.entries()) rows[i]!.samples.push(await measure(env, who, SECONDS, 'live'));
     }
@@ -44,7 +47,8 @@ async function main(): Promise<void> {
   });
   console.log(`\nEcho replies under a flat-out flood from afxdp-wasm gen (live frames), ${RUNS} runs of ${SECONDS} s, median (min – max):\n`);
   console.log(table(rows));
-  writeFileSync(join(dir, 'bench.json'), JSON.stringify({ date: new Date().toISOString(), seconds: SECONDS, runs: RUNS, offline, swaps, rows, sweep: series }, null, 2) + '\n');
+  console.log(`\nIdle, no traffic: ${Object.entries(idle).map(([k, v]) => `${k} ${(v * 100).toFixed(1)}% of a core`).join(', ')}`);
+  writeFileSync(join(dir, 'bench.json'), JSON.stringify({ date: new Date().toISOString(), seconds: SECONDS, runs: RUNS, offline, swaps, idle, rows, sweep: series }, null, 2) + '\n');
   writeFileSync(join(dir, 'replies.svg'), svgPlot('Echo replies against offered load (veth, copy mode, 2 cores)', series));
   console.log(`\nRaw figures: ${join(dir, 'bench.json')}; plot: ${join(dir, 'replies.svg')}`);
 }

@@ -117,3 +117,15 @@ export function table(rows: Row[]): string {
   }
   return lines.join('\n');
 }
+
+/** CPU a responder uses with no traffic at all, as a share of one core. */
+export async function idleCpu(env: EnvState, args: string[], seconds = 3): Promise<number> {
+  return withResponder(env, { name: 'idle', args }, async (r) => {
+    const pid = r!.child.pid!;
+    await new Promise((resolve) => setTimeout(resolve, 500)); // past start-up
+    const cpu0 = processCpuNs(pid);
+    const t0 = performance.now();
+    await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+    return (processCpuNs(pid) - cpu0) / ((performance.now() - t0) * 1e6);
+  });
+}

@@ -6,7 +6,7 @@ export interface Series {
   points: { x: number; y: number }[];
 }
 
-const COLORS = ['#1b6ac9', '#d9480f', '#2b8a3e', '#862e9c', '#495057'];
+const COLORS = ['#1b6ac9', '#d9480f', '#2b8a3e', '#862e9c', '#495057', '#c2255c', '#0b7285'];
 const W = 760;
 const H = 440;
 const M = { left: 70, right: 20, top: 30, bottom: 150 };
