@@ -9,7 +9,8 @@
 // - as source the request's destination, or for a request to a multicast or
 //   broadcast address the interface's own address and MAC;
 // - no padding beyond the shortest Ethernet frame.
-import { VERDICT_DROP, VERDICT_TX, descAddr, descLen, setVerdict } from './lib/abi';
+import { descAddr, descLen } from './lib/abi';
+import { settle } from './lib/answer';
 import { get16, put16, swapBytes } from './lib/bytes';
 import { finish, fold, sumWords, updateChecksum } from './lib/checksum';
 import { HAS_IPV4, HAS_IPV6, configFlags, hopLimit, ifaceAddr4, ifaceAddr6, ifaceMac, setConfig } from './lib/config';
@@ -20,7 +21,7 @@ import {
 } from './lib/ipv4';
 import { IPV6_HLEN, NEXTHDR_ICMPV6, dst6, isLoopback6, isMulticast6, isUnspecified6, pseudoSum6, src6, upperLayer, upperProtocol } from './lib/ipv6';
 import {
-  BAD_CHECKSUM, BAD_HEADER, BAD_SOURCE, NOT_ECHO, NOT_IP, NO_ADDRESS, REASON_NAMES, REPLIED, TRUNCATED, FRAGMENT, count, countersAddress,
+  BAD_CHECKSUM, BAD_HEADER, BAD_SOURCE, NOT_ECHO, NOT_IP, NO_ADDRESS, REASON_NAMES, TRUNCATED, FRAGMENT, countersAddress,
 } from './lib/reasons';
 export { ABI as ABI_VERSION } from './lib/abi';
 
@@ -127,16 +128,9 @@ function answer(frame: usize, len: u32): i32 {
   return -NOT_IP;
 }
 
-export function process(batch: usize, count_: u32): void {
-  for (let i: u32 = 0; i < count_; i++) {
+export function process(batch: usize, n: u32): void {
+  for (let i: u32 = 0; i < n; i++) {
     const len = descLen(batch, i);
-    const reply = answer(descAddr(batch, i), len);
-    if (reply > 0) {
-      count(REPLIED);
-      setVerdict(batch, i, VERDICT_TX, <u32>reply);
-    } else {
-      count(<u32>-reply);
-      setVerdict(batch, i, VERDICT_DROP, len);
-    }
+    settle(batch, i, answer(descAddr(batch, i), len), len);
   }
 }

@@ -1,13 +1,14 @@
 // A worked example of the SDK: the UDP echo service (RFC 862). Datagrams to
 // port 7, over IPv6 or IPv4, go back to their sender with the same payload;
 // everything else is dropped. Compare asm/echo.ts, which does the same for ping.
-import { VERDICT_DROP, VERDICT_TX, descAddr, descLen, setVerdict } from './lib/abi';
+import { descAddr, descLen } from './lib/abi';
+import { settle } from './lib/answer';
 import { get16, put16, swapBytes } from './lib/bytes';
 import { hopLimit, ifaceMac, setConfig } from './lib/config';
 import { ETH_P_IP, ETH_P_IPV6, isGroupMac, l3Offset, padded, replyMacs } from './lib/ethernet';
 import { IPPROTO_UDP, IPV4_HLEN, dst4, headerChecksumOk, ihl, isBadSource4, isFragment4, setHeaderChecksum, src4, totalLength } from './lib/ipv4';
 import { IPV6_HLEN, dst6, isMulticast6, src6 } from './lib/ipv6';
-import { BAD_HEADER, BAD_SOURCE, NOT_ECHO, NOT_IP, REASON_NAMES, REPLIED, TRUNCATED, count, countersAddress } from './lib/reasons';
+import { BAD_HEADER, BAD_SOURCE, NOT_ECHO, NOT_IP, REASON_NAMES, TRUNCATED, countersAddress } from './lib/reasons';
 import { UDP_HLEN, dstPort, setUdpChecksum4, setUdpChecksum6, udpLength } from './lib/udp';
 export { ABI as ABI_VERSION } from './lib/abi';
 
@@ -74,12 +75,6 @@ export function process(batch: usize, n: u32): void {
       if (type == ETH_P_IPV6) reply = echo6(frame, <u32>l3, len);
       else if (type == ETH_P_IP) reply = echo4(frame, <u32>l3, len);
     }
-    if (reply > 0) {
-      count(REPLIED);
-      setVerdict(batch, i, VERDICT_TX, <u32>reply);
-    } else {
-      count(<u32>-reply);
-      setVerdict(batch, i, VERDICT_DROP, len);
-    }
+    settle(batch, i, reply, len);
   }
 }

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { type Running, runAfxdp, sleep, startAfxdp } from './helpers/afxdp.js';
+import { runAfxdp, serving, sleep, startAfxdp, waitFor } from './helpers/afxdp.js';
 import { ROOT, pingFromInside, withEnv } from './helpers/testenv.js';
 import { outerAddr, outerAddr4 } from '../host/testenv/state.js';
 import { attachedProgram, burst, captureInside, decode, flood, ping6 } from './helpers/traffic.js';
@@ -16,26 +16,7 @@ const DROP = join(ROOT, 'build', 'asm', 'drop.wasm');
 const EMPTY_WASM = join(mkdtempSync(join(tmpdir(), 'afxdp-wasm-')), 'empty.wasm');
 writeFileSync(EMPTY_WASM, Uint8Array.from([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]));
 
-/** Runs afxdp-wasm on the environment for the duration of fn, always stopping it. */
-async function serving(ifname: string, args: string[], fn: (run: Running) => Promise<void>): Promise<Running> {
-  const run = startAfxdp(['-d', ifname, '--json', '--interval', '0.2', ...args]);
-  try {
-    await run.ready();
-    await fn(run);
-    assert.is(await run.stop('SIGINT'), 0, run.stderr);
-  } finally {
-    await run.kill();
-  }
-  return run;
-}
 
-async function waitFor(what: string, cond: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 test('echo: 20 of 20 pings answered through the AF_XDP socket, checksums confirmed by tcpdump', async () => {
   await withEnv({}, async (env) => {

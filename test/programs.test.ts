@@ -8,7 +8,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { EnvState } from '../host/testenv/state.js';
 import { outerAddr } from '../host/testenv/state.js';
-import { type Running, runAfxdp, startAfxdp } from './helpers/afxdp.js';
+import { runAfxdp, serving as servingOn } from './helpers/afxdp.js';
 import { ROOT, withEnv } from './helpers/testenv.js';
 import { attachedProgram, ping6 } from './helpers/traffic.js';
 
@@ -17,17 +17,9 @@ const UDP_ECHO = join(ROOT, 'build', 'asm', 'udp_echo.wasm');
 const LESSON_PROG = join(ROOT, 'build', 'bpf', 'af_xdp_kern.o');
 const scratch = mkdtempSync(join(tmpdir(), 'afxdp-programs-'));
 
-async function serving(env: EnvState, args: string[], fn: (r: Running) => Promise<void> | void): Promise<Running> {
-  const r = startAfxdp(['-d', env.name, '-p', '--json', '--interval', '0.2', ...args]);
-  try {
-    await r.ready();
-    await fn(r);
-    assert.is(await r.stop('SIGTERM'), 0, r.stderr);
-  } finally {
-    await r.kill();
-  }
-  return r;
-}
+
+/** Poll mode: these tests idle more than they work. */
+const serving = (env: EnvState, args: string[], fn: Parameters<typeof servingOn>[2]) => servingOn(env.name, ['-p', ...args], fn);
 
 const loaderStatus = (ifname: string) => spawnSync('xdp-loader', ['status', ifname], { encoding: 'utf8' }).stdout;
 const seqs = (pingOut: string) => [...pingOut.matchAll(/icmp_seq=(\d+)/g)].map((m) => Number(m[1]));

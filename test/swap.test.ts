@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { EnvState } from '../host/testenv/state.js';
-import { type Running, sleep, startAfxdp } from './helpers/afxdp.js';
+import { type Running, serving as servingOn, sleep, waitFor } from './helpers/afxdp.js';
 import { ROOT, withEnv } from './helpers/testenv.js';
 import { flood, ping6 } from './helpers/traffic.js';
 
@@ -23,13 +23,6 @@ function ctl(...args: string[]) {
   return { code: res.status, out: res.stdout.trim(), err: res.stderr.trim() };
 }
 
-async function waitFor(what: string, cond: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 /** Replaces a file the way an editor or a build does: write aside, rename over. */
 function replaceFile(path: string, bytes: Buffer): void {
@@ -37,19 +30,10 @@ function replaceFile(path: string, bytes: Buffer): void {
   renameSync(`${path}.tmp`, path);
 }
 
+const serving = (env: EnvState, args: string[], fn: (r: Running) => Promise<void>) => servingOn(env.name, ['-p', ...args], fn);
+
 const answered = (env: EnvState) => ping6(env, 5, 0.05).received;
 
-async function serving(env: EnvState, args: string[], fn: (r: Running) => Promise<void>): Promise<Running> {
-  const r = startAfxdp(['-d', env.name, '-p', '--json', '--interval', '0.2', ...args]);
-  try {
-    await r.ready();
-    await fn(r);
-    assert.is(await r.stop('SIGTERM'), 0, r.stderr);
-  } finally {
-    await r.kill();
-  }
-  return r;
-}
 
 /** After a drain every frame is accounted for and every packet has one fate. */
 function assertBalanced(r: Running): void {

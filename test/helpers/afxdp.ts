@@ -68,6 +68,32 @@ export class Running {
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+export async function waitFor(what: string, cond: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+/**
+ * Runs afxdp-wasm on an interface (--json stats every 0.2 s) for the
+ * duration of fn, then stops it with SIGTERM, expects exit code 0, and never
+ * leaves it running. Returns it, with its exit line.
+ */
+export async function serving(ifname: string, args: string[], fn: (r: Running) => Promise<void> | void): Promise<Running> {
+  const r = startAfxdp(['-d', ifname, '--json', '--interval', '0.2', ...args]);
+  try {
+    await r.ready();
+    await fn(r);
+    const code = await r.stop('SIGTERM');
+    if (code !== 0) throw new Error(`afxdp-wasm exited ${code}: ${r.stderr}`);
+  } finally {
+    await r.kill();
+  }
+  return r;
+}
+
 export function startAfxdp(args: string[]): Running {
   return new Running(spawn(process.execPath, [join(ROOT, 'dist', 'afxdp-wasm.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] }));
 }
