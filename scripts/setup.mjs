@@ -30,6 +30,7 @@ const PACKAGES = {
   ethtool: 'cmd:ethtool',
   iproute2: 'cmd:ip',
   'iputils-ping': 'cmd:ping',
+  procps: 'cmd:sysctl',
   'netsniff-ng': 'cmd:trafgen',
   tcpdump: 'cmd:tcpdump',
   tshark: 'cmd:tshark',

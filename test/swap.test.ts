@@ -169,6 +169,17 @@ test('invalid modules are refused with a reason, and the running handler keeps a
   });
 });
 
+test('every queue swaps: on a 4-queue veth, ctl status names the new handler on each', async () => {
+  await withEnv({ queues: 4, noPing: true }, async (env) => {
+    await serving(env, ['-Q', 'all'], async () => {
+      assert.is(ctl('swap', DROP, '-d', env.name).code, 0);
+      const status = ctl('status', '-d', env.name).out.split('\n');
+      assert.is(status.length, 4, status.join('\n'));
+      status.forEach((line, q) => assert.match(line, new RegExp(`^queue ${q}: .*drop\\.wasm \\(sha256 [0-9a-f]{12}\\) since `)));
+    });
+  });
+});
+
 test('the control socket: owner-only, clear errors, gone at exit', async () => {
   await withEnv({ noPing: true }, async (env) => {
     const sock = `/run/afxdp-wasm/ctl/${env.name}.sock`;
