@@ -47,15 +47,26 @@ async function main(): Promise<void> {
       `ethtool -N ${ifname} flow-type udp6 action ${queues[0]}, or ethtool -L ${ifname} combined 1.`);
   }
 
+  // A signal that comes while we start is kept, and acted on once there is something to stop.
+  let stopRequest: string | undefined;
+  let stop = async (why: string) => void (stopRequest = why);
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => void stop(signal));
+
   const dp = await Dataplane.start({ ...opts, ifname, queues, handler, say });
   let stopping = false;
 
   const swapper = new Swapper(dp, handler.path, say);
-  const control = await ControlServer.listen(ifname, {
-    swap: (path) => swapper.swap(path, 'ctl swap'),
-    status: () => ({ interface: ifname, program: dp.program ?? null, queues: dp.status() }),
-    stats: () => ({ counters: dp.counters(), reasons: dp.reasons(), queues: dp.perQueue(), xdp: dp.statistics() ?? null }),
-  });
+  let control: ControlServer;
+  try {
+    control = await ControlServer.listen(ifname, {
+      swap: (path) => swapper.swap(path, 'ctl swap'),
+      status: () => ({ interface: ifname, program: dp.program ?? null, queues: dp.status() }),
+      stats: () => ({ counters: dp.counters(), reasons: dp.reasons(), queues: dp.perQueue(), xdp: dp.statistics() ?? null }),
+    });
+  } catch (err) {
+    await dp.stop();
+    throw err;
+  }
   say(`Control socket: ${control.path} (afxdp-wasm ctl status -d ${ifname}; kill -HUP ${process.pid} reloads the handler).`);
   if (opts.watch) swapper.watch();
   say(`Serving ${ifname} queue${queues.length > 1 ? 's' : ''} ${queues.join(',')} with ${handler.path} (sha256 ${handler.hash}); XDP program ${dp.program?.name ?? '?'} (id ${dp.program?.id ?? '?'}, ${dp.program?.mode ?? '?'}). Ctrl-C stops.`);
@@ -72,7 +83,7 @@ async function main(): Promise<void> {
     prevAt = at;
   }, opts.intervalMs);
 
-  const stop = async (why: string) => {
+  stop = async (why: string) => {
     if (stopping) return;
     stopping = true;
     clearInterval(timer);
@@ -84,13 +95,13 @@ async function main(): Promise<void> {
     else console.log(totalsText(totals, xdp, dp.reasons(), dp.perQueue()));
     say(`Stopped (${why}); XDP program detached.`);
   };
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => void stop(signal));
   process.on('SIGHUP', () => swapper.trySwap(swapper.path, 'SIGHUP'));
   dp.onWorkerExit((err) => {
     if (stopping) return;
     process.exitCode = 1;
     void stop(`the packet worker died${err ? `: ${err.message}` : ''}`);
   });
+  if (stopRequest) void stop(stopRequest);
 }
 
 runMain('afxdp-wasm', main);

@@ -169,6 +169,21 @@ test('the event loop keeps ticking while a flood is processed (stats periods sta
   });
 });
 
+test('a SIGTERM at any moment of start-up leaves no program behind', async () => {
+  await withEnv({ noPing: true }, async (env) => {
+    for (const ms of [100, 250, 400, 600, 900]) {
+      const run = startAfxdp(['-d', env.name, '-p', '-q']);
+      try {
+        await sleep(ms);
+        await run.stop('SIGTERM');
+      } finally {
+        await run.kill();
+      }
+      assert.is(attachedProgram(env.name), undefined, `after a SIGTERM at ${ms} ms`);
+    }
+  });
+});
+
 test('when its output goes away (EPIPE), it exits and still detaches', async () => {
   await withEnv({ noPing: true }, async (env) => {
     const run = startAfxdp(['-d', env.name, '-p', '--interval', '0.1']);
