@@ -109,6 +109,19 @@ test('xdp-loader: status names our program while we run; unload --all removes it
   });
 });
 
+test('-S and -N attach in SKB and native mode; both answer ping and detach', async () => {
+  await withEnv({}, async (env) => {
+    for (const [flag, mode] of [['-S', 'skb'], ['-N', 'native']] as const) {
+      const run = await serving(env, [flag, '--steer', 'echo'], () => {
+        assert.match(loaderStatus(env.name), new RegExp(`${env.name}\\s+xsk_echo_steer\\s+${mode}`));
+        assert.is(ping6(env, 3, 0.05).received, 3);
+      });
+      assert.ok(run.exit!.counters.txPackets >= 3, `${flag}: our replies ${run.exit!.counters.txPackets}`);
+      assert.match(loaderStatus(env.name), /No XDP program loaded/);
+    }
+  });
+});
+
 /** Sends one UDP datagram to port 7 from each of n sockets inside the namespace; returns how many came back. */
 function udpFlows(env: EnvState, n: number): number {
   const client = `const d=require('dgram');let got=0;for(let i=0;i<${n};i++){const s=d.createSocket('udp6');` +
