@@ -114,6 +114,7 @@ Napi::Value Open(const Napi::CallbackInfo &info)
 	cfg.xdp_flags = u32(o, "xdpFlags");
 	cfg.bind_flags = static_cast<uint16_t>(u32(o, "bindFlags"));
 	cfg.inhibit_prog_load = o.Get("inhibitProgLoad").ToBoolean();
+	cfg.busy_poll_us = o.Has("busyPollUs") ? u32(o, "busyPollUs") : 0;
 
 	std::lock_guard<std::mutex> g(slots_lock);
 	int id = 0;

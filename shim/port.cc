@@ -8,6 +8,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#ifndef SO_PREFER_BUSY_POLL
+#define SO_PREFER_BUSY_POLL 69
+#endif
+#ifndef SO_BUSY_POLL_BUDGET
+#define SO_BUSY_POLL_BUDGET 70
+#endif
+
 struct port {
 	struct xsk_ring_prod fill;
 	struct xsk_ring_cons comp;
@@ -143,6 +150,11 @@ static void settle_batch(struct port *p)
 static uint32_t take_rx(struct port *p)
 {
 	uint32_t idx, n = xsk_ring_cons__peek(&p->rx, p->cfg.batch_max, &idx);
+	if (n == 0 && p->cfg.busy_poll_us) {
+		// Busy polling: our own call runs the driver's NAPI, then look again.
+		recvfrom(xsk_socket__fd(p->xsk), NULL, 0, MSG_DONTWAIT, NULL, NULL);
+		n = xsk_ring_cons__peek(&p->rx, p->cfg.batch_max, &idx);
+	}
 	for (uint32_t i = 0; i < n; i++) {
 		const struct xdp_desc *r = xsk_ring_cons__rx_desc(&p->rx, idx + i);
 		uint64_t addr = xsk_umem__extract_addr(r->addr);
@@ -294,6 +306,18 @@ int port_open(const struct port_config *cfg, struct port **out, const char **err
 		return err;
 	}
 
+	if (cfg->busy_poll_us) {
+		int one = 1, us = (int)cfg->busy_poll_us, budget = (int)cfg->batch_max;
+		int fd = xsk_socket__fd(p->xsk);
+		*err_step = "set busy polling";
+		if (setsockopt(fd, SOL_SOCKET, SO_PREFER_BUSY_POLL, &one, sizeof(one)) ||
+		    setsockopt(fd, SOL_SOCKET, SO_BUSY_POLL, &us, sizeof(us)) ||
+		    setsockopt(fd, SOL_SOCKET, SO_BUSY_POLL_BUDGET, &budget, sizeof(budget))) {
+			err = -errno;
+			port_free(p);
+			return err;
+		}
+	}
 	for (uint32_t i = 0; i < cfg->frames; i++)
 		free_frame(p, (uint64_t)(cfg->frames - 1 - i) * cfg->frame_size);
 	p->counters[PC_FRAMES_TOTAL] = cfg->frames;

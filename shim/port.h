@@ -51,6 +51,7 @@ struct port_config {
 	uint32_t xdp_flags;     // XDP_FLAGS_* for attaching the default program
 	uint16_t bind_flags;    // XDP_COPY / XDP_ZEROCOPY / XDP_USE_NEED_WAKEUP
 	int inhibit_prog_load;  // a custom program is attached by the host
+	uint32_t busy_poll_us;  // 0: off; else SO_PREFER_BUSY_POLL, SO_BUSY_POLL and its budget
 };
 
 struct port;

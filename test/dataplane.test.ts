@@ -65,6 +65,15 @@ test('drop: the same pings all vanish, and RX counts them (so the echo replies w
   });
 });
 
+test('--busy-poll sets the socket up for busy polling, and pings are still answered through it', async () => {
+  await withEnv({}, async (env) => {
+    const run = await serving(env.name, ['--busy-poll', '20'], () => {
+      assert.is(ping6(env, 5, 0.05).received, 5);
+    });
+    assert.ok(run.exit!.counters.txPackets >= 5);
+  });
+});
+
 test('the lesson\'s text stats line, every period', async () => {
   await withEnv({}, async (env) => {
     const run = startAfxdp(['-d', env.name, '-p', '--interval', '0.3']);

@@ -25,6 +25,7 @@ Without -d it serves the test environment veth-adv03, making it if needed.
   -c, --copy             force copy mode
   -z, --zero-copy        force zero-copy mode
   -p, --poll-mode        wait in poll() when idle instead of spinning
+      --busy-poll <us>   busy-poll the driver from our own calls (SO_PREFER_BUSY_POLL)
   -q, --quiet            no stats lines
       --handler <file>   wasm handler (default build/asm/echo.wasm)
       --watch            swap in the handler file again whenever it changes
@@ -63,6 +64,7 @@ export interface Options {
   intervalMs: number;
   addrs: string[];
   hopLimit: number;
+  busyPollUs: number;
   json: boolean;
   verbose: boolean;
   help: boolean;
@@ -109,6 +111,7 @@ export function parseOptions(argv: string[]): Options {
       interval: { type: 'string' },
       addr: { type: 'string', multiple: true },
       'hop-limit': { type: 'string' },
+      'busy-poll': { type: 'string' },
       json: { type: 'boolean' },
       verbose: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -153,6 +156,7 @@ export function parseOptions(argv: string[]): Options {
     intervalMs: Math.round(seconds * 1000),
     addrs: (values.addr ?? []).map(checkAddr),
     hopLimit: integer('hop-limit', values['hop-limit'], 64, 1, 255),
+    busyPollUs: integer('busy-poll', values['busy-poll'], 0, 0, 1_000_000),
     json: values.json ?? false,
     verbose: values.verbose ?? false,
     help: values.help ?? false,

@@ -44,6 +44,7 @@ export interface DataplaneOptions {
   verbose: boolean;
   addrs: string[];
   hopLimit: number;
+  busyPollUs: number;
 }
 
 export type Counters = Record<keyof typeof COUNTER, number>;
@@ -190,7 +191,7 @@ export class Dataplane {
         ifname: opts.ifname, queue, memory: new Uint8Array(memory.buffer), umemOffset: UMEM_OFFSET,
         frameSize: opts.frameSize, frames: opts.frames, ringSize: opts.ringSize, batchOffset: BATCH_OFFSET,
         batchMax: opts.batch, countersOffset: COUNTERS_OFFSET, xdpFlags: opts.xdpFlags, bindFlags: opts.bindFlags,
-        inhibitProgLoad: inhibit,
+        inhibitProgLoad: inhibit, busyPollUs: opts.busyPollUs,
       });
     } catch (err) {
       throw Dataplane.explain(err as Error & { errno?: number }, opts, queue);

@@ -18,6 +18,8 @@ export interface PortConfig {
   xdpFlags: number;
   bindFlags: number;
   inhibitProgLoad: boolean;
+  /** 0: off; else busy polling with SO_PREFER_BUSY_POLL for this many microseconds. */
+  busyPollUs?: number;
 }
 
 export interface XdpStatistics {
