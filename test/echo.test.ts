@@ -13,7 +13,7 @@ const echo = loadHandler(join(ROOT, 'build', 'asm', 'echo.wasm'));
 const OUR_MAC = '02:aa:bb:cc:dd:ee';
 const OUR_V6 = 'fc00:dead:cafe:1::1';
 const OUR_V4 = '10.11.1.1';
-const configured: RefConfig = { mac: macBytes(OUR_MAC), ipv6: ipv6Bytes(OUR_V6), ipv4: [10, 11, 1, 1], hopLimit: 64 };
+const configured: RefConfig = { mac: macBytes(OUR_MAC), ipv6: ipv6Bytes(OUR_V6), ipv4: OUR_V4.split('.').map(Number), hopLimit: 64 };
 const withConfig = new OfflineRunner(echo, configured);
 const bare = new OfflineRunner(echo, {});
 

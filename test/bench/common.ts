@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
-import { INNER_IF, type EnvState } from '../../host/testenv/state.js';
+import type { EnvState } from '../../host/testenv/state.js';
 
 export const TICK_NS = 1e9 / 100; // USER_HZ
 
@@ -19,5 +18,3 @@ export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor
 
 /** Packets the served (outer) interface has received: what actually reached the responder. */
 export const outerRx = (env: EnvState) => Number(readFileSync(`/sys/class/net/${env.name}/statistics/rx_packets`, 'utf8'));
-export const innerIf = INNER_IF;
-export const sh = (argv: string[]) => spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8' });

@@ -1,6 +1,6 @@
 // Traffic from inside a test environment: ping, trafgen bursts, captures.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type EnvState, INNER_IF, innerAddr, outerAddr } from '../../host/testenv/state.js';
@@ -107,7 +107,6 @@ export function decode(pcap: string): string[] {
   return res.stdout.split('\n').filter((l) => l.trim() !== '');
 }
 
-export const readPcap = (pcap: string) => readFileSync(pcap);
 
 /** The XDP program attached to an interface, as the kernel reports it, or undefined. */
 export function attachedProgram(ifname: string): string | undefined {
