@@ -58,12 +58,12 @@ export function loadHandler(path: string): Handler {
   const handler = { path, hash: createHash('sha256').update(bytes).digest('hex').slice(0, 12), module };
   // Instantiate once on scratch memory: proves the memory import fits and reads the ABI version.
   scratch ??= newMemory();
-  const abi = (instantiate(handler, scratch, true) as unknown as { abi: number }).abi;
+  const abi = Number((instantiate(handler, scratch).exports['ABI_VERSION'] as WebAssembly.Global).value);
   if (abi !== ABI_VERSION) throw new UserError(`handler ${path} speaks ABI ${abi}, this host speaks ${ABI_VERSION}; rebuild it against asm/lib/abi.ts`);
   return handler;
 }
 
-export function instantiate(handler: Handler, memory: WebAssembly.Memory, probe = false): HandlerInstance {
+export function instantiate(handler: Handler, memory: WebAssembly.Memory): HandlerInstance {
   let instance: WebAssembly.Instance;
   const env = {
     memory,
@@ -81,7 +81,6 @@ export function instantiate(handler: Handler, memory: WebAssembly.Memory, probe 
   const ex = instance.exports as Record<string, unknown>;
   if (typeof ex['_start'] === 'function') (ex['_start'] as () => void)();
   if (typeof ex['init'] === 'function') (ex['init'] as (config: number) => void)(HANDLER_CONFIG_OFFSET);
-  if (probe) return { abi: Number((ex['ABI_VERSION'] as WebAssembly.Global).value) } as unknown as HandlerInstance;
   return { process: ex['process'] as (batch: number, count: number) => void, counters: counterTable(ex, memory), exports: ex };
 }
 
