@@ -148,6 +148,14 @@ Napi::Value AbortBatch(const Napi::CallbackInfo &info)
 	return Napi::Number::New(info.Env(), p ? port_abort_batch(p) : 0);
 }
 
+Napi::Value TxBurst(const Napi::CallbackInfo &info)
+{
+	port *p = port_of(info);
+	uint32_t len = info[1].As<Napi::Number>().Uint32Value();
+	uint32_t n = info[2].As<Napi::Number>().Uint32Value();
+	return Napi::Number::New(info.Env(), p ? port_tx_burst(p, len, n) : 0);
+}
+
 Napi::Value Settle(const Napi::CallbackInfo &info)
 {
 	port *p = port_of(info);
@@ -420,6 +428,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports)
 	exports.Set("open", Napi::Function::New(env, Open));
 	exports.Set("step", Napi::Function::New(env, Step));
 	exports.Set("settle", Napi::Function::New(env, Settle));
+	exports.Set("txBurst", Napi::Function::New(env, TxBurst));
 	exports.Set("abortBatch", Napi::Function::New(env, AbortBatch));
 	exports.Set("wait", Napi::Function::New(env, Wait));
 	exports.Set("waitAny", Napi::Function::New(env, WaitAny));

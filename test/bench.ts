@@ -3,20 +3,20 @@
 //   offline   echo.wasm against the same logic in C, and heap growth
 //   swaps     100 ctl swaps under a flood: latency, packets lost
 //   online    every responder flooded by the same generator, several runs;
-//             then a sweep of offered load, plotted
+//             then paced loads (the generator's AF_XDP socket), plotted
 // --offline stops after the first part.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, uniqueName, withEnv } from './helpers/testenv.js';
 import { offlineBench } from './bench/offline.js';
-import { type Load, RESPONDERS, type Row, idleCpu, measure, table } from './bench/online.js';
+import { type Load, RESPONDERS, type Row, type Sample, idleCpu, measure, table } from './bench/online.js';
 import { type Series, svgPlot } from './bench/plot.js';
 import { swapBench } from './bench/swaps.js';
 
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 2);
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 3);
-// trafgen paces only up to ~60 k/s here; above that the sweep uses trafgen flat out, then live frames.
-const SWEEP: Load[] = [...(process.env['BENCH_SWEEP'] ?? '10000,30000').split(',').map(Number), 'trafgen'];
+// Paced by the generator's AF_XDP socket; the flood point (live frames) is added from the runs above.
+const SWEEP: Load[] = (process.env['BENCH_SWEEP'] ?? '100000,200000,300000,500000,800000').split(',').map(Number);
 
 async function main(): Promise<void> {
   const dir = join(ROOT, 'build', 'bench');
@@ -27,6 +27,7 @@ async function main(): Promise<void> {
 
   const rows: Row[] = RESPONDERS.map((r) => ({ responder: r.name, samples: [] }));
   const series: Series[] = RESPONDERS.map((r) => ({ name: r.name, points: [] }));
+  const sweep: (Sample & { load: Load })[][] = RESPONDERS.map(() => []);
   const idle: Record<string, number> = {};
   await withEnv({ name: uniqueName('bench') }, async (env) => {
     idle['spin'] = await idleCpu(env, []);
@@ -38,6 +39,7 @@ async function main(): Promise<void> {
       for (const [i, who] of RESPONDERS.entries()) {
         const s = await measure(env, who, SECONDS, load);
         series[i]!.points.push({ x: s.offered, y: s.replies });
+        sweep[i]!.push({ load, ...s });
       }
     }
     rows.forEach((row, i) => {
@@ -47,8 +49,13 @@ async function main(): Promise<void> {
   });
   console.log(`\nEcho replies under a flat-out flood from afxdp-wasm gen (live frames), ${RUNS} runs of ${SECONDS} s, median (min – max):\n`);
   console.log(table(rows));
+  console.log('\nPaced loads (one run each): reply ratio, and responder CPU ns per reply where the responder is a process:\n');
+  console.log(`| responder | ${SWEEP.map((l) => `${Number(l) / 1000}k/s`).join(' | ')} |`);
+  console.log(`|---|${SWEEP.map(() => '---').join('|')}|`);
+  RESPONDERS.forEach((who, i) => console.log(`| ${who.name} | ${sweep[i]!.map((s) =>
+    `${s.ratio.toFixed(3)}${s.responderNsPerReply === null ? '' : `, ${s.responderNsPerReply.toFixed(0)} ns`}`).join(' | ')} |`));
   console.log(`\nIdle, no traffic: ${Object.entries(idle).map(([k, v]) => `${k} ${(v * 100).toFixed(1)}% of a core`).join(', ')}`);
-  writeFileSync(join(dir, 'bench.json'), JSON.stringify({ date: new Date().toISOString(), seconds: SECONDS, runs: RUNS, offline, swaps, idle, rows, sweep: series }, null, 2) + '\n');
+  writeFileSync(join(dir, 'bench.json'), JSON.stringify({ date: new Date().toISOString(), seconds: SECONDS, runs: RUNS, offline, swaps, idle, rows, sweep, series }, null, 2) + '\n');
   writeFileSync(join(dir, 'replies.svg'), svgPlot('Echo replies against offered load (veth, copy mode, 2 cores)', series));
   console.log(`\nRaw figures: ${join(dir, 'bench.json')}; plot: ${join(dir, 'replies.svg')}`);
 }

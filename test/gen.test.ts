@@ -37,18 +37,24 @@ test('flat out, against our echo responder: frames go out by the million, replie
   });
 });
 
-test('paced, against the drop handler: the asked number of frames, and no replies counted', async () => {
+test('paced (AF_XDP) and through trafgen: every frame reaches the responder exactly once, every reply is counted', async () => {
   await withEnv({}, async (env) => {
-    const r = startAfxdp(['-d', env.name, '-q', '-p', '--handler', join(ROOT, 'build', 'asm', 'drop.wasm')]);
+    const r = startAfxdp(['-d', env.name, '-q', '-p', '--json', '--interval', '60']);
+    let paced: GenJson;
+    let viaTrafgen: GenJson;
     try {
       await r.ready();
-      const result = gen(env, '--seconds', '1', '--rate', '2000');
-      assert.is(result.sent, 2000);
-      assert.is(result.replies, 0);
-      assert.is(result.starvedSeconds, null);
+      paced = gen(env, '--seconds', '1', '--rate', '20000');
+      viaTrafgen = gen(env, '--seconds', '0.2', '--trafgen');
+      assert.is(await r.stop(), 0);
     } finally {
       await r.kill();
     }
+    assert.ok(paced.sent >= 19_000 && paced.sent <= 20_000, `paced: ${paced.sent} sent for 20 000 asked`);
+    assert.is(paced.replies, paced.sent);
+    assert.is(viaTrafgen.replies, viaTrafgen.sent);
+    assert.is(paced.starvedSeconds, null);
+    assert.is(r.exit!.counters.rxPackets, paced.sent + viaTrafgen.sent, 'no frame delivered twice');
     assert.not.ok(innerXdp(env));
   });
 });

@@ -42,6 +42,8 @@ export interface Shim {
   step(port: number): number;
   settle(port: number): void;
   abortBatch(port: number): number;
+  /** Transmit-only (the generator): sends up to n frames of len bytes laid in every frame beforehand. */
+  txBurst(port: number, len: number, n: number): number;
   wait(port: number, timeoutMs: number): number;
   waitAny(ports: number[], timeoutMs: number): number;
   close(port: number): void;

@@ -4,11 +4,9 @@
 //
 // Flat out it uses BPF_PROG_RUN in live-frames mode: the kernel transmits the
 // frame itself, millions a second from one core. Each such call costs about
-// 25 ms of setup here, so it cannot be paced finely: at a given --rate it
-// hands the same frame to trafgen (-b), which paces well up to ~0.6 M/s.
-// (A copy-mode AF_XDP TX socket was tried for pacing: on this kernel's veth,
-// with an XDP program on the receiving end, it delivered each frame 2-4
-// times, so its count could not be trusted.)
+// 25 ms of setup here, so it cannot be paced: at a given --rate it sends
+// through an AF_XDP socket of its own (TX only, copy mode, at most 32 frames
+// a kick), paced against the clock. --trafgen hands the frame to trafgen.
 //
 //   afxdp-wasm gen [--name ENV] [--rate PPS | --trafgen] [--seconds S] [--ipv4] [--json]
 // (--trafgen: trafgen flat out, a middle load between paced and live frames)
@@ -17,7 +15,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { type Shim, loadShim, projectRoot } from '../dataplane/shim.js';
+import { BATCH_OFFSET, COUNTERS_OFFSET, UMEM_OFFSET, newMemory } from '../dataplane/layout.js';
+import { type Shim, XDP_COPY, XDP_USE_NEED_WAKEUP, loadShim, projectRoot } from '../dataplane/shim.js';
 import { UserError } from '../lib/errors.js';
 import { requireRoot } from '../lib/exec.js';
 import { echo4Frame, echo6Frame } from '../lib/frames.js';
@@ -31,7 +30,7 @@ export interface GenResult {
   rate: number;
   replies: number;
   replyRatio: number;
-  /** Flat out: wall time the generator wanted to run but did not get the CPU (null when paced by trafgen). */
+  /** Flat out: wall time the generator wanted to run but did not get the CPU (null when paced or sent by trafgen). */
   starvedSeconds: number | null;
   cpuSeconds: number;
 }
@@ -64,7 +63,7 @@ export function gen(argv: string[]): void {
   else {
     console.log(`sent ${result.sent} echo requests in ${result.seconds.toFixed(3)} s (${(result.rate / 1e6).toFixed(3)} M/s), ` +
       `${result.replies} replies (${(result.replyRatio * 100).toFixed(1)}%)` +
-      (result.starvedSeconds === null ? ' (sent by trafgen)' : `; generator CPU ${result.cpuSeconds.toFixed(2)} s, starved ${result.starvedSeconds.toFixed(2)} s`));
+      (result.starvedSeconds === null ? ' (paced)' : `; generator CPU ${result.cpuSeconds.toFixed(2)} s, starved ${result.starvedSeconds.toFixed(2)} s`));
   }
 }
 
@@ -86,6 +85,35 @@ function outside(argv: string[], name: string | undefined): void {
   process.exitCode = res.status ?? 1;
 }
 
+/** Sends through a transmit-only AF_XDP socket until `end`, rate frames a second; returns how many went. */
+function pacedXsk(shim: Shim, bytes: Uint8Array, rate: number, end: number): number {
+  const memory = newMemory();
+  const view = new Uint8Array(memory.buffer);
+  for (let i = 0; i < TX_FRAMES; i++) view.set(bytes, UMEM_OFFSET + i * TX_FRAME_SIZE);
+  const port = shim.open({
+    ifname: INNER_IF, queue: 0, memory: view, umemOffset: UMEM_OFFSET, frameSize: TX_FRAME_SIZE, frames: TX_FRAMES,
+    ringSize: 2048, batchOffset: BATCH_OFFSET, batchMax: 64, countersOffset: COUNTERS_OFFSET, xdpFlags: 0,
+    bindFlags: XDP_COPY | XDP_USE_NEED_WAKEUP, inhibitProgLoad: true,
+  });
+  let sent = 0;
+  try {
+    const t0 = performance.now();
+    for (let now = t0; now < end; now = performance.now()) {
+      const owed = Math.floor(((now - t0) / 1000) * rate) - sent; // what the schedule owes
+      if (owed > 0) sent += shim.txBurst(port, bytes.length, Math.min(owed, PACED_BURST));
+      else if (((sent + 1) / rate) * 1000 - (now - t0) >= 1) sleepMs(1); // a millisecond away or more: sleep
+    }
+    sleepMs(LAND_MS / 2); // the last kicks' completions
+  } finally {
+    shim.close(port);
+  }
+  return sent;
+}
+
+const TX_FRAMES = 4096;
+const TX_FRAME_SIZE = 2048;
+const PACED_BURST = 32; // one copy-mode kick's worth, well inside the receiving veth's 256-frame ring
+
 /** Sends with trafgen for `seconds`, paced at rate (0: flat out); returns how many it says went out. */
 function trafgen(bytes: Uint8Array, rate: number, seconds: number): number {
   const dir = mkdtempSync(join(tmpdir(), 'afxdp-gen-'));
@@ -104,14 +132,14 @@ function trafgen(bytes: Uint8Array, rate: number, seconds: number): number {
 
 /**
  * How replies are counted. Live frames: an XDP sink on our interface counts
- * and drops them. trafgen: not so, because with an XDP program on the sending
- * veth this kernel delivers trafgen's frames 2-4 times over (20 000 sent,
- * 81 000 received; without it, exactly 20 000). Then GRO is turned on, so
- * replies sent as XDP frames arrive too, and our interface's rx_packets
- * counts them.
+ * and drops them. Paced (AF_XDP or trafgen, both sending socket buffers): not
+ * so, because with an XDP program on the sending veth this kernel delivers
+ * such frames 2-4 times over (20 000 sent, 81 000 received; without it,
+ * exactly 20 000). Then GRO is turned on, so replies sent as XDP frames
+ * arrive too, and our interface's rx_packets counts them.
  */
-function replyCounter(shim: Shim, viaTrafgen: boolean): { replies(): number; release(): void } {
-  if (viaTrafgen) {
+function replyCounter(shim: Shim, paced: boolean): { replies(): number; release(): void } {
+  if (paced) {
     const rx = () => Number(readFileSync(`/sys/class/net/${INNER_IF}/statistics/rx_packets`, 'utf8'));
     const gro = (on: boolean) => spawnSync('ethtool', ['-K', INNER_IF, 'gro', on ? 'on' : 'off']);
     gro(true);
@@ -142,8 +170,10 @@ function run(frame: Frame, rate: number, seconds: number, viaTrafgen: boolean): 
     const t0 = performance.now();
     const end = t0 + seconds * 1000;
     let sent = 0;
-    if (paced) {
+    if (viaTrafgen) {
       sent = trafgen(bytes, rate, seconds);
+    } else if (rate > 0) {
+      sent = pacedXsk(shim, bytes, rate, end);
     } else {
       while (performance.now() < end) {
         shim.genRun(INNER_IF, bytes, FLAT_OUT_CHUNK, 64);
