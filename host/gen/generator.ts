@@ -19,7 +19,8 @@ import { BATCH_OFFSET, COUNTERS_OFFSET, UMEM_OFFSET, newMemory } from '../datapl
 import { type Shim, XDP_COPY, XDP_USE_NEED_WAKEUP, loadShim, projectRoot } from '../dataplane/shim.js';
 import { UserError } from '../lib/errors.js';
 import { requireRoot } from '../lib/exec.js';
-import { echo4Frame, echo6Frame } from '../lib/frames.js';
+import { echo4Frame, echo6Frame, trafgenConfig } from '../lib/frames.js';
+import { macOf } from '../testenv/env.js';
 import { DEFAULT_NAME, INNER_IF, currentName, innerAddr, innerAddr4, loadEnv, outerAddr, outerAddr4 } from '../testenv/state.js';
 
 export const GEN_USAGE = 'usage: afxdp-wasm gen [--name ENV] [--rate PPS | --trafgen] [--seconds S] [--ipv4] [--json]';
@@ -40,10 +41,6 @@ const TRAFGEN_FLAT_OUT_PPS = 500_000;
 const LAND_MS = 200; // replies still in flight when sending stops
 
 const sleepMs = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-const macOf = (ifname: string, ns?: string) => {
-  const argv = ns ? ['ip', 'netns', 'exec', ns, 'cat', `/sys/class/net/${ifname}/address`] : ['cat', `/sys/class/net/${ifname}/address`];
-  return spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8' }).stdout.trim();
-};
 
 export function gen(argv: string[]): void {
   const { values } = parseArgs({
@@ -76,7 +73,7 @@ function outside(argv: string[], name: string | undefined): void {
   if (!env) throw new UserError(`no test environment '${envName}'; make one with: npm run testenv -- setup --name ${envName}`);
   const v4 = argv.includes('--ipv4');
   if (v4 && !env.legacyIp) throw new UserError(`'${env.name}' has no IPv4; make it with setup --legacy-ip`);
-  const base = { srcMac: macOf(INNER_IF, env.name), dstMac: macOf(env.name), id: 0x6e6, seq: 1 };
+  const base = { srcMac: macOf(env.name, INNER_IF), dstMac: macOf(undefined, env.name), id: 0x6e6, seq: 1 };
   // 118- and 98-byte frames, padded to a multiple of 8 bytes: the generator program copies words.
   const bytes = v4 ? echo4Frame({ ...base, src: innerAddr4(env), dst: outerAddr4(env), padTo: 104 })
     : echo6Frame({ ...base, src: innerAddr(env), dst: outerAddr(env), padTo: 120 });
@@ -118,7 +115,7 @@ const PACED_BURST = 32; // one copy-mode kick's worth, well inside the receiving
 function trafgen(bytes: Uint8Array, rate: number, seconds: number): number {
   const dir = mkdtempSync(join(tmpdir(), 'afxdp-gen-'));
   const cfg = join(dir, 'frame.cfg');
-  writeFileSync(cfg, `{ ${[...bytes].map((b) => `0x${b.toString(16).padStart(2, '0')}`).join(', ')} }\n`);
+  writeFileSync(cfg, trafgenConfig([...bytes]));
   // Both ways it is given a count and stops by itself (stopping trafgen by signal would have to
   // reach its forked worker too); flat out, the count is what it sends here in about that time.
   const count = Math.round((rate > 0 ? rate : TRAFGEN_FLAT_OUT_PPS) * seconds);

@@ -10,6 +10,11 @@ export function internetChecksum(bytes: number[]): number {
   return ~sum & 0xffff;
 }
 
+/** A trafgen configuration that sends this frame as it is. */
+export function trafgenConfig(frame: number[]): string {
+  return `{ ${frame.map((b) => `0x${b.toString(16).padStart(2, '0')}`).join(', ')} }\n`;
+}
+
 export interface VlanTag { tpid: 0x8100 | 0x88a8; id: number }
 export interface ExtHeader { type: 0 | 43 | 44 | 60; body?: number[] } // body: bytes after next/len (padded to 8n - 2)
 

@@ -62,7 +62,8 @@ function quietInner(ns: string): void {
   nsRun(ns, ['sysctl', '-q', '-w', ...Object.entries(QUIET_IPV6).map(([k, v]) => `net.ipv6.conf.${INNER_IF}.${k}=${v}`)]);
 }
 
-const macOf = (ns: string | undefined, ifname: string): string => {
+/** The MAC of an interface, in this namespace (ns undefined) or in ns. */
+export const macOf = (ns: string | undefined, ifname: string): string => {
   if (ns === undefined) return readFileSync(`/sys/class/net/${ifname}/address`, 'utf8').trim();
   return nsRun(ns, ['cat', `/sys/class/net/${ifname}/address`]).trim();
 };

@@ -8,10 +8,6 @@ export * from '../../host/lib/frames.js';
 
 const word = (v: number) => [(v >> 8) & 0xff, v & 0xff];
 
-/** A trafgen configuration that sends this frame as it is. */
-export function trafgenConfig(frame: number[]): string {
-  return `{ ${frame.map((b) => `0x${b.toString(16).padStart(2, '0')}`).join(', ')} }\n`;
-}
 
 /** Ethernet + IPv6 + UDP with a correct checksum. */
 export function udp6Frame(o: { src?: string; dst?: string; sport?: number; dport?: number; data?: number[] } = {}): number[] {

@@ -5,14 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type EnvState, INNER_IF, innerAddr, outerAddr } from '../../host/testenv/state.js';
 import { echo6Frame, trafgenConfig } from './packets.js';
+import { macOf as envMac } from '../../host/testenv/env.js';
 import { sleep } from './afxdp.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'afxdp-traffic-'));
 
-export function macOf(env: EnvState, inside: boolean): string {
-  const argv = inside ? ['ip', 'netns', 'exec', env.name, 'cat', `/sys/class/net/${INNER_IF}/address`] : ['cat', `/sys/class/net/${env.name}/address`];
-  return spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8' }).stdout.trim();
-}
+/** The MAC of the inner end (inside) or the outer end of a test environment. */
+export const macOf = (env: EnvState, inside: boolean): string => envMac(inside ? env.name : undefined, inside ? INNER_IF : env.name);
 
 /** ping -6 from inside to the outer address; returns how many replies came back. */
 export function ping6(env: EnvState, count: number, interval = 0.05): { sent: number; received: number; out: string } {
