@@ -11,7 +11,7 @@
 //   afxdp-wasm gen [--name ENV] [--rate PPS | --trafgen] [--seconds S] [--ipv4] [--json]
 // (--trafgen: trafgen flat out, a middle load between paced and live frames)
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -82,27 +82,25 @@ function outside(argv: string[], name: string | undefined): void {
   process.exitCode = res.status ?? 1;
 }
 
-/** Sends through a transmit-only AF_XDP socket until `end`, rate frames a second; returns how many went. */
-function pacedXsk(shim: Shim, bytes: Uint8Array, rate: number, end: number): number {
-  const memory = newMemory();
-  const view = new Uint8Array(memory.buffer);
+/** A transmit-only AF_XDP socket with the frame laid in every UMEM frame. */
+function openTxPort(shim: Shim, bytes: Uint8Array): number {
+  const view = new Uint8Array(newMemory().buffer);
   for (let i = 0; i < TX_FRAMES; i++) view.set(bytes, UMEM_OFFSET + i * TX_FRAME_SIZE);
-  const port = shim.open({
+  return shim.open({
     ifname: INNER_IF, queue: 0, memory: view, umemOffset: UMEM_OFFSET, frameSize: TX_FRAME_SIZE, frames: TX_FRAMES,
     ringSize: 2048, batchOffset: BATCH_OFFSET, batchMax: 64, countersOffset: COUNTERS_OFFSET, xdpFlags: 0,
     bindFlags: XDP_COPY | XDP_USE_NEED_WAKEUP, inhibitProgLoad: true,
   });
+}
+
+/** Sends through port until `end`, rate frames a second, paced against the clock; returns how many went. */
+function pacedXsk(shim: Shim, port: number, len: number, rate: number, end: number): number {
   let sent = 0;
-  try {
-    const t0 = performance.now();
-    for (let now = t0; now < end; now = performance.now()) {
-      const owed = Math.floor(((now - t0) / 1000) * rate) - sent; // what the schedule owes
-      if (owed > 0) sent += shim.txBurst(port, bytes.length, Math.min(owed, PACED_BURST));
-      else if (((sent + 1) / rate) * 1000 - (now - t0) >= 1) sleepMs(1); // a millisecond away or more: sleep
-    }
-    sleepMs(LAND_MS / 2); // the last kicks' completions
-  } finally {
-    shim.close(port);
+  const t0 = performance.now();
+  for (let now = t0; now < end; now = performance.now()) {
+    const owed = Math.floor(((now - t0) / 1000) * rate) - sent; // what the schedule owes
+    if (owed > 0) sent += shim.txBurst(port, len, Math.min(owed, PACED_BURST));
+    else if (((sent + 1) / rate) * 1000 - (now - t0) >= 1) sleepMs(1); // a millisecond away or more: sleep
   }
   return sent;
 }
@@ -128,21 +126,14 @@ function trafgen(bytes: Uint8Array, rate: number, seconds: number): number {
 }
 
 /**
- * How replies are counted. Live frames: an XDP sink on our interface counts
- * and drops them. Paced (AF_XDP or trafgen, both sending socket buffers): not
- * so, because with an XDP program on the sending veth this kernel delivers
- * such frames 2-4 times over (20 000 sent, 81 000 received; without it,
- * exactly 20 000). Then GRO is turned on, so replies sent as XDP frames
- * arrive too, and our interface's rx_packets counts them.
+ * Replies are counted by an XDP sink on our interface, in every mode: it
+ * counts echo replies and drops them, so our own stack never spends time on
+ * them (which on veth would run in the responder's sendto() and be billed to
+ * it). (An earlier note here said that with an XDP program on the sending
+ * veth this kernel delivered socket-buffer frames 2-4 times over; that did not
+ * reproduce once stray trafgen workers were gone, and a test checks it.)
  */
-function replyCounter(shim: Shim, paced: boolean): { replies(): number; release(): void } {
-  if (paced) {
-    const rx = () => Number(readFileSync(`/sys/class/net/${INNER_IF}/statistics/rx_packets`, 'utf8'));
-    const gro = (on: boolean) => spawnSync('ethtool', ['-K', INNER_IF, 'gro', on ? 'on' : 'off']);
-    gro(true);
-    const rx0 = rx();
-    return { replies: () => rx() - rx0, release: () => void gro(false) };
-  }
+function replySink(shim: Shim): { replies(): number; release(): void } {
   shim.genSink(INNER_IF, true);
   const release = () => void shim.genSink(INNER_IF, false);
   process.once('exit', release);
@@ -161,7 +152,8 @@ function run(frame: Frame, rate: number, seconds: number, viaTrafgen: boolean): 
   shim.genOpen(join(projectRoot(), 'build', 'bpf', 'xdp_gen.o'));
   const bytes = Uint8Array.from(frame.bytes);
   const paced = rate > 0 || viaTrafgen;
-  const counter = replyCounter(shim, paced);
+  const counter = replySink(shim);
+  const txPort = rate > 0 && !viaTrafgen ? openTxPort(shim, bytes) : undefined;
   try {
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
@@ -170,7 +162,7 @@ function run(frame: Frame, rate: number, seconds: number, viaTrafgen: boolean): 
     if (viaTrafgen) {
       sent = trafgen(bytes, rate, seconds);
     } else if (rate > 0) {
-      sent = pacedXsk(shim, bytes, rate, end);
+      sent = pacedXsk(shim, txPort!, bytes.length, rate, end);
     } else {
       while (performance.now() < end) {
         shim.genRun(INNER_IF, bytes, FLAT_OUT_CHUNK, 64);
@@ -180,7 +172,7 @@ function run(frame: Frame, rate: number, seconds: number, viaTrafgen: boolean): 
     const wall = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);
     const cpuSeconds = (cpu.user + cpu.system) / 1e6;
-    sleepMs(LAND_MS);
+    sleepMs(LAND_MS); // the last replies, and the last kicks' completions
     const replies = counter.replies();
     return {
       sent, seconds: wall, rate: sent / wall, replies, replyRatio: sent ? replies / sent : 0,
@@ -188,6 +180,7 @@ function run(frame: Frame, rate: number, seconds: number, viaTrafgen: boolean): 
       starvedSeconds: paced ? null : Math.max(0, wall - cpuSeconds), cpuSeconds,
     };
   } finally {
+    if (txPort !== undefined) shim.close(txPort);
     counter.release();
   }
 }

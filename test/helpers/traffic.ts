@@ -1,4 +1,4 @@
-// Traffic from inside a test environment: ping, trafgen bursts, captures.
+// Traffic from inside a test environment: ping, trafgen bursts, our generator, captures.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,11 +7,21 @@ import { type EnvState, INNER_IF, innerAddr, outerAddr } from '../../host/testen
 import { echo6Frame, trafgenConfig } from './packets.js';
 import { macOf as envMac } from '../../host/testenv/env.js';
 import { sleep } from './afxdp.js';
+import { ROOT } from './testenv.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'afxdp-traffic-'));
 
 /** The MAC of the inner end (inside) or the outer end of a test environment. */
 export const macOf = (env: EnvState, inside: boolean): string => envMac(inside ? env.name : undefined, inside ? INNER_IF : env.name);
+
+export interface GenJson { sent: number; seconds: number; rate: number; replies: number; starvedSeconds: number | null }
+
+/** afxdp-wasm gen against the environment (flat out, or --rate PPS, --trafgen ...); throws if it fails. */
+export function gen(env: EnvState, ...args: string[]): GenJson {
+  const res = spawnSync(process.execPath, [join(ROOT, 'dist', 'afxdp-wasm.js'), 'gen', '--name', env.name, '--json', ...args], { encoding: 'utf8' });
+  if (res.status !== 0) throw new Error(`gen ${args.join(' ')} failed: ${res.stderr}`);
+  return JSON.parse(res.stdout.trim()) as GenJson;
+}
 
 /** ping -6 from inside to the outer address; returns how many replies came back. */
 export function ping6(env: EnvState, count: number, interval = 0.05): { sent: number; received: number; out: string } {
