@@ -164,26 +164,54 @@ Napi::Value Settle(const Napi::CallbackInfo &info)
 	return info.Env().Undefined();
 }
 
+// Before sleeping, each port settles its last batch, so no reply waits out the sleep.
+// With coalesce_us > 0, a wake-up that finds less than a full batch sleeps that
+// much longer, so RX gathers into batches (as a NIC's rx-usecs does) and one
+// wake-up, one handler call and one TX kick serve many packets.
+static int wait_ports(port *const *ps, uint32_t n, int timeout_ms, uint32_t coalesce_us)
+{
+	struct pollfd fds[MAX_PORTS];
+	uint32_t waiting = 0, full = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		port_flush(ps[i]);
+		fds[i] = { port_fd(ps[i]), POLLIN, 0 };
+		waiting += port_rx_waiting(ps[i]);
+		full += port_batch_max(ps[i]);
+	}
+	int ready = waiting ? 1 : poll(fds, n, timeout_ms);
+	if (ready > 0 && coalesce_us) {
+		waiting = 0;
+		for (uint32_t i = 0; i < n; i++)
+			waiting += port_rx_waiting(ps[i]);
+		if (waiting < full)
+			nap_us(coalesce_us);
+	}
+	return ready;
+}
+
+// wait(port, timeoutMs, coalesceUs)
 Napi::Value Wait(const Napi::CallbackInfo &info)
 {
 	port *p = port_of(info);
 	int timeout = info[1].As<Napi::Number>().Int32Value();
-	return Napi::Number::New(info.Env(), p ? port_wait(p, timeout) : -1);
+	uint32_t coalesce = info.Length() > 2 ? info[2].As<Napi::Number>().Uint32Value() : 0;
+	return Napi::Number::New(info.Env(), p ? wait_ports(&p, 1, timeout, coalesce) : -1);
 }
 
-// waitAny([ports], timeoutMs): poll() until any of them has RX work.
+// waitAny([ports], timeoutMs, coalesceUs): the same over several ports.
 Napi::Value WaitAny(const Napi::CallbackInfo &info)
 {
 	Napi::Array ids = info[0].As<Napi::Array>();
 	int timeout = info[1].As<Napi::Number>().Int32Value();
-	struct pollfd fds[MAX_PORTS];
+	uint32_t coalesce = info.Length() > 2 ? info[2].As<Napi::Number>().Uint32Value() : 0;
+	port *ps[MAX_PORTS];
 	uint32_t n = 0;
 	for (uint32_t i = 0; i < ids.Length() && n < MAX_PORTS; i++) {
 		uint32_t id = ids.Get(i).As<Napi::Number>().Uint32Value();
 		if (id < MAX_PORTS && slots[id].p)
-			fds[n++] = { port_fd(slots[id].p), POLLIN, 0 };
+			ps[n++] = slots[id].p;
 	}
-	return Napi::Number::New(info.Env(), poll(fds, n, timeout));
+	return Napi::Number::New(info.Env(), wait_ports(ps, n, timeout, coalesce));
 }
 
 Napi::Value Close(const Napi::CallbackInfo &info)

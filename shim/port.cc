@@ -5,7 +5,9 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef SO_PREFER_BUSY_POLL
@@ -234,10 +236,41 @@ void port_settle(struct port *p)
 	publish_frames(p);
 }
 
+void port_flush(struct port *p)
+{
+	settle_batch(p);
+	reap_completions(p);
+	refill(p);
+	publish_frames(p);
+}
+
+uint32_t port_rx_waiting(struct port *p)
+{
+	return xsk_cons_nb_avail(&p->rx, p->cfg.batch_max);
+}
+
+uint32_t port_batch_max(const struct port *p)
+{
+	return p->cfg.batch_max;
+}
+
 int port_wait(struct port *p, int timeout_ms)
 {
 	struct pollfd pfd = { .fd = xsk_socket__fd(p->xsk), .events = POLLIN, .revents = 0 };
 	return poll(&pfd, 1, timeout_ms);
+}
+
+void nap_us(uint32_t us)
+{
+	// The default 50 us timer slack would double a short nap: ask for 1 us on this thread.
+	static thread_local bool slack_set;
+	if (!slack_set) {
+		prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
+		slack_set = true;
+	}
+	struct timespec ts = { .tv_sec = us / 1000000, .tv_nsec = (long)(us % 1000000) * 1000 };
+	while (clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, &ts) == EINTR)
+		;
 }
 
 int port_fd(const struct port *p)

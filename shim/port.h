@@ -69,8 +69,16 @@ uint32_t port_abort_batch(struct port *p);
 uint32_t port_tx_burst(struct port *p, uint32_t len, uint32_t n);
 // Settles the last batch and reaps what TX finished, taking no new RX.
 void port_settle(struct port *p);
+// Settles the last batch (verdicts, TX kick, COMPLETION, FILL) and takes no
+// new RX: called before sleeping, so no reply waits out the sleep.
+void port_flush(struct port *p);
+// How many RX descriptors wait, up to batch_max, without taking them.
+uint32_t port_rx_waiting(struct port *p);
+uint32_t port_batch_max(const struct port *p);
 // Waits in poll() until RX has something or timeout_ms passes.
 int port_wait(struct port *p, int timeout_ms);
+// Sleeps this long (microseconds), with 1 us timer slack: RX coalescing.
+void nap_us(uint32_t us);
 int port_fd(const struct port *p);
 struct xsk_socket *port_socket(const struct port *p);
 // Gives every frame still in a batch back to the free list, then frees all.

@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert';
 import { runAfxdp, serving, sleep, startAfxdp, waitFor } from './helpers/afxdp.js';
 import { ROOT, pingFromInside, withEnv } from './helpers/testenv.js';
 import { outerAddr, outerAddr4 } from '../host/testenv/state.js';
-import { attachedProgram, burst, captureInside, decode, flood, ping6 } from './helpers/traffic.js';
+import { attachedProgram, burst, captureInside, decode, flood, gen, ping6 } from './helpers/traffic.js';
 
 const DROP = join(ROOT, 'build', 'asm', 'drop.wasm');
 // The smallest valid module: magic and version, no imports, no exports.
@@ -71,6 +71,25 @@ test('--busy-poll sets the socket up for busy polling, and pings are still answe
       assert.is(ping6(env, 5, 0.05).received, 5);
     });
     assert.ok(run.exit!.counters.txPackets >= 5);
+  });
+});
+
+test('--coalesce: a paced load is answered in batches many packets deep, each request once; ping still works', async () => {
+  await withEnv({}, async (env) => {
+    const perBatch: number[] = [];
+    for (const args of [['-p'], ['--coalesce', '1000']]) {
+      let sent = 0;
+      const run = await serving(env.name, args, () => {
+        sent = gen(env, '--rate', '20000', '--seconds', '0.5').sent;
+        assert.is(ping6(env, 3, 0.05).received, 3);
+      });
+      const c = run.exit!.counters;
+      assert.ok(c.txPackets >= sent + 3 && c.txPackets <= sent + 3 + 20, `${args.join(' ')}: ${c.txPackets} replies for ${sent} + 3 requests`);
+      perBatch.push(c.rxPackets / c.batches);
+    }
+    // 20 k/s arrive one by one: poll() alone wakes for nearly each; a 1 ms nap gathers ~20.
+    assert.ok(perBatch[0]! < 3, `-p: ${perBatch[0]} packets per batch`);
+    assert.ok(perBatch[1]! >= 8, `--coalesce 1000: ${perBatch[1]} packets per batch`);
   });
 });
 
@@ -220,6 +239,7 @@ test('bad input: one line, non-zero exit, nothing attached', async () => {
       [['-d', env.name, '--handler', join(ROOT, 'package.json')], /^afxdp-wasm: handler .*package\.json is not a valid WebAssembly module/],
       [['-d', env.name, '--handler', EMPTY_WASM], /^afxdp-wasm: handler .*empty\.wasm does not import env\.memory; build it with the project's asconfig\.json/],
       [['-d', env.name, '--frame-size', '3000'], /^afxdp-wasm: --frame-size must be 2048 or 4096/],
+      [['-d', env.name, '--coalesce', '5ms'], /^afxdp-wasm: --coalesce must be a whole number from 0 to 10000, not '5ms'/],
       [['-d', env.name, '--bogus'], /^afxdp-wasm: Unknown option '--bogus'/],
     ];
     for (const [args, message] of cases) {

@@ -25,6 +25,9 @@ Without -d it serves the test environment veth-adv03, making it if needed.
   -c, --copy             force copy mode
   -z, --zero-copy        force zero-copy mode
   -p, --poll-mode        wait in poll() when idle instead of spinning
+      --coalesce <us>    poll mode (implied): after a wake-up that finds less than a
+                         full batch, sleep this long so packets gather into one batch
+                         (like a NIC's rx-usecs); trades latency for CPU per packet
       --busy-poll <us>   busy-poll the driver from our own calls (SO_PREFER_BUSY_POLL)
   -q, --quiet            no stats lines
       --handler <file>   wasm handler (default build/asm/echo.wasm)
@@ -54,6 +57,8 @@ export interface Options {
   zeroCopy: boolean;
   force: boolean;
   pollMode: boolean;
+  /** 0: off; else microseconds to let RX gather after a wake-up (implies pollMode). */
+  coalesceUs: number;
   quiet: boolean;
   handlerPath: string;
   watch: boolean;
@@ -112,6 +117,7 @@ export function parseOptions(argv: string[]): Options {
       addr: { type: 'string', multiple: true },
       'hop-limit': { type: 'string' },
       'busy-poll': { type: 'string' },
+      coalesce: { type: 'string' },
       json: { type: 'boolean' },
       verbose: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -133,6 +139,7 @@ export function parseOptions(argv: string[]): Options {
   if (!isPowerOfTwo(ringSize)) throw new UserError(`--ring-size must be a power of two, not ${ringSize}`);
   const seconds = Number(values.interval ?? '2');
   if (!(seconds >= 0.05 && seconds <= 3600)) throw new UserError(`--interval must be seconds from 0.05 to 3600, not '${values.interval}'`);
+  const coalesceUs = integer('coalesce', values.coalesce, 0, 0, 10_000);
   let bindFlags = XDP_USE_NEED_WAKEUP;
   if (values.copy) bindFlags |= XDP_COPY;
   if (values['zero-copy']) bindFlags |= XDP_ZEROCOPY;
@@ -145,7 +152,8 @@ export function parseOptions(argv: string[]): Options {
     bindFlags,
     zeroCopy: values['zero-copy'] ?? false,
     force: values.force ?? false,
-    pollMode: values['poll-mode'] ?? false,
+    pollMode: (values['poll-mode'] ?? false) || coalesceUs > 0,
+    coalesceUs,
     quiet: values.quiet ?? false,
     handlerPath: resolve(values.handler ?? join(projectRoot(), 'build', 'asm', 'echo.wasm')),
     watch: values.watch ?? false,

@@ -38,6 +38,7 @@ export interface DataplaneOptions {
   zeroCopy: boolean;
   force: boolean;
   pollMode: boolean;
+  coalesceUs: number;
   /** Lines for the user (stale program removed, ...). */
   say: (line: string) => void;
   /** libxdp/libbpf's own words, shown with --verbose. */
@@ -243,7 +244,8 @@ export class Dataplane {
     const fallback = loadHandler(join(projectRoot(), 'build', 'asm', 'drop.wasm'));
     const slots: WorkerSlot[] = [];
     for (const group of groups) {
-      const slot = new WorkerSlot(group.map((q) => ({ queue: q.queue, port: q.port, memory: q.memory })), opts.handler, fallback, opts.pollMode, events);
+      const slot = new WorkerSlot(group.map((q) => ({ queue: q.queue, port: q.port, memory: q.memory })), opts.handler, fallback,
+        { pollMode: opts.pollMode, coalesceUs: opts.coalesceUs, batchMax: opts.batch }, events);
       const counters = await slot.start();
       undo.add(() => void slot.stop(STOP_TIMEOUT_MS));
       group.forEach((q, i) => (q.handlerCounters = counters[i]));

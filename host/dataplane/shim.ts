@@ -44,8 +44,9 @@ export interface Shim {
   abortBatch(port: number): number;
   /** Transmit-only (the generator): sends up to n frames of len bytes laid in every frame beforehand. */
   txBurst(port: number, len: number, n: number): number;
-  wait(port: number, timeoutMs: number): number;
-  waitAny(ports: number[], timeoutMs: number): number;
+  /** Settles the last batch, then poll()s; coalesceUs > 0: a wake-up short of a full batch sleeps that long too. */
+  wait(port: number, timeoutMs: number, coalesceUs?: number): number;
+  waitAny(ports: number[], timeoutMs: number, coalesceUs?: number): number;
   close(port: number): void;
   statistics(port: number): XdpStatistics;
   xdpQuery(ifname: string): AttachedProgram | null;

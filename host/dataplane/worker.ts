@@ -26,11 +26,20 @@ export interface WorkerInput {
   handler: Handler;
   /** What to fall back to when no handler has proved good yet. */
   fallback: Handler;
-  pollMode: boolean;
+  waiting: WaitPolicy;
   /** New handlers arrive here (the host sets CONTROL_SWAP after posting). */
   control: MessagePort;
   /** A restarted worker: the batch its predecessor was in cannot be trusted. */
   restarted: boolean;
+}
+
+/** How the loop waits when a turn found little or nothing to do. */
+export interface WaitPolicy {
+  /** Sleep in poll() when idle; else spin. */
+  pollMode: boolean;
+  /** Poll mode: after a wake-up with less than a full batch waiting, sleep this long first (0: off). */
+  coalesceUs: number;
+  batchMax: number;
 }
 
 /** What a worker tells the host. */
@@ -51,7 +60,7 @@ interface Served {
 }
 
 function run(input: WorkerInput): void {
-  const { queues, pollMode } = input;
+  const { queues, waiting: { pollMode, coalesceUs, batchMax } } = input;
   const shim = loadShim();
   const post = (msg: WorkerMessage) => parentPort!.postMessage(msg);
   let current = input.handler;
@@ -104,11 +113,12 @@ function run(input: WorkerInput): void {
         post({ type: 'swapped', handler: msg.handler, ...replaceWith(msg.handler) });
       }
     }
+    // Busy: some queue had work, or with coalescing, a full batch (more is likely waiting).
     let busy = false;
     for (const q of served) {
       const n = shim.step(q.port);
       if (n === 0) continue;
-      busy = true;
+      if (coalesceUs === 0 || n >= batchMax) busy = true;
       try {
         q.instance.process(BATCH_OFFSET, n);
         traps = 0;
@@ -128,8 +138,8 @@ function run(input: WorkerInput): void {
       }
     }
     if (!busy && pollMode) {
-      if (ports.length === 1) shim.wait(ports[0]!, POLL_TIMEOUT_MS);
-      else shim.waitAny(ports, POLL_TIMEOUT_MS);
+      if (ports.length === 1) shim.wait(ports[0]!, POLL_TIMEOUT_MS, coalesceUs);
+      else shim.waitAny(ports, POLL_TIMEOUT_MS, coalesceUs);
     }
   }
   for (const q of served) shim.settle(q.port); // the last batch's verdicts, and no new RX

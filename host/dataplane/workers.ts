@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { CounterTable, Handler } from './handler.js';
 import { CONTROL_HEARTBEAT, CONTROL_OFFSET, CONTROL_STOP, CONTROL_SWAP, CONTROL_WORDS, TRAP_LIMIT } from './layout.js';
 import { projectRoot } from './shim.js';
-import type { WorkerInput, WorkerMessage, WorkerQueue } from './worker.js';
+import type { WaitPolicy, WorkerInput, WorkerMessage, WorkerQueue } from './worker.js';
 
 const WORKER_PATH = join(projectRoot(), 'dist', 'dataplane', 'worker.js');
 const START_TIMEOUT_MS = 10_000;
@@ -35,7 +35,7 @@ export class WorkerSlot {
     readonly queues: WorkerQueue[],
     private current: Handler,
     private readonly fallback: Handler,
-    private readonly pollMode: boolean,
+    private readonly waiting: WaitPolicy,
     private readonly events: SlotEvents,
   ) {
     this.words = new Int32Array(queues[0]!.memory.buffer, CONTROL_OFFSET, CONTROL_WORDS);
@@ -49,7 +49,7 @@ export class WorkerSlot {
   start(restarted = false): Promise<(CounterTable | undefined)[]> {
     const channel = new MessageChannel();
     this.control = channel.port1;
-    const input: WorkerInput = { queues: this.queues, handler: this.current, fallback: this.fallback, pollMode: this.pollMode, control: channel.port2, restarted };
+    const input: WorkerInput = { queues: this.queues, handler: this.current, fallback: this.fallback, waiting: this.waiting, control: channel.port2, restarted };
     this.worker = new Worker(WORKER_PATH, { workerData: input, transferList: [channel.port2] });
     this.exited = false;
     return new Promise((resolve, reject) => {

@@ -6,7 +6,7 @@ import { ROOT } from './testenv.js';
 
 export interface Counters {
   rxPackets: number; rxBytes: number; txPackets: number; txBytes: number;
-  dropped: number; invalid: number; txRingFull: number; handlerErrors: number;
+  dropped: number; invalid: number; txRingFull: number; handlerErrors: number; batches: number; kicks: number;
   framesTotal: number; framesFree: number; framesRxKernel: number; framesBatch: number; framesTxKernel: number;
 }
 export interface StatsLine { type: 'stats'; period: number; counters: Counters; reasons: Record<string, number> }
