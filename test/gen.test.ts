@@ -54,4 +54,23 @@ test('paced (AF_XDP) and through trafgen: every frame reaches the responder exac
   });
 });
 
+test('--napi-thread: replies received in a NAPI thread are all counted, and the setting is undone', async () => {
+  await withEnv({}, async (env) => {
+    const threaded = () => spawnSync('ip', ['netns', 'exec', env.name, 'cat', '/sys/class/net/veth0/threaded'], { encoding: 'utf8' }).stdout.trim();
+    const r = startAfxdp(['-d', env.name, '-q', '-p', '--json', '--interval', '60']);
+    let result: GenJson;
+    try {
+      await r.ready();
+      result = gen(env, '--seconds', '0.3', '--rate', '20000', '--napi-thread');
+      assert.is(await r.stop(), 0);
+    } finally {
+      await r.kill();
+    }
+    assert.ok(result.sent >= 5000, `sent ${result.sent}`);
+    assert.is(result.replies, result.sent);
+    assert.is(threaded(), '0');
+    assert.not.ok(innerXdp(env));
+  });
+});
+
 test.run();

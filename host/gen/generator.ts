@@ -8,8 +8,11 @@
 // through an AF_XDP socket of its own (TX only, copy mode, at most 32 frames
 // a kick), paced against the clock. --trafgen hands the frame to trafgen.
 //
-//   afxdp-wasm gen [--name ENV] [--rate PPS | --trafgen] [--seconds S] [--ipv4] [--json]
-// (--trafgen: trafgen flat out, a middle load between paced and live frames)
+//   afxdp-wasm gen [--name ENV] [--rate PPS | --trafgen] [--seconds S] [--ipv4] [--napi-thread] [--json]
+// (--trafgen: trafgen flat out, a middle load between paced and live frames.
+// --napi-thread: our interface receives in a NAPI kernel thread. On veth the
+// receiver's work otherwise runs inside the sender's sendto(), so without it
+// a responder's CPU time includes our receiving of its replies.)
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,7 +26,7 @@ import { echo4Frame, echo6Frame, trafgenConfig } from '../lib/frames.js';
 import { macOf } from '../testenv/env.js';
 import { DEFAULT_NAME, INNER_IF, currentName, innerAddr, innerAddr4, loadEnv, outerAddr, outerAddr4 } from '../testenv/state.js';
 
-export const GEN_USAGE = 'usage: afxdp-wasm gen [--name ENV] [--rate PPS | --trafgen] [--seconds S] [--ipv4] [--json]';
+export const GEN_USAGE = 'usage: afxdp-wasm gen [--name ENV] [--rate PPS | --trafgen] [--seconds S] [--ipv4] [--napi-thread] [--json]';
 
 export interface GenResult {
   sent: number;
@@ -47,7 +50,7 @@ export function gen(argv: string[]): void {
     args: argv,
     options: {
       name: { type: 'string' }, rate: { type: 'string' }, seconds: { type: 'string' }, ipv4: { type: 'boolean' },
-      json: { type: 'boolean' }, trafgen: { type: 'boolean' }, inside: { type: 'string' },
+      json: { type: 'boolean' }, trafgen: { type: 'boolean' }, 'napi-thread': { type: 'boolean' }, inside: { type: 'string' },
     },
   });
   requireRoot('the generator');
@@ -55,7 +58,7 @@ export function gen(argv: string[]): void {
   const rate = values.rate === undefined ? 0 : Number(values.rate);
   const seconds = Number(values.seconds ?? 3);
   if (!(rate >= 0) || !(seconds > 0 && seconds <= 3600)) throw new UserError(`--rate must be packets/s >= 0 (0: flat out) and --seconds 0..3600; ${GEN_USAGE}`);
-  const result = run(JSON.parse(values.inside) as Frame, rate, seconds, values.trafgen ?? false);
+  const result = run(JSON.parse(values.inside) as Frame, rate, seconds, values.trafgen ?? false, values['napi-thread'] ?? false);
   if (values.json) console.log(JSON.stringify(result));
   else {
     console.log(`sent ${result.sent} echo requests in ${result.seconds.toFixed(3)} s (${(result.rate / 1e6).toFixed(3)} M/s), ` +
@@ -133,9 +136,15 @@ function trafgen(bytes: Uint8Array, rate: number, seconds: number): number {
  * veth this kernel delivered socket-buffer frames 2-4 times over; that did not
  * reproduce once stray trafgen workers were gone, and a test checks it.)
  */
-function replySink(shim: Shim): { replies(): number; release(): void } {
+function replySink(shim: Shim, napiThread: boolean): { replies(): number; release(): void } {
   shim.genSink(INNER_IF, true);
-  const release = () => void shim.genSink(INNER_IF, false);
+  // The sink's NAPI exists only once it is attached; threaded stays set until cleared.
+  const threaded = (on: boolean) => writeFileSync(`/sys/class/net/${INNER_IF}/threaded`, on ? '1' : '0');
+  if (napiThread) threaded(true);
+  const release = () => {
+    if (napiThread) threaded(false);
+    shim.genSink(INNER_IF, false);
+  };
   process.once('exit', release);
   return {
     replies: () => shim.genCounts().replies,
@@ -147,12 +156,12 @@ function replySink(shim: Shim): { replies(): number; release(): void } {
 }
 
 /** Inside the namespace: send for `seconds`, at `rate` (0: flat out), count what comes back. */
-function run(frame: Frame, rate: number, seconds: number, viaTrafgen: boolean): GenResult {
+function run(frame: Frame, rate: number, seconds: number, viaTrafgen: boolean, napiThread: boolean): GenResult {
   const shim = loadShim();
   shim.genOpen(join(projectRoot(), 'build', 'bpf', 'xdp_gen.o'));
   const bytes = Uint8Array.from(frame.bytes);
   const paced = rate > 0 || viaTrafgen;
-  const counter = replySink(shim);
+  const counter = replySink(shim, napiThread);
   const txPort = rate > 0 && !viaTrafgen ? openTxPort(shim, bytes) : undefined;
   try {
     const cpu0 = process.cpuUsage();
