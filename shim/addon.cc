@@ -166,24 +166,27 @@ Napi::Value Settle(const Napi::CallbackInfo &info)
 
 // Before sleeping, each port settles its last batch, so no reply waits out the sleep.
 // With coalesce_us > 0, a wake-up that finds less than a full batch sleeps that
-// much longer, so RX gathers into batches (as a NIC's rx-usecs does) and one
-// wake-up, one handler call and one TX kick serve many packets.
+// much longer when the arrival rate makes it worth it, so RX gathers into
+// batches (as a NIC's adaptive rx-usecs does) and one wake-up, one handler
+// call and one TX kick serve many packets.
 static int wait_ports(port *const *ps, uint32_t n, int timeout_ms, uint32_t coalesce_us)
 {
 	struct pollfd fds[MAX_PORTS];
-	uint32_t waiting = 0, full = 0;
+	uint32_t waiting = 0;
 	for (uint32_t i = 0; i < n; i++) {
 		port_flush(ps[i]);
 		fds[i] = { port_fd(ps[i]), POLLIN, 0 };
 		waiting += port_rx_waiting(ps[i]);
-		full += port_batch_max(ps[i]);
 	}
 	int ready = waiting ? 1 : poll(fds, n, timeout_ms);
 	if (ready > 0 && coalesce_us) {
-		waiting = 0;
-		for (uint32_t i = 0; i < n; i++)
-			waiting += port_rx_waiting(ps[i]);
-		if (waiting < full)
+		// Judged after poll(), so time spent idle in it counts against the rate.
+		bool nap = false, full = false;
+		for (uint32_t i = 0; i < n; i++) {
+			nap |= port_worth_napping(ps[i], coalesce_us);
+			full |= port_rx_waiting(ps[i]) >= port_batch_max(ps[i]);
+		}
+		if (nap && !full)
 			nap_us(coalesce_us);
 	}
 	return ready;

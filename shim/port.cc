@@ -36,6 +36,9 @@ struct port {
 
 	struct batch_desc *batch;
 	volatile uint64_t *counters;
+
+	uint64_t last_wait_ns, last_wait_rx; // for the arrival rate seen between waits
+	double arrival_pps;
 };
 
 static inline void count(struct port *p, enum port_counter c, uint64_t n)
@@ -258,6 +261,26 @@ int port_wait(struct port *p, int timeout_ms)
 {
 	struct pollfd pfd = { .fd = xsk_socket__fd(p->xsk), .events = POLLIN, .revents = 0 };
 	return poll(&pfd, 1, timeout_ms);
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+bool port_worth_napping(struct port *p, uint32_t coalesce_us)
+{
+	uint64_t now = now_ns(), rx = p->counters[PC_RX_PACKETS];
+	if (p->last_wait_ns) {
+		// Smoothed over about a millisecond: after a longer quiet spell only the new rate counts.
+		double dt = (double)(now - p->last_wait_ns + 1), pps = (double)(rx - p->last_wait_rx) * 1e9 / dt;
+		p->arrival_pps += (pps - p->arrival_pps) * dt / (dt + 1e6);
+	}
+	p->last_wait_ns = now;
+	p->last_wait_rx = rx;
+	return p->arrival_pps * coalesce_us / 1e6 >= NAP_MIN_PACKETS;
 }
 
 void nap_us(uint32_t us)

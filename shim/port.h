@@ -77,7 +77,12 @@ uint32_t port_rx_waiting(struct port *p);
 uint32_t port_batch_max(const struct port *p);
 // Waits in poll() until RX has something or timeout_ms passes.
 int port_wait(struct port *p, int timeout_ms);
-// Sleeps this long (microseconds), with 1 us timer slack: RX coalescing.
+// Adaptive RX coalescing (as a NIC's adaptive-rx): called once per wake-up, it
+// says whether, at the arrival rate seen between waits, a nap of coalesce_us
+// would gather at least NAP_MIN_PACKETS. A lone ping is never held back.
+#define NAP_MIN_PACKETS 4
+bool port_worth_napping(struct port *p, uint32_t coalesce_us);
+// Sleeps this long (microseconds), with 1 us timer slack.
 void nap_us(uint32_t us);
 int port_fd(const struct port *p);
 struct xsk_socket *port_socket(const struct port *p);

@@ -26,8 +26,9 @@ Without -d it serves the test environment veth-adv03, making it if needed.
   -z, --zero-copy        force zero-copy mode
   -p, --poll-mode        wait in poll() when idle instead of spinning
       --coalesce <us>    poll mode (implied): after a wake-up that finds less than a
-                         full batch, sleep this long so packets gather into one batch
-                         (like a NIC's rx-usecs); trades latency for CPU per packet
+                         full batch, sleep this long so packets gather into one batch,
+                         when they arrive fast enough to gather 4 or more (like a NIC's
+                         adaptive rx-usecs); less CPU per packet, up to <us> more latency
       --busy-poll <us>   busy-poll the driver from our own calls (SO_PREFER_BUSY_POLL)
   -q, --quiet            no stats lines
       --handler <file>   wasm handler (default build/asm/echo.wasm)
