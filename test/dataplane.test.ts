@@ -65,12 +65,14 @@ test('drop: the same pings all vanish, and RX counts them (so the echo replies w
   });
 });
 
-test('--busy-poll sets the socket up for busy polling, and pings are still answered through it', async () => {
+test('--busy-poll and --no-need-wakeup: the socket binds that way, and pings are still answered through it', async () => {
   await withEnv({}, async (env) => {
-    const run = await serving(env.name, ['--busy-poll', '20'], () => {
-      assert.is(ping6(env, 5, 0.05).received, 5);
-    });
-    assert.ok(run.exit!.counters.txPackets >= 5);
+    for (const args of [['--busy-poll', '20'], ['-p', '--no-need-wakeup']]) {
+      const run = await serving(env.name, args, () => {
+        assert.is(ping6(env, 5, 0.05).received, 5, args.join(' '));
+      });
+      assert.ok(run.exit!.counters.txPackets >= 5, args.join(' '));
+    }
   });
 });
 

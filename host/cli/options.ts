@@ -30,6 +30,7 @@ Without -d it serves the test environment veth-adv03, making it if needed.
                          when they arrive fast enough to gather 4 or more (like a NIC's
                          adaptive rx-usecs); less CPU per packet, up to <us> more latency
       --busy-poll <us>   busy-poll the driver from our own calls (SO_PREFER_BUSY_POLL)
+      --no-need-wakeup   bind without XDP_USE_NEED_WAKEUP (kick the kernel every time)
   -q, --quiet            no stats lines
       --handler <file>   wasm handler (default build/asm/echo.wasm)
       --watch            swap in the handler file again whenever it changes
@@ -119,6 +120,7 @@ export function parseOptions(argv: string[]): Options {
       'hop-limit': { type: 'string' },
       'busy-poll': { type: 'string' },
       coalesce: { type: 'string' },
+      'no-need-wakeup': { type: 'boolean' },
       json: { type: 'boolean' },
       verbose: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -141,7 +143,7 @@ export function parseOptions(argv: string[]): Options {
   const seconds = Number(values.interval ?? '2');
   if (!(seconds >= 0.05 && seconds <= 3600)) throw new UserError(`--interval must be seconds from 0.05 to 3600, not '${values.interval}'`);
   const coalesceUs = integer('coalesce', values.coalesce, 0, 0, 10_000);
-  let bindFlags = XDP_USE_NEED_WAKEUP;
+  let bindFlags = values['no-need-wakeup'] ? 0 : XDP_USE_NEED_WAKEUP;
   if (values.copy) bindFlags |= XDP_COPY;
   if (values['zero-copy']) bindFlags |= XDP_ZEROCOPY;
   return {
