@@ -4,23 +4,33 @@
 //   swaps     100 ctl swaps under a flood: latency, packets lost
 //   online    every responder flooded by the same generator, several runs;
 //             then paced loads (the generator's AF_XDP socket), plotted
-// --offline stops after the first part.
+// --offline stops after the first part; --tuning measures only the data-path
+// settings against each other (test/bench/tuning.ts).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, uniqueName, withEnv } from './helpers/testenv.js';
 import { offlineBench } from './bench/offline.js';
 import { type Load, RESPONDERS, type Row, type Sample, idleCpu, measure, table } from './bench/online.js';
+import { targetTable, targets } from './bench/targets.js';
 import { type Series, svgPlot } from './bench/plot.js';
+import { median } from './bench/common.js';
 import { swapBench } from './bench/swaps.js';
+import { tuningBench } from './bench/tuning.js';
 
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 2);
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 3);
 // Paced by the generator's AF_XDP socket; the flood point (live frames) is added from the runs above.
-const SWEEP: Load[] = (process.env['BENCH_SWEEP'] ?? '100000,200000,300000,500000,800000').split(',').map(Number);
+// The generator's AF_XDP socket tops out near 0.7-0.8 M/s here: the last points find where.
+const SWEEP: Load[] = (process.env['BENCH_SWEEP'] ?? '100000,300000,500000,600000,700000,800000').split(',').map(Number);
 
 async function main(): Promise<void> {
   const dir = join(ROOT, 'build', 'bench');
   mkdirSync(dir, { recursive: true });
+  if (process.argv.includes('--tuning')) {
+    const tuning = await withEnv({ name: uniqueName('btune') }, (env) => tuningBench(env, RUNS, SECONDS));
+    writeFileSync(join(dir, 'tuning.json'), JSON.stringify({ date: new Date().toISOString(), seconds: SECONDS, rounds: RUNS, tuning }, null, 2) + '\n');
+    return;
+  }
   const offline = offlineBench();
   if (process.argv.includes('--offline')) return;
   const swaps = await withEnv({ name: uniqueName('bswap') }, (env) => swapBench(env));
@@ -29,6 +39,7 @@ async function main(): Promise<void> {
   const series: Series[] = RESPONDERS.map((r) => ({ name: r.name, points: [] }));
   const sweep: (Sample & { load: Load })[][] = RESPONDERS.map(() => []);
   const idle: Record<string, number> = {};
+  const napiThread: { name: string; ns: number }[] = [];
   await withEnv({ name: uniqueName('bench') }, async (env) => {
     idle['spin'] = await idleCpu(env, []);
     idle['poll (-p)'] = await idleCpu(env, ['-p']);
@@ -41,6 +52,12 @@ async function main(): Promise<void> {
         series[i]!.points.push({ x: s.offered, y: s.replies });
         sweep[i]!.push({ load, ...s });
       }
+    }
+    // CPU per reply with the generator's receive billed to the generator (see gen --napi-thread).
+    for (const who of RESPONDERS.filter((r) => r.args !== undefined && r.args.some((a) => a === '-p' || a === '--coalesce'))) {
+      const ns: number[] = [];
+      for (let run = 0; run < RUNS; run++) ns.push((await measure(env, who, SECONDS, 300_000, ['--napi-thread'])).responderNsPerReply!);
+      napiThread.push({ name: who.name, ns: median(ns) });
     }
     rows.forEach((row, i) => {
       const flood = row.samples[Math.floor(row.samples.length / 2)];
@@ -55,7 +72,9 @@ async function main(): Promise<void> {
   RESPONDERS.forEach((who, i) => console.log(`| ${who.name} | ${sweep[i]!.map((s) =>
     `${s.ratio.toFixed(3)}${s.responderNsPerReply === null ? '' : `, ${s.responderNsPerReply.toFixed(0)} ns`}`).join(' | ')} |`));
   console.log(`\nIdle, no traffic: ${Object.entries(idle).map(([k, v]) => `${k} ${(v * 100).toFixed(1)}% of a core`).join(', ')}`);
-  writeFileSync(join(dir, 'bench.json'), JSON.stringify({ date: new Date().toISOString(), seconds: SECONDS, runs: RUNS, offline, swaps, idle, rows, sweep, series }, null, 2) + '\n');
+  const goals = targets(RESPONDERS, rows, sweep, idle['poll (-p)']!, napiThread);
+  console.log(`\nTargets (issue #7), from this run:\n\n${targetTable(goals)}`);
+  writeFileSync(join(dir, 'bench.json'), JSON.stringify({ date: new Date().toISOString(), seconds: SECONDS, runs: RUNS, offline, swaps, idle, rows, sweep, napiThread, targets: goals, series }, null, 2) + '\n');
   writeFileSync(join(dir, 'replies.svg'), svgPlot('Echo replies against offered load (veth, copy mode, 2 cores)', series));
   console.log(`\nRaw figures: ${join(dir, 'bench.json')}; plot: ${join(dir, 'replies.svg')}`);
 }

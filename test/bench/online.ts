@@ -2,7 +2,7 @@
 // the same generator (afxdp-wasm gen), interleaved run by run so the
 // machine's drift hits them alike. Offered load is counted where it lands
 // (the served interface's rx_packets), replies where they land (the
-// generator's XDP sink).
+// generator's XDP sink, in every mode).
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { EnvState } from '../../host/testenv/state.js';
@@ -22,7 +22,7 @@ export const RESPONDERS: Responder[] = [
   { name: 'afxdp-wasm, lesson sizes (4096 x 4096 B frames, rings 2048, batch 64)', args: ['--frames', '4096', '--frame-size', '4096', '--ring-size', '2048', '--batch', '64'] },
   { name: 'afxdp-wasm, defaults (16384 x 2048 B, rings 4096, batch 256; spin)', args: [] },
   { name: 'afxdp-wasm, defaults with -p (poll)', args: ['-p'] },
-  { name: 'afxdp-wasm, bigger (32768 frames, rings 8192, batch 512, -p)', args: ['--frames', '32768', '--ring-size', '8192', '--batch', '512', '-p'] },
+  { name: 'afxdp-wasm, --coalesce 100 (poll, adaptive RX coalescing)', args: ['--coalesce', '100'] },
   { name: 'in-kernel XDP_TX echo (xdp_echo_tx.o, ceiling)', kernel: 'xdp_echo_tx' },
 ];
 
@@ -40,9 +40,9 @@ interface GenJson { sent: number; seconds: number; replies: number; starvedSecon
 /** A load: packets/s paced by trafgen, 'trafgen' flat out, or 'live' (live frames, flat out). */
 export type Load = number | 'trafgen' | 'live';
 
-function generate(env: EnvState, seconds: number, load: Load): GenJson {
+function generate(env: EnvState, seconds: number, load: Load, genArgs: string[]): GenJson {
   const how = load === 'live' ? [] : load === 'trafgen' ? ['--trafgen'] : ['--rate', String(load)];
-  const res = spawnSync(process.execPath, [join(ROOT, 'dist', 'afxdp-wasm.js'), 'gen', '--name', env.name, '--seconds', String(seconds), ...how, '--json'], { encoding: 'utf8' });
+  const res = spawnSync(process.execPath, [join(ROOT, 'dist', 'afxdp-wasm.js'), 'gen', '--name', env.name, '--seconds', String(seconds), ...how, ...genArgs, '--json'], { encoding: 'utf8' });
   if (res.status !== 0) throw new Error(`gen failed: ${res.stderr}`);
   return JSON.parse(res.stdout.trim().split('\n').pop()!) as GenJson;
 }
@@ -74,13 +74,14 @@ async function withResponder<T>(env: EnvState, who: Responder, fn: (r: Running |
   }
 }
 
-export async function measure(env: EnvState, who: Responder, seconds: number, load: Load): Promise<Sample> {
+/** genArgs: more for afxdp-wasm gen (--napi-thread). */
+export async function measure(env: EnvState, who: Responder, seconds: number, load: Load, genArgs: string[] = []): Promise<Sample> {
   return withResponder(env, who, (r) => {
     const pid = r?.child.pid;
     const cpu0 = pid ? processCpuNs(pid) : 0;
     const busy0 = machineBusyNs();
     const rx0 = outerRx(env);
-    const g = generate(env, seconds, load);
+    const g = generate(env, seconds, load, genArgs);
     const arrived = outerRx(env) - rx0;
     const replies = Math.max(1, g.replies);
     return {
