@@ -23,6 +23,7 @@ export const RESPONDERS: Responder[] = [
   { name: 'afxdp-wasm, defaults (16384 x 2048 B, rings 4096, batch 256; spin)', args: [] },
   { name: 'afxdp-wasm, defaults with -p (poll)', args: ['-p'] },
   { name: 'afxdp-wasm, --coalesce 100 (poll, adaptive RX coalescing)', args: ['--coalesce', '100'] },
+  { name: 'afxdp-wasm, best: --coalesce 100 --ring-size 32768 --frames 65536 (128 MiB UMEM)', args: ['--coalesce', '100', '--ring-size', '32768', '--frames', '65536'] },
   { name: 'in-kernel XDP_TX echo (xdp_echo_tx.o, ceiling)', kernel: 'xdp_echo_tx' },
 ];
 
