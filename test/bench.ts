@@ -43,6 +43,7 @@ async function main(): Promise<void> {
   await withEnv({ name: uniqueName('bench') }, async (env) => {
     idle['spin'] = await idleCpu(env, []);
     idle['poll (-p)'] = await idleCpu(env, ['-p']);
+    idle['--coalesce 100'] = await idleCpu(env, ['--coalesce', '100']);
     for (let run = 0; run < RUNS; run++) {
       for (const [i, who] of RESPONDERS.entries()) rows[i]!.samples.push(await measure(env, who, SECONDS, 'live'));
     }

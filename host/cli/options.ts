@@ -36,7 +36,7 @@ Without -d it serves the test environment veth-adv03, making it if needed.
       --watch            swap in the handler file again whenever it changes
       --frames <n>       UMEM frames per queue (default 16384)
       --frame-size <n>   2048 or 4096 (default 2048)
-      --ring-size <n>    size of each of the four rings, a power of two (default 4096)
+      --ring-size <n>    size of each of the four rings, a power of two (default 16384)
       --batch <n>        most descriptors per batch, 1..${MAX_BATCH} (default 256)
       --addr <address>   the interface's IPv6 or IPv4 address for replies to multicast
                          (default: the interface's own; may be given twice)
@@ -133,12 +133,13 @@ export function parseOptions(argv: string[]): Options {
   if (values.copy && values['zero-copy']) throw new UserError('choose one of -c and -z');
   if (values.progname !== undefined && values.filename === undefined) throw new UserError('--progname needs --filename (the object it is in)');
   if (values.steer !== undefined && values.filename !== undefined) throw new UserError('choose one of --steer and --filename');
-  // Defaults from npm run bench: under a flood, 16384 x 2048-byte frames and 4096-slot rings
-  // answered about twice what the lesson's 4096 x 4096 and 2048 did (FILL ran dry less often).
+  // Defaults from npm run bench -- --tuning: under a flood, 16384-slot rings answered 1.2-1.3x
+  // what 4096-slot ones did (measured, not explained; the UMEM size alone made no difference),
+  // at the price of a longer queue when overloaded. 16384 x 2048-byte frames: 32 MiB per queue.
   const frameSize = integer('frame-size', values['frame-size'], 2048, 2048, 4096);
   if (frameSize !== 2048 && frameSize !== 4096) throw new UserError(`--frame-size must be 2048 or 4096 (AF_XDP needs a power of two the page holds), not ${frameSize}`);
   const frames = integer('frames', values.frames, 16384, 64, Math.floor(MAX_UMEM / frameSize));
-  const ringSize = integer('ring-size', values['ring-size'], 4096, 64, 65536);
+  const ringSize = integer('ring-size', values['ring-size'], 16384, 64, 65536);
   if (!isPowerOfTwo(ringSize)) throw new UserError(`--ring-size must be a power of two, not ${ringSize}`);
   const seconds = Number(values.interval ?? '2');
   if (!(seconds >= 0.05 && seconds <= 3600)) throw new UserError(`--interval must be seconds from 0.05 to 3600, not '${values.interval}'`);

@@ -20,10 +20,10 @@ export interface Responder {
 export const RESPONDERS: Responder[] = [
   { name: 'kernel (no XDP, GRO on)', kernel: 'plain' },
   { name: 'afxdp-wasm, lesson sizes (4096 x 4096 B frames, rings 2048, batch 64)', args: ['--frames', '4096', '--frame-size', '4096', '--ring-size', '2048', '--batch', '64'] },
-  { name: 'afxdp-wasm, defaults (16384 x 2048 B, rings 4096, batch 256; spin)', args: [] },
+  { name: 'afxdp-wasm, defaults (16384 x 2048 B, rings 16384, batch 256; spin)', args: [] },
   { name: 'afxdp-wasm, defaults with -p (poll)', args: ['-p'] },
-  { name: 'afxdp-wasm, --coalesce 100 (poll, adaptive RX coalescing)', args: ['--coalesce', '100'] },
-  { name: 'afxdp-wasm, best: --coalesce 100 --ring-size 32768 --frames 65536 (128 MiB UMEM)', args: ['--coalesce', '100', '--ring-size', '32768', '--frames', '65536'] },
+  { name: 'afxdp-wasm, defaults with 4096-slot rings (-p; the default before)', args: ['-p', '--ring-size', '4096'] },
+  { name: 'afxdp-wasm, best: --coalesce 100 (poll, adaptive RX coalescing)', args: ['--coalesce', '100'] },
   { name: 'in-kernel XDP_TX echo (xdp_echo_tx.o, ceiling)', kernel: 'xdp_echo_tx' },
 ];
 
@@ -121,7 +121,7 @@ export function table(rows: Row[]): string {
 }
 
 /** CPU a responder uses with no traffic at all, as a share of one core. */
-export async function idleCpu(env: EnvState, args: string[], seconds = 3): Promise<number> {
+export async function idleCpu(env: EnvState, args: string[], seconds = 6): Promise<number> {
   return withResponder(env, { name: 'idle', args }, async (r) => {
     const pid = r!.child.pid!;
     await new Promise((resolve) => setTimeout(resolve, 500)); // past start-up

@@ -34,8 +34,8 @@ export function targets(
     allAnswered: sweep[i]!.every((s) => s.ratio >= LOSS_FREE),
   }));
   const p = best(peaks, (x) => x.peak);
-  const overload = peaks.filter((x) => x.peak > 0).map((x) => ({ ...x, kept: x.flood.replies / x.peak, times: x.flood.offered / x.peak }));
-  const o = overload.length ? best(overload, (x) => x.kept) : undefined;
+  // Overload is judged on the responder with the highest peak: its own flood against its own peak.
+  const o = p.peak > 0 ? { ...p, kept: p.flood.replies / p.peak, times: p.flood.offered / p.peak } : undefined;
   const cpu = ours.map(({ r, i }) => ({ name: r.name, ns: sweep[i]!.find((s) => s.load === 300_000)?.responderNsPerReply ?? Infinity }));
   const c = best(cpu, (x) => x.ns, true);
 

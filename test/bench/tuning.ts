@@ -11,7 +11,7 @@ import { median } from './common.js';
 import { type Sample, measure } from './online.js';
 
 const SETTINGS: { name: string; args: string[] }[] = [
-  { name: 'baseline: defaults with -p (16384 x 2048 B frames, rings 4096, batch 256, need_wakeup)', args: ['-p'] },
+  { name: 'baseline: defaults with -p (16384 x 2048 B frames, rings 16384, batch 256, need_wakeup)', args: ['-p'] },
   { name: 'spin (no -p)', args: [] },
   { name: '--coalesce 25', args: ['--coalesce', '25'] },
   { name: '--coalesce 100', args: ['--coalesce', '100'] },
@@ -20,9 +20,9 @@ const SETTINGS: { name: string; args: string[] }[] = [
   { name: '--batch 64', args: ['-p', '--batch', '64'] },
   { name: '--batch 1024', args: ['-p', '--batch', '1024'] },
   { name: '--ring-size 512', args: ['-p', '--ring-size', '512'] },
-  { name: '--ring-size 16384 --frames 65536', args: ['-p', '--ring-size', '16384', '--frames', '65536'] },
+  { name: '--ring-size 4096 (the default before)', args: ['-p', '--ring-size', '4096'] },
   { name: '--ring-size 32768 --frames 65536', args: ['-p', '--ring-size', '32768', '--frames', '65536'] },
-  { name: '--frames 65536 (rings 4096)', args: ['-p', '--frames', '65536'] },
+  { name: '--frames 65536 (4x the UMEM)', args: ['-p', '--frames', '65536'] },
   { name: '--frames 4096 (a quarter of the UMEM)', args: ['-p', '--frames', '4096'] },
   { name: '--frame-size 4096 (same UMEM bytes)', args: ['-p', '--frame-size', '4096', '--frames', '8192'] },
   { name: '--busy-poll 50', args: ['-p', '--busy-poll', '50'] },
