@@ -41,7 +41,11 @@ function ask(path: string, req: Request): Promise<Reply> {
 }
 
 export async function ctl(argv: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { dev: { type: 'string', short: 'd' }, socket: { type: 'string' } } });
+  const { values, positionals } = parseArgs({
+    args: argv, allowPositionals: true,
+    options: { dev: { type: 'string', short: 'd' }, socket: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  });
+  if (values.help) return void console.log(CTL_USAGE);
   const [cmd, arg] = positionals;
   if (!cmd || !COMMANDS.includes(cmd)) throw new UserError(cmd ? `unknown command '${cmd}'; ${CTL_USAGE}` : CTL_USAGE);
   if (cmd === 'swap' && !arg) throw new UserError('swap needs a handler file: afxdp-wasm ctl swap FILE.wasm');

@@ -26,6 +26,18 @@ import { echo4Frame, echo6Frame, trafgenConfig } from '../lib/frames.js';
 import { macOf } from '../testenv/env.js';
 import { DEFAULT_NAME, INNER_IF, currentName, innerAddr, innerAddr4, loadEnv, outerAddr, outerAddr4 } from '../testenv/state.js';
 
+const GEN_HELP = `Usage: afxdp-wasm gen [options]
+Send echo requests from the inner side of a test environment; count the replies.
+
+      --name <env>    test environment (default: the current one, or veth-adv03)
+      --rate <pps>    paced, through an AF_XDP socket (default: flat out, live frames)
+      --trafgen       through trafgen instead (flat out, or at --rate)
+      --seconds <s>   how long (default 3)
+      --ipv4          ICMP echo instead of ICMPv6 (needs setup --legacy-ip)
+      --napi-thread   receive in a NAPI kernel thread, so replies are not billed to the responder
+      --json          one JSON line
+  -h, --help          this text`;
+
 export const GEN_USAGE = 'usage: afxdp-wasm gen [--name ENV] [--rate PPS | --trafgen] [--seconds S] [--ipv4] [--napi-thread] [--json]';
 
 export interface GenResult {
@@ -51,8 +63,10 @@ export function gen(argv: string[]): void {
     options: {
       name: { type: 'string' }, rate: { type: 'string' }, seconds: { type: 'string' }, ipv4: { type: 'boolean' },
       json: { type: 'boolean' }, trafgen: { type: 'boolean' }, 'napi-thread': { type: 'boolean' }, inside: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
     },
   });
+  if (values.help) return void console.log(GEN_HELP);
   requireRoot('the generator');
   if (values.inside === undefined) return void outside(argv, values.name);
   const rate = values.rate === undefined ? 0 : Number(values.rate);
