@@ -2,7 +2,6 @@
 #include "port.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -261,12 +260,6 @@ uint32_t port_batch_max(const struct port *p)
 	return p->cfg.batch_max;
 }
 
-int port_wait(struct port *p, int timeout_ms)
-{
-	struct pollfd pfd = { .fd = xsk_socket__fd(p->xsk), .events = POLLIN, .revents = 0 };
-	return poll(&pfd, 1, timeout_ms);
-}
-
 static uint64_t now_ns(void)
 {
 	struct timespec ts;
@@ -394,8 +387,8 @@ int port_open(const struct port_config *cfg, struct port **out, const char **err
 
 	// One kick may send a whole batch (kernels >= 6.17; default 32 a sendto()):
 	// fewer syscalls per batch. Older kernels refuse it, and 32 a kick stays.
-	int budget = cfg->batch_max < 32 ? 32 : cfg->batch_max > cfg->ring_size ? cfg->ring_size : cfg->batch_max;
-	setsockopt(xsk_socket__fd(p->xsk), SOL_XDP, XDP_MAX_TX_SKB_BUDGET, &budget, sizeof(budget));
+	int tx_budget = cfg->batch_max < 32 ? 32 : cfg->batch_max > cfg->ring_size ? cfg->ring_size : cfg->batch_max;
+	setsockopt(xsk_socket__fd(p->xsk), SOL_XDP, XDP_MAX_TX_SKB_BUDGET, &tx_budget, sizeof(tx_budget));
 	if (cfg->busy_poll_us) {
 		int one = 1, us = (int)cfg->busy_poll_us, budget = (int)cfg->batch_max;
 		int fd = xsk_socket__fd(p->xsk);

@@ -75,8 +75,6 @@ void port_flush(struct port *p);
 // How many RX descriptors wait, up to batch_max, without taking them.
 uint32_t port_rx_waiting(struct port *p);
 uint32_t port_batch_max(const struct port *p);
-// Waits in poll() until RX has something or timeout_ms passes.
-int port_wait(struct port *p, int timeout_ms);
 // Adaptive RX coalescing (as a NIC's adaptive-rx): called once per wake-up, it
 // says whether, at the arrival rate seen between waits, a nap of coalesce_us
 // would gather at least NAP_MIN_PACKETS. A lone ping is never held back.
