@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { EnvState } from '../../host/testenv/state.js';
 import { type Running, startAfxdp } from '../helpers/afxdp.js';
 import { ROOT } from '../helpers/testenv.js';
+import { type GenJson, gen } from '../helpers/traffic.js';
 import { machineBusyNs, median, outerRx, processCpuNs } from './common.js';
 
 export interface Responder {
@@ -36,16 +37,12 @@ export interface Sample {
   generatorStarved: number | null; // seconds
 }
 
-interface GenJson { sent: number; seconds: number; replies: number; starvedSeconds: number | null }
-
-/** A load: packets/s paced by trafgen, 'trafgen' flat out, or 'live' (live frames, flat out). */
+/** A load: packets/s paced by the generator's AF_XDP socket, 'trafgen' flat out, or 'live' (live frames, flat out). */
 export type Load = number | 'trafgen' | 'live';
 
 function generate(env: EnvState, seconds: number, load: Load, genArgs: string[]): GenJson {
   const how = load === 'live' ? [] : load === 'trafgen' ? ['--trafgen'] : ['--rate', String(load)];
-  const res = spawnSync(process.execPath, [join(ROOT, 'dist', 'afxdp-wasm.js'), 'gen', '--name', env.name, '--seconds', String(seconds), ...how, ...genArgs, '--json'], { encoding: 'utf8' });
-  if (res.status !== 0) throw new Error(`gen failed: ${res.stderr}`);
-  return JSON.parse(res.stdout.trim().split('\n').pop()!) as GenJson;
+  return gen(env, '--seconds', String(seconds), ...how, ...genArgs);
 }
 
 async function withResponder<T>(env: EnvState, who: Responder, fn: (r: Running | undefined) => Promise<T> | T): Promise<T> {

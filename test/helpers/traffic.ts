@@ -20,7 +20,7 @@ export interface GenJson { sent: number; seconds: number; rate: number; replies:
 export function gen(env: EnvState, ...args: string[]): GenJson {
   const res = spawnSync(process.execPath, [join(ROOT, 'dist', 'afxdp-wasm.js'), 'gen', '--name', env.name, '--json', ...args], { encoding: 'utf8' });
   if (res.status !== 0) throw new Error(`gen ${args.join(' ')} failed: ${res.stderr}`);
-  return JSON.parse(res.stdout.trim()) as GenJson;
+  return JSON.parse(res.stdout.trim().split('\n').pop()!) as GenJson; // the result is its last line
 }
 
 /** ping -6 from inside to the outer address; returns how many replies came back. */
