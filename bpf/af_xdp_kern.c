@@ -8,14 +8,7 @@
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
-#define MAX_QUEUES 64
-
-struct {
-	__uint(type, BPF_MAP_TYPE_XSKMAP);
-	__uint(max_entries, MAX_QUEUES);
-	__type(key, __u32);
-	__type(value, __u32);
-} xsks_map SEC(".maps");
+#include "xsks_map.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

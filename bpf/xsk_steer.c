@@ -14,16 +14,10 @@
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
-#define MAX_QUEUES 64
+#include "xsks_map.h"
+
 #define MAX_VLAN_TAGS 2
 #define MAX_EXT_HEADERS 4
-
-struct {
-	__uint(type, BPF_MAP_TYPE_XSKMAP);
-	__uint(max_entries, MAX_QUEUES);
-	__type(key, __u32);
-	__type(value, __u32);
-} xsks_map SEC(".maps");
 
 static __always_inline int to_socket(struct xdp_md *ctx)
 {

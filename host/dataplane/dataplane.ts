@@ -161,7 +161,7 @@ export class Dataplane {
       const e = err as Error & { errno?: number; step?: string };
       const log = shim.takeLog();
       if (e.step === 'find xsks_map') {
-        return Dataplane.fail(`${filename} has no XSKMAP named xsks_map, which AF_XDP needs to find its sockets; declare one (see bpf/xsk_steer.c)`);
+        return Dataplane.fail(`${filename} has no XSKMAP named xsks_map, which AF_XDP needs to find its sockets; declare one (see bpf/xsks_map.h)`);
       }
       if (e.step === 'open the object') {
         const missing = log.find((l) => /find .*program|program .*not found|No such program/i.test(l)) ?? (progname && e.errno === 2);
