@@ -21,7 +21,7 @@ import { parseArgs } from 'node:util';
 import { BATCH_OFFSET, COUNTERS_OFFSET, UMEM_OFFSET, newMemory } from '../dataplane/layout.js';
 import { type Shim, XDP_COPY, XDP_USE_NEED_WAKEUP, loadShim, projectRoot } from '../dataplane/shim.js';
 import { UserError } from '../lib/errors.js';
-import { requireRoot } from '../lib/exec.js';
+import { requireRoot, sleepSync } from '../lib/exec.js';
 import { echo4Frame, echo6Frame, trafgenConfig } from '../lib/frames.js';
 import { macOf } from '../testenv/env.js';
 import { DEFAULT_NAME, INNER_IF, currentName, innerAddr, innerAddr4, loadEnv, outerAddr, outerAddr4 } from '../testenv/state.js';
@@ -54,8 +54,6 @@ export interface GenResult {
 const FLAT_OUT_CHUNK = 1 << 18;
 const TRAFGEN_FLAT_OUT_PPS = 500_000;
 const LAND_MS = 200; // replies still in flight when sending stops
-
-const sleepMs = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 
 export function gen(argv: string[]): void {
   const { values } = parseArgs({
@@ -117,7 +115,7 @@ function pacedXsk(shim: Shim, port: number, len: number, rate: number, end: numb
   for (let now = t0; now < end; now = performance.now()) {
     const owed = Math.floor(((now - t0) / 1000) * rate) - sent; // what the schedule owes
     if (owed > 0) sent += shim.txBurst(port, len, Math.min(owed, PACED_BURST));
-    else if (((sent + 1) / rate) * 1000 - (now - t0) >= 1) sleepMs(1); // a millisecond away or more: sleep
+    else if (((sent + 1) / rate) * 1000 - (now - t0) >= 1) sleepSync(1); // a millisecond away or more: sleep
   }
   return sent;
 }
@@ -195,7 +193,7 @@ function run(frame: Frame, rate: number, seconds: number, viaTrafgen: boolean, n
     const wall = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);
     const cpuSeconds = (cpu.user + cpu.system) / 1e6;
-    sleepMs(LAND_MS); // the last replies, and the last kicks' completions
+    sleepSync(LAND_MS); // the last replies, and the last kicks' completions
     const replies = counter.replies();
     return {
       sent, seconds: wall, rate: sent / wall, replies, replyRatio: sent ? replies / sent : 0,

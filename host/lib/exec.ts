@@ -45,6 +45,11 @@ export function requireCommands(...names: string[]): void {
   }
 }
 
+/** Blocks this thread for ms milliseconds (for synchronous code: set-up, the generator's pacing). */
+export function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
 export function requireRoot(what: string): void {
   if (process.getuid?.() !== 0) throw new UserError(`${what} needs root (or CAP_NET_ADMIN): run it with sudo`);
 }

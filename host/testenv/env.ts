@@ -4,7 +4,7 @@
 // to work on and `ping` a real peer, without touching any other network.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { UserError } from '../lib/errors.js';
-import { CommandError, requireCommands, requireRoot, run, succeeds } from '../lib/exec.js';
+import { CommandError, requireCommands, requireRoot, run, sleepSync, succeeds } from '../lib/exec.js';
 import {
   type EnvState, INNER_IF, allEnvs, forgetEnv, innerAddr, innerAddr4, loadEnv, outerAddr, outerAddr4, saveEnv,
 } from './state.js';
@@ -75,7 +75,7 @@ function waitUntilNotTentative(ns: string, timeoutMs = 5000): void {
     const inner = run(['ip', '-n', ns, '-6', 'addr', 'show', 'dev', INNER_IF, 'tentative']).trim();
     if (outer === '' && inner === '') return;
     if (Date.now() > deadline) throw new UserError(`addresses of '${ns}' stayed tentative for ${timeoutMs} ms`);
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+    sleepSync(50);
   }
 }
 
@@ -141,7 +141,7 @@ export function setup(opts: SetupOptions): EnvState {
     }
     if (opts.vlan) addVlans(env);
     waitUntilNotTentative(ns);
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, MLD_SETTLE_MS);
+    sleepSync(MLD_SETTLE_MS);
     saveEnv(env);
     if (!opts.noPing && !succeeds(['ip', 'netns', 'exec', ns, 'ping', '-6', '-c', '1', '-W', '2', outerAddr(env)])) {
       throw new UserError(`environment '${ns}' was made but its first ping got no answer`);
