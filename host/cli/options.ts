@@ -5,6 +5,7 @@ import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { UserError } from '../lib/errors.js';
+import type { DataplaneOptions, DataplaneSetting } from '../dataplane/dataplane.js';
 import { MAX_BATCH, MAX_UMEM } from '../dataplane/layout.js';
 import { XDP_COPY, XDP_FLAGS_DRV_MODE, XDP_FLAGS_SKB_MODE, XDP_USE_NEED_WAKEUP, XDP_ZEROCOPY, projectRoot } from '../dataplane/shim.js';
 
@@ -49,31 +50,17 @@ Without -d it serves the test environment veth-adv03, making it if needed.
 While it runs: kill -HUP <pid> reloads the handler file; afxdp-wasm ctl swap FILE.wasm
 swaps in another one; afxdp-wasm ctl status / stats ask how it is doing.`;
 
-export interface Options {
+/** The command line: the data plane's settings as they are, plus what only the CLI knows. */
+export interface Options extends Pick<DataplaneOptions, DataplaneSetting> {
   dev: string | undefined;
   /** 'all', or the queue ids asked for. */
   queues: number[] | 'all';
   program: { filename: string; progname: string } | undefined;
-  xdpFlags: number;
-  bindFlags: number;
-  zeroCopy: boolean;
-  force: boolean;
-  pollMode: boolean;
-  /** 0: off; else microseconds to let RX gather after a wake-up (implies pollMode). */
-  coalesceUs: number;
   quiet: boolean;
   handlerPath: string;
   watch: boolean;
-  frames: number;
-  frameSize: number;
-  ringSize: number;
-  batch: number;
   intervalMs: number;
-  addrs: string[];
-  hopLimit: number;
-  busyPollUs: number;
   json: boolean;
-  verbose: boolean;
   help: boolean;
 }
 

@@ -38,6 +38,7 @@ export interface DataplaneOptions {
   zeroCopy: boolean;
   force: boolean;
   pollMode: boolean;
+  /** 0: off; else microseconds to let RX gather after a wake-up (implies pollMode). */
   coalesceUs: number;
   /** Lines for the user (stale program removed, ...). */
   say: (line: string) => void;
@@ -47,6 +48,10 @@ export interface DataplaneOptions {
   hopLimit: number;
   busyPollUs: number;
 }
+
+/** The settings the command line passes through unchanged. */
+export type DataplaneSetting = 'frames' | 'frameSize' | 'ringSize' | 'batch' | 'xdpFlags' | 'bindFlags' | 'zeroCopy' | 'force'
+  | 'pollMode' | 'coalesceUs' | 'verbose' | 'addrs' | 'hopLimit' | 'busyPollUs';
 
 export type Counters = Record<keyof typeof COUNTER, number>;
 
