@@ -174,16 +174,17 @@ function run(frame: Frame, rate: number, seconds: number, viaTrafgen: boolean, n
   const bytes = Uint8Array.from(frame.bytes);
   const paced = rate > 0 || viaTrafgen;
   const counter = replySink(shim, napiThread);
-  const txPort = rate > 0 && !viaTrafgen ? openTxPort(shim, bytes) : undefined;
+  let txPort: number | undefined;
   try {
+    if (rate > 0 && !viaTrafgen) txPort = openTxPort(shim, bytes);
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     const end = t0 + seconds * 1000;
     let sent = 0;
     if (viaTrafgen) {
       sent = trafgen(bytes, rate, seconds);
-    } else if (rate > 0) {
-      sent = pacedXsk(shim, txPort!, bytes.length, rate, end);
+    } else if (txPort !== undefined) {
+      sent = pacedXsk(shim, txPort, bytes.length, rate, end);
     } else {
       while (performance.now() < end) {
         shim.genRun(INNER_IF, bytes, FLAT_OUT_CHUNK, 64);
