@@ -27,21 +27,24 @@ export function targets(
   const best = <T>(xs: T[], key: (x: T) => number, lowest = false) =>
     xs.reduce((a, b) => ((lowest ? key(b) < key(a) : key(b) > key(a)) ? b : a));
 
-  const flood = ours.map(({ r, i }) => ({ name: r.name, replies: median(rows[i]!.samples.map((s) => s.replies)), offered: median(rows[i]!.samples.map((s) => s.offered)) }));
-  const f = best(flood, (x) => x.replies);
-  const peaks = ours.map(({ r, i }) => ({
-    name: r.name, peak: lossFreePeak(sweep[i]!), flood: flood.find((x) => x.name === r.name)!,
+  // One record per setting of ours; each target picks the best of them.
+  const each = ours.map(({ r, i }) => ({
+    name: r.name,
+    replies: median(rows[i]!.samples.map((s) => s.replies)), // under the flood
+    offered: median(rows[i]!.samples.map((s) => s.offered)),
+    peak: lossFreePeak(sweep[i]!),
     allAnswered: sweep[i]!.every((s) => s.ratio >= LOSS_FREE),
+    ns: sweep[i]!.find((s) => s.load === 300_000)?.responderNsPerReply ?? Infinity,
   }));
-  const p = best(peaks, (x) => x.peak);
+  const f = best(each, (x) => x.replies);
+  const p = best(each, (x) => x.peak);
   // Overload: each responder's own flood against its own peak, for the one with the highest peak;
   // those that answered every paced load all tie (at the generator's top rate, which varies by run).
-  const tied = peaks.filter((x) => x.allAnswered);
+  const tied = each.filter((x) => x.allAnswered);
   const o = p.peak > 0
-    ? best((tied.length ? tied : [p]).map((x) => ({ ...x, kept: x.flood.replies / x.peak, times: x.flood.offered / x.peak })), (x) => x.kept)
+    ? best((tied.length ? tied : [p]).map((x) => ({ ...x, kept: x.replies / x.peak, times: x.offered / x.peak })), (x) => x.kept)
     : undefined;
-  const cpu = ours.map(({ r, i }) => ({ name: r.name, ns: sweep[i]!.find((s) => s.load === 300_000)?.responderNsPerReply ?? Infinity }));
-  const c = best(cpu, (x) => x.ns, true);
+  const c = best(each, (x) => x.ns, true);
 
   const lines: Target[] = [
     { target: 'replies under a flood >= 1.0x the kernel\'s', met: f.replies >= kernel,
