@@ -35,10 +35,9 @@ export interface TuningRow { setting: string; args: string[]; floodVsBase: numbe
 
 export async function tuningBench(env: EnvState, rounds: number, seconds: number): Promise<TuningRow[]> {
   const points: Point[][] = SETTINGS.map(() => []);
-  const baseline = { name: SETTINGS[0]!.name, args: SETTINGS[0]!.args };
+  const baseline = SETTINGS[0]!;
   for (let round = 0; round < rounds; round++) {
-    for (const [i, s] of SETTINGS.entries()) {
-      const who = { name: s.name, args: s.args };
+    for (const [i, who] of SETTINGS.entries()) {
       // Floods swing most: each is paired with a baseline flood just before it.
       const base = i === 0 ? undefined : await measure(env, baseline, seconds, 'live');
       const flood = await measure(env, who, seconds, 'live');
