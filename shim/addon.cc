@@ -13,7 +13,11 @@
 #include <stdio.h>
 #include <string.h>
 #include <string>
+#include <sched.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include <vector>
 
@@ -75,10 +79,31 @@ uint32_t u32(const Napi::Object &o, const char *key)
 	return o.Get(key).As<Napi::Number>().Uint32Value();
 }
 
+port *port_of_id(uint32_t id)
+{
+	return id < MAX_PORTS ? slots[id].p : nullptr;
+}
+
 port *port_of(const Napi::CallbackInfo &info)
 {
-	uint32_t id = info[0].As<Napi::Number>().Uint32Value();
-	return id < MAX_PORTS ? slots[id].p : nullptr;
+	return port_of_id(info[0].As<Napi::Number>().Uint32Value());
+}
+
+// The whole wasm memory behind a Uint8Array view of it. A SharedArrayBuffer is refused by
+// napi_get_arraybuffer_info on Node 20, so the base is found through the view.
+bool memory_of(Napi::Env env, Napi::Value view, uint8_t **base, size_t *size)
+{
+	void *data = nullptr;
+	size_t length = 0, offset = 0;
+	napi_typedarray_type type;
+	napi_value ab;
+	if (!view.IsTypedArray() || napi_get_typedarray_info(env, view, &type, &length, &data, &ab, &offset) != napi_ok) {
+		Napi::TypeError::New(env, "memory must be a Uint8Array over the whole wasm memory").ThrowAsJavaScriptException();
+		return false;
+	}
+	*base = static_cast<uint8_t *>(data) - offset;
+	*size = length + offset;
+	return true;
 }
 
 // open({ ifname, queue, memory: Uint8Array, umemOffset, frameSize, frames, ringSize,
@@ -88,22 +113,16 @@ Napi::Value Open(const Napi::CallbackInfo &info)
 	Napi::Env env = info.Env();
 	Napi::Object o = info[0].As<Napi::Object>();
 	Napi::Uint8Array mem = o.Get("memory").As<Napi::Uint8Array>();
-	// A SharedArrayBuffer is refused by napi_get_arraybuffer_info on Node 20,
-	// so find the memory's base through the view instead.
-	void *data = nullptr;
-	size_t length = 0, offset = 0;
-	napi_typedarray_type type;
-	napi_value ab;
-	if (napi_get_typedarray_info(env, mem, &type, &length, &data, &ab, &offset) != napi_ok) {
-		Napi::TypeError::New(env, "memory must be a Uint8Array over the whole wasm memory").ThrowAsJavaScriptException();
+	uint8_t *base = nullptr;
+	size_t size = 0;
+	if (!memory_of(env, mem, &base, &size))
 		return env.Undefined();
-	}
 	std::string ifname = o.Get("ifname").As<Napi::String>();
 	port_config cfg = {};
 	cfg.ifname = ifname.c_str();
 	cfg.queue = u32(o, "queue");
-	cfg.memory = static_cast<uint8_t *>(data) - offset;
-	cfg.memory_size = length + offset;
+	cfg.memory = base;
+	cfg.memory_size = size;
 	cfg.umem_offset = u32(o, "umemOffset");
 	cfg.frame_size = u32(o, "frameSize");
 	cfg.frames = u32(o, "frames");
@@ -168,17 +187,26 @@ Napi::Value Settle(const Napi::CallbackInfo &info)
 // With coalesce_us > 0, a wake-up that finds less than a full batch sleeps that
 // much longer when the arrival rate makes it worth it, so RX gathers into
 // batches (as a NIC's adaptive rx-usecs does) and one wake-up, one handler
-// call and one TX kick serve many packets.
-static int wait_ports(port *const *ps, uint32_t n, int timeout_ms, uint32_t coalesce_us)
+// call and one TX kick serve many packets. wake_fd (an eventfd, or -1) is in
+// the poll set, so the host can end a sleep at once (a swap, a stop).
+static int wait_ports(port *const *ps, uint32_t n, int timeout_ms, uint32_t coalesce_us, int wake_fd)
 {
-	struct pollfd fds[MAX_PORTS];
+	struct pollfd fds[MAX_PORTS + 1];
 	uint32_t waiting = 0;
 	for (uint32_t i = 0; i < n; i++) {
 		port_flush(ps[i]);
 		fds[i] = { port_fd(ps[i]), POLLIN, 0 };
 		waiting += port_rx_waiting(ps[i]);
 	}
-	int ready = waiting ? 1 : poll(fds, n, timeout_ms);
+	fds[n] = { wake_fd, POLLIN, 0 };
+	int ready = waiting ? 1 : poll(fds, n + (wake_fd >= 0), timeout_ms);
+	if (ready > 0 && wake_fd >= 0 && (fds[n].revents & POLLIN)) {
+		uint64_t drained;
+		if (read(wake_fd, &drained, sizeof(drained)) < 0) {
+			// EAGAIN: another waiter drained it first; nothing is lost.
+		}
+		return ready;
+	}
 	if (ready > 0 && coalesce_us) {
 		// Judged after poll(), so time spent idle in it counts against the rate.
 		bool nap = false, full = false;
@@ -192,29 +220,102 @@ static int wait_ports(port *const *ps, uint32_t n, int timeout_ms, uint32_t coal
 	return ready;
 }
 
-// wait(port, timeoutMs, coalesceUs)
+// wait([ports], timeoutMs, coalesceUs, wakeFd)
 Napi::Value Wait(const Napi::CallbackInfo &info)
-{
-	port *p = port_of(info);
-	int timeout = info[1].As<Napi::Number>().Int32Value();
-	uint32_t coalesce = info.Length() > 2 ? info[2].As<Napi::Number>().Uint32Value() : 0;
-	return Napi::Number::New(info.Env(), p ? wait_ports(&p, 1, timeout, coalesce) : -1);
-}
-
-// waitAny([ports], timeoutMs, coalesceUs): the same over several ports.
-Napi::Value WaitAny(const Napi::CallbackInfo &info)
 {
 	Napi::Array ids = info[0].As<Napi::Array>();
 	int timeout = info[1].As<Napi::Number>().Int32Value();
-	uint32_t coalesce = info.Length() > 2 ? info[2].As<Napi::Number>().Uint32Value() : 0;
+	uint32_t coalesce = info[2].As<Napi::Number>().Uint32Value();
+	int wake_fd = info[3].As<Napi::Number>().Int32Value();
 	port *ps[MAX_PORTS];
 	uint32_t n = 0;
 	for (uint32_t i = 0; i < ids.Length() && n < MAX_PORTS; i++) {
-		uint32_t id = ids.Get(i).As<Napi::Number>().Uint32Value();
-		if (id < MAX_PORTS && slots[id].p)
-			ps[n++] = slots[id].p;
+		port *p = port_of_id(ids.Get(i).As<Napi::Number>().Uint32Value());
+		if (p)
+			ps[n++] = p;
 	}
-	return Napi::Number::New(info.Env(), wait_ports(ps, n, timeout, coalesce));
+	return Napi::Number::New(info.Env(), wait_ports(ps, n, timeout, coalesce, wake_fd));
+}
+
+// newWaker() -> an eventfd that ends a wait() it was given; wake(fd) rings it; closeWaker(fd).
+Napi::Value NewWaker(const Napi::CallbackInfo &info)
+{
+	int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (fd < 0) {
+		errno_error(info.Env(), errno, "eventfd").ThrowAsJavaScriptException();
+		return info.Env().Undefined();
+	}
+	return Napi::Number::New(info.Env(), fd);
+}
+
+Napi::Value Wake(const Napi::CallbackInfo &info)
+{
+	uint64_t one = 1;
+	int fd = info[0].As<Napi::Number>().Int32Value();
+	// EAGAIN means the counter is full: it is rung already.
+	bool ok = write(fd, &one, sizeof(one)) == sizeof(one) || errno == EAGAIN;
+	return Napi::Boolean::New(info.Env(), ok);
+}
+
+Napi::Value CloseWaker(const Napi::CallbackInfo &info)
+{
+	close(info[0].As<Napi::Number>().Int32Value());
+	return info.Env().Undefined();
+}
+
+// socketError(port) -> the socket's pending error (SO_ERROR), 0 when none. The kernel sets
+// ENETDOWN when the interface under the socket is unregistered (deleted, or its namespace gone).
+Napi::Value SocketError(const Napi::CallbackInfo &info)
+{
+	port *p = port_of(info);
+	int err = 0;
+	socklen_t len = sizeof(err);
+	if (p && getsockopt(port_fd(p), SOL_SOCKET, SO_ERROR, &err, &len))
+		err = errno;
+	return Napi::Number::New(info.Env(), p ? err : ENODEV);
+}
+
+// discard(memory: Uint8Array, offset, length): gives the pages of that range back to the
+// kernel, so they read as zeros again, in time proportional to the pages that were touched
+// (a fill(0) writes every page, resident or not). Offset and length are page-aligned.
+Napi::Value Discard(const Napi::CallbackInfo &info)
+{
+	Napi::Env env = info.Env();
+	uint8_t *base = nullptr;
+	size_t size = 0;
+	if (!memory_of(env, info[0], &base, &size))
+		return env.Undefined();
+	uint64_t offset = info[1].As<Napi::Number>().Int64Value(), length = info[2].As<Napi::Number>().Int64Value();
+	long page = sysconf(_SC_PAGESIZE);
+	if (offset % page || length % page || offset + length > size) {
+		Napi::RangeError::New(env, "discard: range not page-aligned or outside the memory").ThrowAsJavaScriptException();
+		return env.Undefined();
+	}
+	if (madvise(base + offset, length, MADV_DONTNEED))
+		errno_error(env, errno, "madvise").ThrowAsJavaScriptException();
+	return env.Undefined();
+}
+
+// gettid() of the calling thread, for placing threads.
+Napi::Value GetTid(const Napi::CallbackInfo &info)
+{
+	return Napi::Number::New(info.Env(), (double)syscall(SYS_gettid));
+}
+
+// setAffinity(tid, [cpus]): tid 0 is the calling thread. Returns 0 or an errno.
+Napi::Value SetAffinity(const Napi::CallbackInfo &info)
+{
+	int tid = info[0].As<Napi::Number>().Int32Value();
+	Napi::Array cpus = info[1].As<Napi::Array>();
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	for (uint32_t i = 0; i < cpus.Length(); i++) {
+		uint32_t cpu = cpus.Get(i).As<Napi::Number>().Uint32Value();
+		if (cpu < CPU_SETSIZE)
+			CPU_SET(cpu, &set);
+	}
+	int err = sched_setaffinity(tid, sizeof(set), &set) ? errno : 0;
+	return Napi::Number::New(info.Env(), err);
 }
 
 Napi::Value Close(const Napi::CallbackInfo &info)
@@ -462,7 +563,13 @@ Napi::Object Init(Napi::Env env, Napi::Object exports)
 	exports.Set("txBurst", Napi::Function::New(env, TxBurst));
 	exports.Set("abortBatch", Napi::Function::New(env, AbortBatch));
 	exports.Set("wait", Napi::Function::New(env, Wait));
-	exports.Set("waitAny", Napi::Function::New(env, WaitAny));
+	exports.Set("newWaker", Napi::Function::New(env, NewWaker));
+	exports.Set("wake", Napi::Function::New(env, Wake));
+	exports.Set("closeWaker", Napi::Function::New(env, CloseWaker));
+	exports.Set("socketError", Napi::Function::New(env, SocketError));
+	exports.Set("discard", Napi::Function::New(env, Discard));
+	exports.Set("gettid", Napi::Function::New(env, GetTid));
+	exports.Set("setAffinity", Napi::Function::New(env, SetAffinity));
 	exports.Set("close", Napi::Function::New(env, Close));
 	exports.Set("statistics", Napi::Function::New(env, Statistics));
 	exports.Set("xdpQuery", Napi::Function::New(env, XdpQuery));

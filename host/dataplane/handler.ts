@@ -42,6 +42,28 @@ export function loadHandler(path: string): Handler {
     const code = (err as NodeJS.ErrnoException).code;
     throw new UserError(`handler ${path}: ${code === 'ENOENT' ? 'no such file' : (err as Error).message}; give --handler a .wasm file (built ones are in build/asm/)`);
   }
+  const digest = createHash('sha256').update(bytes).digest('hex');
+  const known = checked.get(digest);
+  if (known) return { ...known, path };
+  const handler = { path, hash: digest.slice(0, 12), module: compileAndCheck(path, bytes) };
+  // Instantiate once on scratch memory: proves the memory import fits and reads the ABI version.
+  scratch ??= newMemory();
+  const abi = Number((instantiate(handler, scratch).exports['ABI_VERSION'] as WebAssembly.Global).value);
+  if (abi !== ABI_VERSION) throw new UserError(`handler ${path} speaks ABI ${abi}, this host speaks ${ABI_VERSION}; rebuild it against asm/lib/abi.ts`);
+  checked.set(digest, handler);
+  if (checked.size > CHECKED_KEPT) checked.delete(checked.keys().next().value!);
+  return handler;
+}
+
+/**
+ * Handlers already compiled and checked, by sha256, oldest first: swapping back and forth
+ * between builds compiles and probes each once (each probe leaves an instance for the
+ * collector, and a compile costs milliseconds).
+ */
+const checked = new Map<string, Handler>();
+const CHECKED_KEPT = 8;
+
+function compileAndCheck(path: string, bytes: Buffer): WebAssembly.Module {
   let module: WebAssembly.Module;
   try {
     module = new WebAssembly.Module(new Uint8Array(bytes));
@@ -55,12 +77,7 @@ export function loadHandler(path: string): Handler {
   const exports = new Map(WebAssembly.Module.exports(module).map((e) => [e.name, e.kind]));
   if (exports.get('ABI_VERSION') !== 'global') throw new UserError(`handler ${path} does not export ABI_VERSION; ${BUILD_HINT}`);
   if (exports.get('process') !== 'function') throw new UserError(`handler ${path} does not export process(batch, count)`);
-  const handler = { path, hash: createHash('sha256').update(bytes).digest('hex').slice(0, 12), module };
-  // Instantiate once on scratch memory: proves the memory import fits and reads the ABI version.
-  scratch ??= newMemory();
-  const abi = Number((instantiate(handler, scratch).exports['ABI_VERSION'] as WebAssembly.Global).value);
-  if (abi !== ABI_VERSION) throw new UserError(`handler ${path} speaks ABI ${abi}, this host speaks ${ABI_VERSION}; rebuild it against asm/lib/abi.ts`);
-  return handler;
+  return module;
 }
 
 export function instantiate(handler: Handler, memory: WebAssembly.Memory): HandlerInstance {

@@ -44,9 +44,23 @@ export interface Shim {
   abortBatch(port: number): number;
   /** Transmit-only (the generator): sends up to n frames of len bytes laid in every frame beforehand. */
   txBurst(port: number, len: number, n: number): number;
-  /** Settles the last batch, then poll()s; coalesceUs > 0: a wake-up short of a full batch sleeps that long too. */
-  wait(port: number, timeoutMs: number, coalesceUs?: number): number;
-  waitAny(ports: number[], timeoutMs: number, coalesceUs?: number): number;
+  /**
+   * Settles each port's last batch, then poll()s them and wakeFd (-1: none) for up to timeoutMs;
+   * coalesceUs > 0: a wake-up short of a full batch sleeps that long too.
+   */
+  wait(ports: number[], timeoutMs: number, coalesceUs: number, wakeFd: number): number;
+  /** An eventfd that ends a wait() given it, at once: wake(fd) rings it. */
+  newWaker(): number;
+  wake(fd: number): boolean;
+  closeWaker(fd: number): void;
+  /** The socket's pending error (SO_ERROR, taken): ENETDOWN once its interface is gone. */
+  socketError(port: number): number;
+  /** Gives a page-aligned range of a wasm memory back to the kernel: it reads as zeros again. */
+  discard(memory: Uint8Array, offset: number, length: number): void;
+  /** The calling thread's id. */
+  gettid(): number;
+  /** Pins thread tid (0: the calling one) to the given CPUs; returns 0 or an errno. */
+  setAffinity(tid: number, cpus: number[]): number;
   close(port: number): void;
   statistics(port: number): XdpStatistics;
   xdpQuery(ifname: string): AttachedProgram | null;

@@ -3,10 +3,14 @@
 // same memories) when a handler has it stuck in an endless loop.
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import { join } from 'node:path';
+import '../lib/gc.js'; // workers get gc() only if --expose-gc is set before they start
 import type { CounterTable, Handler } from './handler.js';
 import { CONTROL_HEARTBEAT, CONTROL_OFFSET, CONTROL_STOP, CONTROL_SWAP, CONTROL_WORDS, TRAP_LIMIT } from './layout.js';
-import { projectRoot } from './shim.js';
+import { loadShim, projectRoot } from './shim.js';
 import type { WaitPolicy, WorkerInput, WorkerMessage, WorkerQueue } from './worker.js';
+
+/** How a slot's worker waits; the slot adds its own wake-up eventfd. */
+export type SlotPolicy = Omit<WaitPolicy, 'wakeFd'>;
 
 const WORKER_PATH = join(projectRoot(), 'dist', 'dataplane', 'worker.js');
 const START_TIMEOUT_MS = 10_000;
@@ -28,6 +32,11 @@ export class WorkerSlot {
   private lastBeatAt = 0;
   private restarting = false;
   private exited = false;
+  private stopping: Promise<void> | undefined;
+  private readonly wakeFd = loadShim().newWaker();
+  private readonly waiting: WaitPolicy;
+  /** The worker thread's id, once it runs: the host keeps its other threads off the worker's CPU. */
+  tid: number | undefined;
   /** Set when the worker ended on its own; the data plane stops then. */
   onDeath: ((err: Error | undefined) => void) | undefined;
 
@@ -35,10 +44,11 @@ export class WorkerSlot {
     readonly queues: WorkerQueue[],
     private current: Handler,
     private readonly fallback: Handler,
-    private readonly waiting: WaitPolicy,
+    policy: SlotPolicy,
     private readonly events: SlotEvents,
   ) {
     this.words = new Int32Array(queues[0]!.memory.buffer, CONTROL_OFFSET, CONTROL_WORDS);
+    this.waiting = { ...policy, wakeFd: this.wakeFd };
   }
 
   get handler(): Handler {
@@ -78,6 +88,7 @@ export class WorkerSlot {
           this.exited = true;
           this.died(undefined);
         });
+        if (msg.type === 'ready') this.tid = msg.tid;
         resolve(msg.type === 'ready' ? msg.counters : []);
       });
     });
@@ -127,6 +138,7 @@ export class WorkerSlot {
       };
       this.control.postMessage({ handler });
       Atomics.store(this.words, CONTROL_SWAP, 1);
+      loadShim().wake(this.wakeFd);
     });
   }
 
@@ -162,9 +174,15 @@ export class WorkerSlot {
     }
   }
 
-  /** Asks the worker to finish its last batch and exit; terminates it if it does not. */
-  async stop(timeoutMs: number): Promise<void> {
+  /** Asks the worker to finish its last batch and exit; terminates it if it does not. Once, however often called. */
+  stop(timeoutMs: number): Promise<void> {
+    this.stopping ??= this.stopOnce(timeoutMs);
+    return this.stopping;
+  }
+
+  private async stopOnce(timeoutMs: number): Promise<void> {
     Atomics.store(this.words, CONTROL_STOP, 1);
+    loadShim().wake(this.wakeFd);
     const exited = new Promise<void>((resolve) => {
       if (this.exited) resolve();
       this.worker.once('exit', () => resolve());
@@ -172,5 +190,6 @@ export class WorkerSlot {
     const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), timeoutMs).unref());
     if ((await Promise.race([exited, timeout])) === 'timeout') await this.worker.terminate();
     this.control.close();
+    loadShim().closeWaker(this.wakeFd);
   }
 }
