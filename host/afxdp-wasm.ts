@@ -1,6 +1,7 @@
 // afxdp-wasm: serve one queue of an interface through AF_XDP with a wasm handler.
 // Checks everything it can before touching the interface, prints stats every
 // period, and on any way out detaches what it attached.
+import { existsSync } from 'node:fs';
 import { USAGE, checkInterface, checkPrivileges, parseOptions } from './cli/options.js';
 import { Swapper } from './cli/swapper.js';
 import { ctl } from './control/client.js';
@@ -93,13 +94,14 @@ async function main(): Promise<void> {
     const totals = dp.counters();
     if (opts.json) console.log(totalsJson(totals, xdp, dp.reasons(), dp.perQueue()));
     else console.log(totalsText(totals, xdp, dp.reasons(), dp.perQueue()));
-    say(`Stopped (${why}); XDP program detached.`);
+    const gone = !existsSync(`/sys/class/net/${ifname}`);
+    say(`Stopped (${why}); ${gone ? `${ifname} is gone, and its XDP program with it` : 'XDP program detached'}.`);
   };
   process.on('SIGHUP', () => swapper.trySwap(swapper.path, 'SIGHUP'));
-  dp.onWorkerExit((err) => {
+  dp.onFailure((why) => {
     if (stopping) return;
     process.exitCode = 1;
-    void stop(`the packet worker died${err ? `: ${err.message}` : ''}`);
+    void stop(why);
   });
   if (stopRequest) void stop(stopRequest);
 }

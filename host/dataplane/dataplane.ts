@@ -8,6 +8,7 @@
 // memory, so workers never share a ring or a lock, and a queue's frames can
 // never be handed to another queue's handler.
 import { spawnSync } from 'node:child_process';
+import { constants } from 'node:os';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { UserError } from '../lib/errors.js';
@@ -16,6 +17,7 @@ import { type SlotEvents, WorkerSlot } from './workers.js';
 import { interfaceConfig, writeInterfaceConfig } from './iface-config.js';
 import { BATCH_OFFSET, COUNTER, COUNTERS_OFFSET, COUNTER_COUNT, UMEM_OFFSET, newMemory } from './layout.js';
 import { claimInterface, recordOwnership, releaseInterface } from './ownership.js';
+import { keepOffWorkerCpus } from './placement.js';
 import { type AttachedProgram, type Shim, type XdpStatistics, loadShim, projectRoot } from './shim.js';
 
 export interface CustomProgram {
@@ -47,11 +49,13 @@ export interface DataplaneOptions {
   addrs: string[];
   hopLimit: number;
   busyPollUs: number;
+  /** --cpu: worker i runs alone on cpus[i]; Node's other threads keep off them. Undefined: no placement. */
+  cpus: number[] | undefined;
 }
 
 /** The settings the command line passes through unchanged. */
 export type DataplaneSetting = 'frames' | 'frameSize' | 'ringSize' | 'batch' | 'xdpFlags' | 'bindFlags' | 'zeroCopy' | 'force'
-  | 'pollMode' | 'coalesceUs' | 'verbose' | 'addrs' | 'hopLimit' | 'busyPollUs';
+  | 'pollMode' | 'coalesceUs' | 'verbose' | 'addrs' | 'hopLimit' | 'busyPollUs' | 'cpus';
 
 export type Counters = Record<keyof typeof COUNTER, number>;
 
@@ -75,6 +79,8 @@ export interface QueueStatus {
 }
 
 const STOP_TIMEOUT_MS = 2000;
+const { ENETDOWN } = constants.errno;
+const osErrorName = (errno: number) => Object.entries(constants.errno).find(([, n]) => n === errno)?.[0] ?? `errno ${errno}`;
 const WATCHDOG_PERIOD_MS = 250;
 /** A batch that takes longer than this is an endless loop. */
 export const STUCK_MS = 1000;
@@ -84,15 +90,20 @@ function driverOf(ifname: string): string {
   return /^driver: (\S+)/m.exec(out)?.[1] ?? 'unknown';
 }
 
-/** Everything start() made so far, undone in reverse on failure or at stop. */
+/**
+ * Everything start() made so far, undone in reverse on failure or at stop. A step may be
+ * asynchronous (stopping a worker): the next one waits for it, so a port is never closed
+ * while a worker may still step it.
+ */
 class Undo {
-  private steps: (() => void)[] = [];
-  add(step: () => void): void {
+  private steps: (() => void | Promise<void>)[] = [];
+  add(step: () => void | Promise<void>): void {
     this.steps.push(step);
   }
-  run(): void {
-    for (const step of this.steps.reverse()) step();
+  async run(): Promise<void> {
+    const steps = this.steps.reverse();
     this.steps = [];
+    for (const step of steps) await step();
   }
 }
 
@@ -112,7 +123,26 @@ export class Dataplane {
     this.watchdog = setInterval(() => {
       const now = performance.now();
       for (const slot of slots) void slot.watch(now, STUCK_MS);
+      this.checkSockets();
     }, WATCHDOG_PERIOD_MS).unref();
+  }
+
+  private failed: ((why: string) => void) | undefined;
+
+  /**
+   * The kernel tells an AF_XDP socket that its interface is gone (deleted, or its namespace
+   * deleted) only through the socket's error, ENETDOWN: poll() stays silent on an unbound
+   * socket, so a sleeping worker would never learn of it. One getsockopt per queue and period.
+   */
+  private checkSockets(): void {
+    if (this.stopped || !this.failed) return;
+    for (const q of this.served) {
+      const err = this.shim.socketError(q.port);
+      if (err === 0) continue;
+      const what = err === ENETDOWN ? 'went away' : 'failed';
+      this.failed(`interface ${this.opts.ifname} ${what}: its AF_XDP socket (queue ${q.queue}) reports ${osErrorName(err)}`);
+      return;
+    }
   }
 
   static async start(opts: DataplaneOptions): Promise<Dataplane> {
@@ -150,7 +180,7 @@ export class Dataplane {
       return new Dataplane(shim, opts, served, program, slots, undo);
     } catch (err) {
       Dataplane.showLog(shim, opts);
-      undo.run();
+      await undo.run();
       // Whatever libxdp attached before failing goes too: we found the interface empty.
       const left = shim.xdpQuery(opts.ifname);
       if (left) shim.xdpDetach(opts.ifname, left.id, left.mode);
@@ -229,9 +259,12 @@ export class Dataplane {
     }
   }
 
-  /** One worker per queue, up to the number of cores; beyond that a worker serves several queues. */
+  /**
+   * One worker per queue, up to the number of cores (or of --cpu's CPUs, one each); beyond that
+   * a worker serves several queues.
+   */
   private static async startWorkers(opts: DataplaneOptions, served: ServedQueue[], undo: Undo): Promise<WorkerSlot[]> {
-    const count = Math.min(served.length, availableParallelism());
+    const count = Math.min(served.length, opts.cpus?.length ?? availableParallelism());
     const groups: ServedQueue[][] = Array.from({ length: count }, () => []);
     served.forEach((q, i) => groups[i % count]!.push(q));
     const events: SlotEvents = {
@@ -248,13 +281,17 @@ export class Dataplane {
     };
     const fallback = loadHandler(join(projectRoot(), 'build', 'asm', 'drop.wasm'));
     const slots: WorkerSlot[] = [];
-    for (const group of groups) {
+    for (const [i, group] of groups.entries()) {
       const slot = new WorkerSlot(group.map((q) => ({ queue: q.queue, port: q.port, memory: q.memory })), opts.handler, fallback,
-        { pollMode: opts.pollMode, coalesceUs: opts.coalesceUs, batchMax: opts.batch }, events);
+        { pollMode: opts.pollMode, coalesceUs: opts.coalesceUs, batchMax: opts.batch, cpu: opts.cpus?.[i] }, events);
       const counters = await slot.start();
-      undo.add(() => void slot.stop(STOP_TIMEOUT_MS));
+      undo.add(() => slot.stop(STOP_TIMEOUT_MS));
       group.forEach((q, i) => (q.handlerCounters = counters[i]));
       slots.push(slot);
+    }
+    if (opts.cpus) {
+      const note = keepOffWorkerCpus(loadShim(), slots.map((s) => s.tid!), opts.cpus.slice(0, count));
+      if (note) opts.say(note);
     }
     return slots;
   }
@@ -312,9 +349,15 @@ export class Dataplane {
     return sum as unknown as XdpStatistics;
   }
 
-  /** Called when a worker dies on its own (a bug): the caller stops and reports. */
-  onWorkerExit(fn: (err: Error | undefined) => void): void {
-    for (const slot of this.slots) slot.onDeath = fn;
+  /** Called once the data plane cannot go on (its interface went away, a worker died): the caller stops and reports. */
+  onFailure(fn: (why: string) => void): void {
+    let told = false;
+    this.failed = (why) => {
+      if (told) return;
+      told = true;
+      fn(why);
+    };
+    for (const slot of this.slots) slot.onDeath = (err) => this.failed!(`the packet worker died${err ? `: ${err.message}` : ''}`);
   }
 
   /** Stops the workers, settles and closes the ports, detaches our program. Returns the kernel's last statistics. */
@@ -324,7 +367,7 @@ export class Dataplane {
     await Promise.all(this.slots.map((slot) => slot.stop(STOP_TIMEOUT_MS)));
     const stats = this.statistics();
     this.stopped = true;
-    this.undo.run();
+    await this.undo.run();
     return stats;
   }
 }
