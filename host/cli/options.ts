@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { UserError } from '../lib/errors.js';
 import type { DataplaneOptions, DataplaneSetting } from '../dataplane/dataplane.js';
 import { MAX_BATCH, MAX_UMEM } from '../dataplane/layout.js';
+import { checkCpus, parseCpuList } from '../dataplane/placement.js';
 import { XDP_COPY, XDP_FLAGS_DRV_MODE, XDP_FLAGS_SKB_MODE, XDP_USE_NEED_WAKEUP, XDP_ZEROCOPY, projectRoot } from '../dataplane/shim.js';
 
 export const USAGE = `Usage: afxdp-wasm [options]   (npm start -- [options])
@@ -32,6 +33,8 @@ Without -d it serves the test environment veth-adv03, making it if needed.
                          adaptive rx-usecs); less CPU per packet, up to <us> more latency
       --busy-poll <us>   busy-poll the driver from our own calls (SO_PREFER_BUSY_POLL)
       --no-need-wakeup   bind without XDP_USE_NEED_WAKEUP (kick the kernel every time)
+      --cpu <list>       pin each queue's worker thread alone to a core of the list (1, 2,3
+                         or 2-5; one per worker) and keep Node's other threads off them
   -q, --quiet            no stats lines
       --handler <file>   wasm handler (default build/asm/echo.wasm)
       --watch            swap in the handler file again whenever it changes
@@ -108,6 +111,7 @@ export function parseOptions(argv: string[]): Options {
       'busy-poll': { type: 'string' },
       coalesce: { type: 'string' },
       'no-need-wakeup': { type: 'boolean' },
+      cpu: { type: 'string' },
       json: { type: 'boolean' },
       verbose: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -156,6 +160,7 @@ export function parseOptions(argv: string[]): Options {
     addrs: (values.addr ?? []).map(checkAddr),
     hopLimit: integer('hop-limit', values['hop-limit'], 64, 1, 255),
     busyPollUs: integer('busy-poll', values['busy-poll'], 0, 0, 1_000_000),
+    cpus: values.cpu === undefined ? undefined : checkCpus(parseCpuList(values.cpu, '--cpu')),
     json: values.json ?? false,
     verbose: values.verbose ?? false,
     help: values.help ?? false,
