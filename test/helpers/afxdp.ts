@@ -1,6 +1,7 @@
 // Runs the real afxdp-wasm command against a test environment and reads what
 // it prints: --json stats lines on stdout, one-line messages on stderr.
 import { type ChildProcess, spawn } from 'node:child_process';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { ROOT } from './testenv.js';
 
@@ -104,3 +105,21 @@ export async function runAfxdp(args: string[]): Promise<{ code: number | null; s
   const code = await r.exited;
   return { code, stdout: r.stdout, stderr: r.stderr };
 }
+
+/** One request on a running afxdp-wasm's control socket (no process spawned): its JSON reply. */
+export function askControl(sock: string, req: object): Promise<{ ok: boolean; error?: string; [key: string]: unknown }> {
+  return new Promise((resolve, reject) => {
+    let data = '';
+    const conn = connect(sock, () => conn.write(JSON.stringify(req) + '\n'));
+    conn.setEncoding('utf8');
+    conn.on('data', (d: string) => (data += d));
+    conn.on('end', () => resolve(JSON.parse(data) as { ok: boolean; error?: string }));
+    conn.on('error', reject);
+  });
+}
+
+/** Where a running afxdp-wasm serving ifname keeps its control socket and ownership record. */
+export const runFiles = (ifname: string) => ({
+  socket: join(process.env['AFXDP_RUN_DIR'] ?? '/run/afxdp-wasm', 'ctl', `${ifname}.sock`),
+  owner: join(process.env['AFXDP_RUN_DIR'] ?? '/run/afxdp-wasm', 'ports', `${ifname}.json`),
+});
