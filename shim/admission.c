@@ -44,16 +44,20 @@ static uint32_t estimate_delay_us(const struct admission *a)
 	return us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
 }
 
-// Above target: congested, and the quantum shrinks by an eighth a tick
-// (starting from what the port serves per window). Below it: the quantum
-// grows by 1/32 of that a tick while it still drops, and congestion ends
-// after a calm spell, or after a tick so long that the port must have slept.
+// Above target: congested, and the quantum is cut in proportion to the
+// overshoot (at most halved a tick), from no more than what the port serves
+// per window. Below it while still dropping: the quantum grows by 1/32 of
+// that a tick, up to 5/4 of it (one flow alone cannot use more). Congestion
+// ends after a calm spell, or after a tick so long that the port must have slept.
 static void control(struct admission *a, uint64_t now_ns, uint64_t dt_ns, uint64_t drops)
 {
 	bool dropping = drops != a->drops_seen;
+	double full = per_window(a);
 	a->drops_seen = drops;
 	if (a->delay_us > a->target_us) {
-		a->quantum = a->congested ? clamp_quantum(a->quantum - a->quantum / 8.0) : clamp_quantum(per_window(a));
+		double from = a->congested && a->quantum < full ? a->quantum : full;
+		double cut = (double)a->target_us / a->delay_us;
+		a->quantum = clamp_quantum(from * (cut < 0.5 ? 0.5 : cut));
 		a->congested = true;
 		a->calm_since_ns = 0;
 		return;
@@ -61,8 +65,9 @@ static void control(struct admission *a, uint64_t now_ns, uint64_t dt_ns, uint64
 	if (!a->congested)
 		return;
 	if (dropping) {
+		double q = a->quantum + (full / 32 > 1 ? full / 32 : 1);
 		a->calm_since_ns = 0;
-		a->quantum = clamp_quantum(a->quantum + (per_window(a) / 32 > 1 ? per_window(a) / 32 : 1));
+		a->quantum = clamp_quantum(q < full * 5 / 4 ? q : full * 5 / 4);
 		return;
 	}
 	if (!a->calm_since_ns)
