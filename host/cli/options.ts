@@ -10,8 +10,9 @@ import { MAX_BATCH, MAX_UMEM } from '../dataplane/layout.js';
 import { XDP_COPY, XDP_FLAGS_DRV_MODE, XDP_FLAGS_SKB_MODE, XDP_USE_NEED_WAKEUP, XDP_ZEROCOPY, projectRoot } from '../dataplane/shim.js';
 
 /**
- * The RX queueing delay admission control holds by default (--fair). Under a
- * flood (npm run bench -- --fair), TODO.
+ * The RX queueing delay admission control holds by default (--fair): well
+ * under the tens of milliseconds a full 16384-slot ring holds. 3000 us kept
+ * a ping as well and answered no more of a flood on this machine.
  */
 export const DEFAULT_TARGET_DELAY_US = 1000;
 
@@ -187,15 +188,21 @@ function parseQueues(value: string): number[] | 'all' {
 }
 
 /** 0: admission control off; else its target delay. --fair and --target-delay need its program, xsk_fair. */
-function admissionTarget(values: { fair?: boolean; 'no-fair'?: boolean; 'target-delay'?: string; steer?: string; filename?: string }): number {
+interface AdmissionValues {
+  fair?: boolean; 'no-fair'?: boolean; 'target-delay'?: string; steer?: string; filename?: string;
+}
+function admissionTarget(values: AdmissionValues): number {
   const asked = values.fair === true || values['target-delay'] !== undefined;
   if (values['no-fair']) {
     if (asked) throw new UserError('choose --fair (or --target-delay) or --no-fair, not both');
     return 0;
   }
   if (!asked && values.steer !== 'fair') return 0;
-  const other = values.filename !== undefined ? `--filename ${values.filename}` : values.steer !== 'fair' && values.steer !== undefined ? `--steer ${values.steer}` : undefined;
-  if (other) throw new UserError(`--fair drops in its own XDP program (--steer fair), so it cannot go with ${other}; leave one out`);
+  const other = values.filename !== undefined ? `--filename ${values.filename}`
+    : values.steer !== undefined && values.steer !== 'fair' ? `--steer ${values.steer}` : undefined;
+  if (other) {
+    throw new UserError(`--fair drops in its own XDP program (--steer fair), so it cannot go with ${other}; drop one`);
+  }
   return integer('target-delay', values['target-delay'], DEFAULT_TARGET_DELAY_US, 10, 1_000_000);
 }
 
