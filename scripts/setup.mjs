@@ -144,7 +144,8 @@ function nodeGyp() {
 function buildAddon() {
   const shim = join(root, 'shim');
   const out = join(shim, 'build', 'Release', 'afxdp_shim.node');
-  const inputs = filesUnder(shim).filter((f) => !f.includes(`${shim}/build/`));
+  // The admission control block is declared once, in bpf/, for the program and the shim.
+  const inputs = [...filesUnder(shim).filter((f) => !f.includes(`${shim}/build/`)), join(root, 'bpf', 'xsk_fair.h')];
   if (!stale([out], inputs)) return;
   const argv = [nodeGyp(), 'rebuild', '--loglevel=error', '-C', shim];
   // Build against the headers that came with this Node when they are there (no download).

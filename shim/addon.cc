@@ -468,6 +468,25 @@ Napi::Value BindToProgram(const Napi::CallbackInfo &info)
 	return env.Undefined();
 }
 
+// admit(port, handle, targetUs): the port drives its queue's admission control
+// in the program's fair_queues map (bpf/xsk_fair.c) toward targetUs of RX delay.
+Napi::Value Admit(const Napi::CallbackInfo &info)
+{
+	Napi::Env env = info.Env();
+	port *p = port_of(info);
+	uint32_t handle = info[1].As<Napi::Number>().Uint32Value();
+	uint32_t target_us = info[2].As<Napi::Number>().Uint32Value();
+	if (!p || handle >= MAX_PROGRAMS || !programs[handle].fair_queues) {
+		Napi::Error::New(env, "no such port, or the program has no fair_queues map").ThrowAsJavaScriptException();
+		return env.Undefined();
+	}
+	const loaded_program &lp = programs[handle];
+	int err = port_set_admission(p, lp.fair_queues, lp.fair_queue_count, target_us);
+	if (err)
+		errno_error(env, err, "the queue has no entry in fair_queues").ThrowAsJavaScriptException();
+	return env.Undefined();
+}
+
 Napi::Value CloseProgram(const Napi::CallbackInfo &info)
 {
 	uint32_t handle = info[0].As<Napi::Number>().Uint32Value();
@@ -577,6 +596,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports)
 	exports.Set("loadProgram", Napi::Function::New(env, LoadProgram));
 	exports.Set("bindToProgram", Napi::Function::New(env, BindToProgram));
 	exports.Set("closeProgram", Napi::Function::New(env, CloseProgram));
+	exports.Set("admit", Napi::Function::New(env, Admit));
 	exports.Set("genOpen", Napi::Function::New(env, GenOpen));
 	exports.Set("genRun", Napi::Function::New(env, GenRun));
 	exports.Set("genSink", Napi::Function::New(env, GenSink));

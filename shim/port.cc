@@ -41,7 +41,13 @@ struct port {
 
 	uint64_t last_wait_ns, last_wait_rx; // for the arrival rate seen between waits
 	double arrival_pps;
+
+	struct fair_queue *fair; // this queue's admission control block, or NULL
+	struct admission admission;
 };
+
+static void admission_after_rx(struct port *p, uint32_t taken);
+static void publish_admission(struct port *p);
 
 static inline void count(struct port *p, enum port_counter c, uint64_t n)
 {
@@ -190,6 +196,8 @@ uint32_t port_step(struct port *p)
 		kick_tx(p, 0);
 	refill(p);
 	uint32_t n = take_rx(p);
+	if (p->fair)
+		admission_after_rx(p, n);
 	publish_frames(p);
 	return n;
 }
@@ -233,6 +241,8 @@ uint32_t port_tx_burst(struct port *p, uint32_t len, uint32_t n)
 
 void port_settle(struct port *p)
 {
+	if (p->fair)
+		publish_admission(p);
 	settle_batch(p);
 	for (int i = 0; i < 3 && p->tx_outstanding; i++) {
 		reap_completions(p);
@@ -291,6 +301,39 @@ void nap_us(uint32_t us)
 	struct timespec ts = { .tv_sec = us / 1000000, .tv_nsec = (long)(us % 1000000) * 1000 };
 	while (clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, &ts) == EINTR)
 		;
+}
+
+static void publish_admission(struct port *p)
+{
+	const struct admission *a = &p->admission;
+	p->counters[PC_ADMISSION_DROPPED] = p->fair->dropped;
+	p->counters[PC_ADMISSION_CONGESTED] = a->congested;
+	p->counters[PC_ADMISSION_QUANTUM] = a->congested ? a->quantum : 0;
+	p->counters[PC_ADMISSION_DELAY_US] = a->delay_us;
+}
+
+// The control block is shared memory (an mmap of the map): plain stores, and
+// only when the controller changed something.
+static void admission_after_rx(struct port *p, uint32_t taken)
+{
+	uint32_t backlog = xsk_cons_nb_avail(&p->rx, p->cfg.ring_size);
+	if (admission_step(&p->admission, now_ns(), taken, backlog, p->fair->dropped)) {
+		p->fair->quantum = p->admission.quantum; // first: congested never meets a stale quantum
+		p->fair->congested = p->admission.congested;
+	}
+	publish_admission(p);
+}
+
+int port_set_admission(struct port *p, struct fair_queue *queues, uint32_t count, uint32_t target_us)
+{
+	if (p->cfg.queue >= count)
+		return -EINVAL;
+	p->fair = &queues[p->cfg.queue];
+	p->fair->congested = 0;
+	p->fair->window_us = ADMISSION_WINDOW_US;
+	admission_init(&p->admission, target_us, now_ns());
+	publish_admission(p);
+	return 0;
 }
 
 int port_fd(const struct port *p)

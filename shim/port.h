@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <xdp/xsk.h>
 
+#include "admission.h"
+
 // Counter slots (u64) in the wasm memory, read by the host without a call.
 // Keep in step with asm/CONTRACT.md and host/dataplane/layout.ts.
 enum port_counter {
@@ -23,6 +25,8 @@ enum port_counter {
 	PC_BATCHES, PC_KICKS, PC_KICK_ERRORS,
 	PC_FRAMES_TOTAL, PC_FRAMES_FREE, PC_FRAMES_RX_KERNEL, PC_FRAMES_BATCH, PC_FRAMES_TX_KERNEL,
 	PC_HANDLER_ERRORS, // written by the host: batches whose handler trapped
+	// Admission (--fair): the XDP program's drops, and the controller's state.
+	PC_ADMISSION_DROPPED, PC_ADMISSION_CONGESTED, PC_ADMISSION_QUANTUM, PC_ADMISSION_DELAY_US,
 	PC_COUNT
 };
 
@@ -82,6 +86,9 @@ uint32_t port_batch_max(const struct port *p);
 bool port_worth_napping(struct port *p, uint32_t coalesce_us);
 // Sleeps this long (microseconds), with 1 us timer slack.
 void nap_us(uint32_t us);
+// Admission control (bpf/xsk_fair.c): from now on each step estimates the RX
+// queueing delay and drives this queue's entry of queues[count] toward target_us.
+int port_set_admission(struct port *p, struct fair_queue *queues, uint32_t count, uint32_t target_us);
 int port_fd(const struct port *p);
 struct xsk_socket *port_socket(const struct port *p);
 // Gives every frame still in a batch back to the free list, then frees all.

@@ -2,15 +2,22 @@
 // an xsks_map, loaded and attached through libxdp. Detaching is the host's
 // job (it detaches by program id, whoever loaded it).
 #pragma once
+#include <stddef.h>
 #include <stdint.h>
 
 struct xdp_program;
+struct fair_queue;
 
 struct loaded_program {
 	struct xdp_program *prog;
 	int xsks_map_fd;
 	uint32_t id;
 	const char *name;
+	// The admission control blocks (a map named fair_queues, mapped into
+	// our memory), or NULL when the program has none.
+	struct fair_queue *fair_queues;
+	uint32_t fair_queue_count;
+	size_t fair_map_len;
 };
 
 // Returns 0 or a negative errno; *why says which step failed.

@@ -51,6 +51,7 @@ export function totalsText(c: Counters, xdp: XdpStatistics | undefined, reasons:
     `  handler: dropped ${c.dropped}, refused verdicts ${c.invalid}, TX ring full ${c.txRingFull}, handler errors ${c.handlerErrors}, batches ${c.batches}`,
     `  frames: ${f.free} free + ${f.inFlight} in flight = ${f.free + f.inFlight} of ${f.total}${f.balanced ? '' : '  MISMATCH'}`,
   ];
+  if (c.admissionDropped > 0) rows.push(`  admission (--fair): dropped ${c.admissionDropped} in the XDP program`);
   for (const { queue, counters: q } of perQueue) rows.push(`  queue ${queue}: RX ${q.rxPackets} pkts, TX ${q.txPackets} pkts`);
   const said = Object.entries(reasons).filter(([, n]) => n > 0);
   if (said.length > 0) rows.push(`  handler's reasons: ${said.map(([name, n]) => `${name} ${n}`).join(', ')}`);

@@ -51,11 +51,13 @@ export interface DataplaneOptions {
   busyPollUs: number;
   /** --cpu: worker i runs alone on cpus[i]; Node's other threads keep off them. Undefined: no placement. */
   cpus: number[] | undefined;
+  /** 0: off; else the RX queueing delay (us) the admission control holds (program xsk_fair). */
+  admissionTargetUs: number;
 }
 
 /** The settings the command line passes through unchanged. */
 export type DataplaneSetting = 'frames' | 'frameSize' | 'ringSize' | 'batch' | 'xdpFlags' | 'bindFlags' | 'zeroCopy' | 'force'
-  | 'pollMode' | 'coalesceUs' | 'verbose' | 'addrs' | 'hopLimit' | 'busyPollUs' | 'cpus';
+  | 'pollMode' | 'coalesceUs' | 'verbose' | 'addrs' | 'hopLimit' | 'busyPollUs' | 'cpus' | 'admissionTargetUs';
 
 export type Counters = Record<keyof typeof COUNTER, number>;
 
@@ -168,6 +170,7 @@ export class Dataplane {
         const port = Dataplane.openPort(shim, opts, queue, memory, handle !== undefined);
         undo.add(() => shim.close(port));
         if (handle !== undefined) shim.bindToProgram(port, handle);
+        if (handle !== undefined && opts.admissionTargetUs > 0) shim.admit(port, handle, opts.admissionTargetUs);
         served.push({
           queue, port, memory, counterView: new BigUint64Array(memory.buffer, COUNTERS_OFFSET, COUNTER_COUNT),
           handlerCounters: undefined, retired: {}, handler: opts.handler, since: new Date(),

@@ -21,8 +21,10 @@ export const COUNTER = {
   batches: 7, kicks: 8, kickErrors: 9,
   framesTotal: 10, framesFree: 11, framesRxKernel: 12, framesBatch: 13, framesTxKernel: 14,
   handlerErrors: 15,
+  // --fair: packets the XDP program's admission control dropped, and its controller's state
+  admissionDropped: 16, admissionCongested: 17, admissionQuantum: 18, admissionDelayUs: 19,
 } as const;
-export const COUNTER_COUNT = 16;
+export const COUNTER_COUNT = 20;
 
 /** Handed to the handler's optional init(); see CONTRACT.md. */
 export const HANDLER_CONFIG_OFFSET = 0x400;

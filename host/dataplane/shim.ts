@@ -68,6 +68,8 @@ export interface Shim {
   loadProgram(ifname: string, filename: string, progname: string, xdpFlags: number): { handle: number; id: number; name: string };
   bindToProgram(port: number, handle: number): void;
   closeProgram(handle: number): void;
+  /** The port holds its queue's RX delay near targetUs through the program's fair_queues map (bpf/xsk_fair.c). */
+  admit(port: number, handle: number, targetUs: number): void;
   genOpen(objPath: string): void;
   genRun(ifname: string, frame: Uint8Array, repeat: number, batch: number): void;
   genSink(ifname: string, attach: boolean): boolean;

@@ -9,6 +9,7 @@ export interface Counters {
   rxPackets: number; rxBytes: number; txPackets: number; txBytes: number;
   dropped: number; invalid: number; txRingFull: number; handlerErrors: number; batches: number; kicks: number;
   framesTotal: number; framesFree: number; framesRxKernel: number; framesBatch: number; framesTxKernel: number;
+  admissionDropped: number; admissionCongested: number; admissionQuantum: number; admissionDelayUs: number;
 }
 export interface StatsLine { type: 'stats'; period: number; counters: Counters; reasons: Record<string, number> }
 export interface ExitLine {

@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: GPL-2.0
+// xsk_fair (--steer fair): every packet goes to the AF_XDP socket of its
+// queue, like xsk_redirect_all, but while user space marks the queue
+// congested each flow may pass at most `quantum` packets per window; the rest
+// are dropped here, before they cost a copy into the UMEM or a ring slot. A
+// sparse flow (a ping, a keepalive) never reaches the quantum, so it keeps
+// going while heavy flows are cut back. The queue's buckets are touched by
+// the CPU running its RX; a rare race between two CPUs only miscounts one
+// packet, so no locks.
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+
+#include "xsks_map.h"
+#include "xsk_fair.h"
+
+#define MAX_VLAN_TAGS 2
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, MAX_QUEUES);
+	__type(key, __u32);
+	__type(value, struct fair_queue);
+} fair_queues SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MAX_QUEUES * FAIR_BUCKETS);
+	__type(key, __u32);
+	__type(value, struct fair_bucket);
+} fair_buckets SEC(".maps");
+
+static __always_inline int to_socket(struct xdp_md *ctx)
+{
+	return bpf_redirect_map(&xsks_map, ctx->rx_queue_index, XDP_PASS);
+}
+
+// The flow a frame belongs to, as 64 bits plus a family tag so that an IPv4
+// address and a MAC never share a key by accident.
+static __always_inline __u64 flow_key(void *data, void *end)
+{
+	__u8 *p = data;
+	__u16 type;
+
+	if ((void *)(p + ETH_HLEN) > end)
+		return 0;
+	type = *(__u16 *)(p + 12);
+	__u64 mac = 0;
+	__builtin_memcpy(&mac, p + 6, 6);
+	p += ETH_HLEN;
+#pragma unroll
+	for (int i = 0; i < MAX_VLAN_TAGS; i++) {
+		if (type != bpf_htons(ETH_P_8021Q) && type != bpf_htons(ETH_P_8021AD))
+			break;
+		if ((void *)(p + 4) > end)
+			return mac | 1ull << 62;
+		type = *(__u16 *)(p + 2);
+		p += 4;
+	}
+	if (type == bpf_htons(ETH_P_IPV6) && (void *)(p + 16) <= end)
+		return *(__u64 *)(p + 8); // the source address's /64
+	if (type == bpf_htons(ETH_P_IP) && (void *)(p + 16) <= end)
+		return *(__u32 *)(p + 12) | 1ull << 63;
+	return mac | 1ull << 62;
+}
+
+// Fibonacci hashing: the top bits of key times 2^64 / golden ratio.
+static __always_inline __u32 bucket_of(__u64 key)
+{
+	return (__u32)((key * 0x9e3779b97f4a7c15ull) >> (64 - FAIR_BUCKETS_LOG2));
+}
+
+// Whether this packet may pass: always, unless its queue is congested and
+// its flow already passed the quantum in the current window.
+static __always_inline int admit(struct xdp_md *ctx, struct fair_queue *q)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	__u32 key = (ctx->rx_queue_index % MAX_QUEUES) * FAIR_BUCKETS + bucket_of(flow_key(data, end));
+	struct fair_bucket *b = bpf_map_lookup_elem(&fair_buckets, &key);
+	if (!b)
+		return 1;
+	__u64 now = bpf_ktime_get_ns(), window = (q->window_us ? q->window_us : 1000) * 1000ull;
+	if (now - b->window_start_ns >= window) {
+		b->window_start_ns = now;
+		b->count = 0;
+	}
+	if (b->count >= q->quantum)
+		return 0;
+	b->count++;
+	return 1;
+}
+
+SEC("xdp")
+int xsk_fair(struct xdp_md *ctx)
+{
+	__u32 queue = ctx->rx_queue_index;
+	struct fair_queue *q = bpf_map_lookup_elem(&fair_queues, &queue);
+
+	if (q && q->congested && !admit(ctx, q)) {
+		__sync_fetch_and_add(&q->dropped, 1);
+		return XDP_DROP;
+	}
+	return to_socket(ctx);
+}
+
+char _license[] SEC("license") = "GPL";

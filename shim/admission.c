@@ -1,0 +1,96 @@
+// The admission controller: see admission.h.
+#include "admission.h"
+
+#include <string.h>
+
+void admission_init(struct admission *a, uint32_t target_us, uint64_t now_ns)
+{
+	memset(a, 0, sizeof(*a));
+	a->target_us = target_us;
+	a->tick_ns = now_ns;
+	a->min_backlog = UINT32_MAX;
+}
+
+static uint32_t clamp_quantum(double q)
+{
+	if (q < ADMISSION_MIN_QUANTUM)
+		return ADMISSION_MIN_QUANTUM;
+	return q > ADMISSION_MAX_QUANTUM ? ADMISSION_MAX_QUANTUM : (uint32_t)q;
+}
+
+// Packets the port serves in one window: the quantum one flow alone would need.
+static double per_window(const struct admission *a)
+{
+	return a->service_pps * ADMISSION_WINDOW_US / 1e6;
+}
+
+// The service rate is learnt only from ticks in which the backlog never ran
+// out: then the port was busy all along and what it took is what it can do.
+static void learn_rate(struct admission *a, uint64_t dt_ns)
+{
+	if (a->min_backlog == 0 || a->min_backlog == UINT32_MAX)
+		return;
+	double pps = (double)a->taken * 1e9 / (double)dt_ns;
+	a->service_pps = a->service_pps > 0 ? a->service_pps + (pps - a->service_pps) / 8 : pps;
+}
+
+static uint32_t estimate_delay_us(const struct admission *a)
+{
+	if (a->min_backlog == 0 || a->min_backlog == UINT32_MAX)
+		return 0;
+	if (a->service_pps <= 0)
+		return UINT32_MAX;
+	double us = a->min_backlog * 1e6 / a->service_pps;
+	return us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
+}
+
+// Above target: congested, and the quantum is cut in proportion to the
+// overshoot (at most halved a tick), from no more than what the port serves
+// per window. Below it while still dropping: the quantum grows by 1/32 of
+// that a tick, up to 5/4 of it (one flow alone cannot use more). Congestion
+// ends after a calm spell, or after a tick so long that the port must have slept.
+static void control(struct admission *a, uint64_t now_ns, uint64_t dt_ns, uint64_t drops)
+{
+	bool dropping = drops != a->drops_seen;
+	double full = per_window(a);
+	a->drops_seen = drops;
+	if (a->delay_us > a->target_us) {
+		double from = a->congested && a->quantum < full ? a->quantum : full;
+		double cut = (double)a->target_us / a->delay_us;
+		a->quantum = clamp_quantum(from * (cut < 0.5 ? 0.5 : cut));
+		a->congested = true;
+		a->calm_since_ns = 0;
+		return;
+	}
+	if (!a->congested)
+		return;
+	if (dropping) {
+		double q = a->quantum + (full / 32 > 1 ? full / 32 : 1);
+		a->calm_since_ns = 0;
+		a->quantum = clamp_quantum(q < full * 5 / 4 ? q : full * 5 / 4);
+		return;
+	}
+	if (!a->calm_since_ns)
+		a->calm_since_ns = now_ns - dt_ns;
+	if (now_ns - a->calm_since_ns >= ADMISSION_CLEAR_NS)
+		a->congested = false;
+}
+
+bool admission_step(struct admission *a, uint64_t now_ns, uint32_t taken, uint32_t backlog, uint64_t drops)
+{
+	a->taken += taken;
+	if (backlog < a->min_backlog)
+		a->min_backlog = backlog;
+	uint64_t dt = now_ns - a->tick_ns;
+	if (dt < ADMISSION_TICK_NS)
+		return false;
+	bool was_congested = a->congested;
+	uint32_t was_quantum = a->quantum;
+	learn_rate(a, dt);
+	a->delay_us = estimate_delay_us(a);
+	control(a, now_ns, dt, drops);
+	a->tick_ns = now_ns;
+	a->taken = 0;
+	a->min_backlog = UINT32_MAX;
+	return a->congested != was_congested || (a->congested && a->quantum != was_quantum);
+}

@@ -1,0 +1,43 @@
+// Admission control for one AF_XDP queue under overload: from the RX backlog
+// left after each batch and the rate at which the port serves it, estimate
+// the queueing delay; while it stays above the target, mark the queue
+// congested and cut the per-flow quantum the XDP program (bpf/xsk_fair.c)
+// lets through per window; while below, give it back. Pure arithmetic on the
+// numbers it is handed, so it can be tested without a socket.
+#pragma once
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../bpf/xsk_fair.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define ADMISSION_TICK_NS 1000000ull    // the controller acts at most once per millisecond
+#define ADMISSION_WINDOW_US 1000u       // the XDP program's counting window
+#define ADMISSION_CLEAR_NS 100000000ull // calm (below target, no drops) this long: not congested
+#define ADMISSION_MIN_QUANTUM 4u        // a sparse flow's short burst always passes
+#define ADMISSION_MAX_QUANTUM 65536u
+
+struct admission {
+	uint32_t target_us;
+	bool congested;
+	uint32_t quantum;
+	uint32_t delay_us;      // the last estimate
+	double service_pps;     // smoothed, learnt only while the port never ran dry
+	uint64_t tick_ns;       // start of the current tick
+	uint64_t taken;         // packets taken in it
+	uint32_t min_backlog;   // least RX backlog seen after a batch in it
+	uint64_t calm_since_ns; // 0 unless calm
+	uint64_t drops_seen;
+};
+
+void admission_init(struct admission *a, uint32_t target_us, uint64_t now_ns);
+// After each RX batch: taken packets, backlog still on the RX ring, the XDP
+// program's drop count so far. Returns true when congested or quantum changed.
+bool admission_step(struct admission *a, uint64_t now_ns, uint32_t taken, uint32_t backlog, uint64_t drops);
+
+#ifdef __cplusplus
+}
+#endif

@@ -1,0 +1,64 @@
+// A fluid model of one queue for the admission controller (shim/admission.c):
+// a heavy flow offered at some rate, the XDP program's per-window quantum,
+// the RX ring, and a port that serves at a fixed rate. Usage: sim OFFERED_PPS SERVICE_PPS TARGET_US SECONDS STOP_AT_S
+// (the heavy flow stops at STOP_AT_S). Prints one JSON object.
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "../../shim/admission.h"
+
+#define STEP_NS 20000ull // the port takes a batch every 20 us
+#define RING 16384.0
+
+int main(int argc, char **argv)
+{
+	if (argc != 6)
+		return 2;
+	double offered = atof(argv[1]), service = atof(argv[2]), seconds = atof(argv[4]), stop_at = atof(argv[5]);
+	struct admission a;
+	admission_init(&a, (uint32_t)atoi(argv[3]), 0);
+	double queue = 0, heavy_in_window = 0, served_late = 0, delay_sum = 0, delay_max = 0;
+	uint64_t drops = 0, congested = 0, ever_congested = 0, samples = 0, quantum = 0;
+	uint64_t cleared_ns = 0, window_start = 0;
+	for (uint64_t now = STEP_NS; now < (uint64_t)(seconds * 1e9); now += STEP_NS) {
+		if (now - window_start >= ADMISSION_WINDOW_US * 1000ull) {
+			window_start = now;
+			heavy_in_window = 0;
+		}
+		bool heavy_on = now < stop_at * 1e9;
+		double arriving = heavy_on ? offered * STEP_NS / 1e9 : 0, pass = arriving;
+		if (congested) {
+			double room = quantum > heavy_in_window ? quantum - heavy_in_window : 0;
+			pass = arriving < room ? arriving : room;
+		}
+		heavy_in_window += pass;
+		drops += (uint64_t)(arriving - pass);
+		queue += pass;
+		if (queue > RING)
+			queue = RING; // the kernel drops what the ring cannot hold
+		double served = service * STEP_NS / 1e9;
+		served = served < queue ? served : queue;
+		queue -= served;
+		if (admission_step(&a, now, (uint32_t)served, (uint32_t)queue, drops)) {
+			congested = a.congested;
+			quantum = a.quantum;
+			ever_congested |= congested;
+		}
+		if (!heavy_on && !congested && !cleared_ns)
+			cleared_ns = now;
+		if (heavy_on && now > stop_at * 1e9 / 2) { // the second half of the overload: settled
+			double d = queue / service * 1e6;
+			delay_sum += d;
+			delay_max = d > delay_max ? d : delay_max;
+			served_late += served;
+			samples++;
+		}
+	}
+	double late_s = samples * STEP_NS / 1e9;
+	printf("{\"meanDelayUs\":%.0f,\"maxDelayUs\":%.0f,\"servedRatio\":%.3f,\"everCongested\":%s,"
+	       "\"drops\":%llu,\"clearedAfterMs\":%.1f}\n",
+	       samples ? delay_sum / samples : 0, delay_max, late_s > 0 ? served_late / (service * late_s) : 0,
+	       ever_congested ? "true" : "false", (unsigned long long)drops,
+	       cleared_ns ? (cleared_ns - stop_at * 1e9) / 1e6 : -1);
+	return 0;
+}
