@@ -1,11 +1,12 @@
 // What a hostile user found: handler files that never end, control sockets
 // left by killed instances, requests that never finish, captures cut short.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { controlDir } from '../host/control/protocol.js';
 import { serving, sleep, startAfxdp } from './helpers/afxdp.js';
 import { ROOT, withEnv } from './helpers/testenv.js';
 
@@ -80,6 +81,47 @@ test('ctl swap of a FIFO is refused at once; the control socket and SIGTERM stil
       assert.is(status.code, 0, status.err);
       assert.match(status.out, /^queue 0: .*echo\.wasm/);
     }); // serving() stops it with SIGTERM and wants exit code 0
+  }));
+});
+
+/** A Unix socket nobody listens on: what an instance killed with SIGKILL leaves. */
+function staleSocket(path: string): void {
+  const script = `require('net').createServer().listen(${JSON.stringify(path)}, () => process.kill(process.pid, 'SIGKILL'))`;
+  spawnSync(process.execPath, ['-e', script]);
+  assert.ok(existsSync(path), `made ${path}`);
+}
+
+function staleSockets(...names: string[]): void {
+  mkdirSync(controlDir(), { recursive: true, mode: 0o700 });
+  for (const name of names) staleSocket(join(controlDir(), `${name}.sock`));
+}
+
+test('ctl without -d skips and removes sockets nobody listens on: none live', async () => {
+  await withRunDir(() => {
+    staleSockets('gone1', 'gone2');
+    const res = ctl('status');
+    assert.is(res.code, 1);
+    assert.is(res.err, 'afxdp-wasm: no running afxdp-wasm found (start one with npm start -- -d DEV)');
+    assert.equal(readdirSync(controlDir()), []);
+  });
+});
+
+test('ctl without -d finds the one live instance beside stale sockets and one killed with SIGKILL', async () => {
+  await withRunDir(() => withEnv({ noPing: true }, async (killed) => {
+    const victim = startAfxdp(['-d', killed.name]);
+    try {
+      await victim.ready();
+    } finally {
+      await victim.stop('SIGKILL');
+    }
+    assert.ok(existsSync(join(controlDir(), `${killed.name}.sock`)), 'SIGKILL left its socket');
+    staleSockets('gone1');
+    await withEnv({ noPing: true }, (live) => serving(live.name, [], () => {
+      const res = ctl('status');
+      assert.is(res.code, 0, res.err);
+      assert.match(res.out, /^queue 0: .*echo\.wasm/);
+      assert.equal(readdirSync(controlDir()), [`${live.name}.sock`]);
+    }));
   }));
 });
 
