@@ -2,10 +2,12 @@
 // left by killed instances, requests that never finish, captures cut short.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, truncateSync, writeFileSync } from 'node:fs';
+import { type Socket, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { ControlServer, REQUEST_TIMEOUT_MS } from '../host/control/server.js';
 import { controlDir } from '../host/control/protocol.js';
 import { serving, sleep, startAfxdp } from './helpers/afxdp.js';
 import { ROOT, withEnv } from './helpers/testenv.js';
@@ -123,6 +125,45 @@ test('ctl without -d finds the one live instance beside stale sockets and one ki
       assert.equal(readdirSync(controlDir()), [`${live.name}.sock`]);
     }));
   }));
+});
+
+/** Connects to a Unix socket and collects what it is sent until it closes. */
+function openConnection(path: string): { conn: Socket; closed: Promise<{ data: string; after: number }> } {
+  const started = performance.now();
+  const conn = connect(path);
+  let data = '';
+  conn.setEncoding('utf8').on('data', (d: string) => (data += d));
+  const closed = new Promise<{ data: string; after: number }>((resolve, reject) => {
+    conn.on('error', reject);
+    conn.on('close', () => resolve({ data, after: performance.now() - started }));
+  });
+  return { conn, closed };
+}
+
+test('a control request without its newline is answered with an error and closed; others are served meanwhile', async () => {
+  await withRunDir(async () => {
+    const server = await ControlServer.listen('faults0', {
+      swap: () => Promise.reject(new Error('not here')),
+      status: () => ({ queues: [] }),
+      stats: () => ({}),
+    });
+    try {
+      const slow = openConnection(server.path);
+      slow.conn.write('{"cmd":"status"');
+      const ask = openConnection(server.path);
+      ask.conn.write('{"cmd":"status"}\n');
+      assert.equal(JSON.parse((await ask.closed).data), { ok: true, queues: [] });
+      const cutOff = sleep(REQUEST_TIMEOUT_MS + 3000).then(() => undefined);
+      const res = await Promise.race([slow.closed, cutOff]);
+      assert.ok(res, `still open ${REQUEST_TIMEOUT_MS + 3000} ms later`);
+      assert.equal(JSON.parse(res.data), { ok: false, error: `no complete request in 5 s; a request is one line of JSON ` +
+        'ending in a newline, e.g. {"cmd":"status"}' });
+      assert.ok(res.after >= REQUEST_TIMEOUT_MS - 100, `closed after ${res.after} ms, before the timeout`);
+      slow.conn.destroy();
+    } finally {
+      server.close();
+    }
+  });
 });
 
 test.run();
