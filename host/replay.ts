@@ -2,32 +2,31 @@
 // what it would transmit. No NIC, no root.
 //   npm run replay -- --handler build/asm/echo.wasm in.pcap out.pcap [--addr A] [--hop-limit N] [--mac M]
 import { readFileSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { isIPv6 } from 'node:net';
 import { loadHandler } from './dataplane/handler.js';
 import { ipv4Bytes, ipv6Bytes, macBytes } from './lib/addr.js';
 import { UserError, runMain } from './lib/errors.js';
 import { OfflineRunner } from './offline/runner.js';
-import { readCapture, writePcap } from './offline/pcap.js';
+import { type Capture, readCapture, writePcap } from './offline/pcap.js';
 
-const USAGE = 'usage: npm run replay -- --handler <file.wasm> <in.pcap|in.pcapng> <out.pcap> [--addr A]... [--mac M] [--hop-limit N]';
+const USAGE = 'usage: npm run replay -- --handler <file.wasm> <in.pcap|in.pcapng> <out.pcap> [--addr A]... [--mac M] ' +
+  '[--hop-limit N] [--allow-truncated]';
 
 function main(): void {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { handler: { type: 'string' }, addr: { type: 'string', multiple: true }, mac: { type: 'string' }, 'hop-limit': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      handler: { type: 'string' }, addr: { type: 'string', multiple: true }, mac: { type: 'string' },
+      'hop-limit': { type: 'string' }, 'allow-truncated': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+    },
   });
   if (values.help) return void console.log(USAGE);
   const [input, output] = positionals;
   if (!values.handler || !input || !output || positionals.length > 2) throw new UserError(USAGE);
   const handler = loadHandler(values.handler);
-  let frames: Uint8Array[];
-  try {
-    frames = readCapture(readFileSync(input), input);
-  } catch (err) {
-    if (err instanceof UserError) throw err;
-    throw new UserError(`cannot read ${input}: ${(err as Error).message}`);
-  }
+  const frames = readInput(input, values['allow-truncated'] ?? false);
   const addrs = values.addr ?? [];
   const six = addrs.find((a) => isIPv6(a));
   const four = addrs.find((a) => !isIPv6(a));
@@ -47,11 +46,40 @@ function main(): void {
       if (outcome.verdict === 'tx') sent.push(outcome.bytes);
     }
   }
-  writeFileSync(output, writePcap(sent));
+  writeOutput(output, writePcap(sent));
   const reasons = Object.entries(runner.reasons()).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ');
   console.log(`${frames.length} frames in: ${tally.tx} transmitted (written to ${output}), ${tally.drop} dropped, ` +
     `${tally.invalid} refused verdicts, ${tally.trap} in trapped batches${tally.tooBig ? `, ${tally.tooBig} larger than a frame` : ''}`);
   if (reasons) console.log(`handler's reasons: ${reasons}`);
+}
+
+/** The capture's complete frames; a capture cut short is refused unless the user allows it. */
+function readInput(input: string, allowTruncated: boolean): Uint8Array[] {
+  let capture: Capture;
+  try {
+    capture = readCapture(readFileSync(input), input);
+  } catch (err) {
+    if (err instanceof UserError) throw err;
+    throw new UserError(`cannot read ${input}: ${(err as Error).message}`);
+  }
+  const { frames, cut } = capture;
+  if (cut && !allowTruncated) {
+    throw new UserError(`${cut}; --allow-truncated replays its ${frames.length} complete frames`);
+  }
+  if (cut) console.error(`replay: warning: ${cut}; replaying its ${frames.length} complete frames`);
+  return frames;
+}
+
+function writeOutput(output: string, bytes: Buffer): void {
+  try {
+    writeFileSync(output, bytes);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const folder = dirname(resolve(output));
+    if (code === 'ENOENT') throw new UserError(`cannot write ${output}: the folder ${folder} does not exist`);
+    if (code === 'EISDIR') throw new UserError(`cannot write ${output}: it is a folder; name a file for the replies`);
+    throw new UserError(`cannot write ${output}: ${(err as Error).message}`);
+  }
 }
 
 runMain('replay', main);

@@ -1,21 +1,73 @@
 // afxdp-wasm ctl <swap FILE | status | stats> [-d DEV] [--socket PATH]:
 // talks to a running afxdp-wasm through its control socket.
-import { existsSync, readdirSync } from 'node:fs';
+import { lstatSync, readdirSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { UserError } from '../lib/errors.js';
 import { COMMANDS, type Reply, type Request, controlDir, socketPath } from './protocol.js';
 
 export const CTL_USAGE = 'usage: afxdp-wasm ctl <swap FILE.wasm | status | stats> [-d DEV | --socket PATH]';
 
-function findSocket(dev: string | undefined, given: string | undefined): string {
+async function findSocket(dev: string | undefined, given: string | undefined): Promise<string> {
   if (given) return given;
   if (dev) return socketPath(dev);
-  const socks = existsSync(controlDir()) ? readdirSync(controlDir()).filter((f) => f.endsWith('.sock')) : [];
-  if (socks.length === 0) throw new UserError('no running afxdp-wasm found (start one with npm start -- -d DEV)');
-  if (socks.length > 1) throw new UserError(`several afxdp-wasm are running (${socks.map((s) => s.slice(0, -5)).join(', ')}); pick one with -d DEV`);
-  return `${controlDir()}/${socks[0]}`;
+  const names = socketNames();
+  const live: string[] = [];
+  for (const name of names) if (await listened(join(controlDir(), name))) live.push(name);
+  if (live.length === 0) throw new UserError('no running afxdp-wasm found (start one with npm start -- -d DEV)');
+  if (live.length > 1) {
+    const names = live.map((s) => s.slice(0, -'.sock'.length)).join(', ');
+    throw new UserError(`several afxdp-wasm are running (${names}); pick one with -d DEV`);
+  }
+  return join(controlDir(), live[0]!);
+}
+
+/**
+ * Whether an instance listens on a control socket. One that refuses the
+ * connection was left by an instance that was killed: it is removed, since
+ * the folder is ours. One we may not open belongs to a live instance of
+ * another user, and counts.
+ */
+function listened(path: string): Promise<boolean> {
+  return new Promise((done) => {
+    const conn = connect(path, () => {
+      conn.destroy();
+      done(true);
+    });
+    conn.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'ECONNREFUSED' && isSocket(path)) removeStale(path);
+      done(err.code !== 'ECONNREFUSED' && err.code !== 'ENOENT');
+    });
+  });
+}
+
+function socketNames(): string[] {
+  try {
+    return readdirSync(controlDir()).filter((f) => f.endsWith('.sock'));
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return [];
+    const dir = controlDir();
+    if (code === 'EACCES') throw new UserError(`permission denied on ${dir}: run ctl as the user who started it`);
+    throw new UserError(`${dir}: ${(err as Error).message}`);
+  }
+}
+
+function removeStale(path: string): void {
+  try {
+    rmSync(path, { force: true });
+  } catch {
+    // not ours to remove after all: skipping it is enough
+  }
+}
+
+function isSocket(path: string): boolean {
+  try {
+    return lstatSync(path).isSocket();
+  } catch {
+    return false;
+  }
 }
 
 function ask(path: string, req: Request): Promise<Reply> {
@@ -50,7 +102,7 @@ export async function ctl(argv: string[]): Promise<void> {
   if (!cmd || !COMMANDS.includes(cmd)) throw new UserError(cmd ? `unknown command '${cmd}'; ${CTL_USAGE}` : CTL_USAGE);
   if (cmd === 'swap' && !arg) throw new UserError('swap needs a handler file: afxdp-wasm ctl swap FILE.wasm');
   const req: Request = cmd === 'swap' ? { cmd, path: resolve(arg!) } : { cmd: cmd as 'status' | 'stats' };
-  const reply = await ask(findSocket(values.dev, values.socket), req);
+  const reply = await ask(await findSocket(values.dev, values.socket), req);
   if (!reply.ok) throw new UserError(reply.error);
   const { ok: _ok, ...rest } = reply;
   if (cmd === 'status') {

@@ -11,13 +11,16 @@ export interface ControlHandlers {
 }
 
 const MAX_REQUEST = 64 * 1024;
+/** How long a connection may take to send its one request line. */
+export const REQUEST_TIMEOUT_MS = 5000;
+const ONE_LINE = 'a request is one line of JSON ending in a newline, e.g. {"cmd":"status"}';
 
 function parse(line: string): Request | string {
   let req: unknown;
   try {
     req = JSON.parse(line);
   } catch {
-    return 'a request is one line of JSON, e.g. {"cmd":"status"}';
+    return ONE_LINE;
   }
   const cmd = (req as { cmd?: unknown } | null)?.cmd;
   if (typeof cmd !== 'string' || !COMMANDS.includes(cmd)) return `unknown command '${String(cmd)}'; one of: ${COMMANDS.join(', ')}`;
@@ -56,15 +59,24 @@ export class ControlServer {
 
 function serve(conn: Socket, handlers: ControlHandlers): void {
   let buffer = '';
-  const reply = (r: Reply) => conn.end(JSON.stringify(r) + '\n');
+  const reply = (r: Reply) => {
+    clearTimeout(timer);
+    conn.removeAllListeners('data');
+    conn.end(JSON.stringify(r) + '\n');
+  };
+  // A client that never finishes its line would hold the connection (and its buffer) forever.
+  const late = `no complete request in ${REQUEST_TIMEOUT_MS / 1000} s; ${ONE_LINE}`;
+  const timer = setTimeout(() => reply({ ok: false, error: late }), REQUEST_TIMEOUT_MS).unref();
   conn.setEncoding('utf8');
   conn.on('error', () => conn.destroy());
+  conn.on('close', () => clearTimeout(timer));
   conn.on('data', (chunk: string) => {
     buffer += chunk;
     if (buffer.length > MAX_REQUEST) return reply({ ok: false, error: 'request too long' });
     const nl = buffer.indexOf('\n');
     if (nl < 0) return;
     const req = parse(buffer.slice(0, nl));
+    clearTimeout(timer);
     conn.removeAllListeners('data');
     if (typeof req === 'string') return reply({ ok: false, error: req });
     if (req.cmd === 'status') return reply({ ok: true, ...handlers.status() });

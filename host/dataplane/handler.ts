@@ -1,7 +1,7 @@
 // Loading a wasm handler: everything that can be wrong with a file is found
 // here, before any socket or XDP program exists, and said in one line.
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { type Stats, closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { UserError } from '../lib/errors.js';
 import { ABI_VERSION, HANDLER_CONFIG_OFFSET, newMemory } from './layout.js';
 
@@ -30,18 +30,15 @@ export class HandlerAbort extends Error {}
 
 const ALLOWED_IMPORTS = new Set(['env.memory', 'env.abort', 'env.trace', 'env.seed']);
 const BUILD_HINT = 'build it with the project\'s asconfig.json (npm run build)';
+const FILE_HINT = 'give --handler a .wasm file (built ones are in build/asm/)';
+/** Far above any handler (echo is a few KiB): a bound on what one load may read into memory. */
+export const MAX_HANDLER_BYTES = 16 * 1024 * 1024;
 
 /** One scratch memory for all probes: a handler memory is 272 MiB of address space. */
 let scratch: WebAssembly.Memory | undefined;
 
 export function loadHandler(path: string): Handler {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(path);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new UserError(`handler ${path}: ${code === 'ENOENT' ? 'no such file' : (err as Error).message}; give --handler a .wasm file (built ones are in build/asm/)`);
-  }
+  const bytes = readHandlerFile(path);
   const digest = createHash('sha256').update(bytes).digest('hex');
   const known = checked.get(digest);
   if (known) return { ...known, path };
@@ -78,6 +75,58 @@ function compileAndCheck(path: string, bytes: Buffer): WebAssembly.Module {
   if (exports.get('ABI_VERSION') !== 'global') throw new UserError(`handler ${path} does not export ABI_VERSION; ${BUILD_HINT}`);
   if (exports.get('process') !== 'function') throw new UserError(`handler ${path} does not export process(batch, count)`);
   return module;
+}
+
+/**
+ * Reads a handler file without ever blocking on it or reading without end:
+ * O_NONBLOCK keeps a FIFO from blocking the open, fstat refuses anything but
+ * a regular file, and no more than one byte past its size is read.
+ */
+function readHandlerFile(path: string): Buffer {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (err) {
+    throw new UserError(`handler ${path}${openFailure(err as NodeJS.ErrnoException)}; ${FILE_HINT}`);
+  }
+  try {
+    const stats = fstatSync(fd);
+    if (!stats.isFile()) throw new UserError(`handler ${path} is ${fileKind(stats)}, not a regular file; ${FILE_HINT}`);
+    if (stats.size > MAX_HANDLER_BYTES) {
+      throw new UserError(`handler ${path} is ${(stats.size / 2 ** 20).toFixed(1)} MiB, over the ` +
+        `${MAX_HANDLER_BYTES / 2 ** 20} MiB limit for a handler; ${FILE_HINT}`);
+    }
+    const buf = Buffer.allocUnsafe(stats.size + 1);
+    let length = 0;
+    while (length < buf.length) {
+      const n = readSync(fd, buf, length, buf.length - length, null);
+      if (n === 0) break;
+      length += n;
+    }
+    if (length > stats.size) throw new UserError(`handler ${path} grew while it was read; load it once it is written`);
+    return buf.subarray(0, length);
+  } catch (err) {
+    if (err instanceof UserError) throw err;
+    throw new UserError(`handler ${path}: ${(err as Error).message}; ${FILE_HINT}`);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function openFailure(err: NodeJS.ErrnoException): string {
+  if (err.code === 'ENOENT') return ': no such file';
+  if (err.code === 'ENXIO') return ' is a socket, not a regular file'; // what open(2) says of a Unix socket
+  if (err.code === 'EACCES') return ': permission denied';
+  return `: ${err.message}`;
+}
+
+function fileKind(stats: Stats): string {
+  if (stats.isFIFO()) return 'a FIFO';
+  if (stats.isDirectory()) return 'a directory';
+  if (stats.isCharacterDevice()) return 'a character device';
+  if (stats.isBlockDevice()) return 'a block device';
+  if (stats.isSocket()) return 'a socket';
+  return 'not a file';
 }
 
 export function instantiate(handler: Handler, memory: WebAssembly.Memory): HandlerInstance {

@@ -6,8 +6,16 @@ const PCAP_MAGIC_US = 0xa1b2c3d4;
 const PCAP_MAGIC_NS = 0xa1b23c4d;
 const PCAPNG_SHB = 0x0a0d0d0a;
 const LINKTYPE_ETHERNET = 1;
+/** libpcap's own bound on a record (MAXIMUM_SNAPLEN): anything larger is corruption, not a frame. */
+const MAX_CAPLEN = 262144;
 
-export function readCapture(buf: Buffer, name = 'capture'): Uint8Array[] {
+/** What a capture holds; cut says how it ends early when the file was cut inside a record. */
+export interface Capture {
+  frames: Uint8Array[];
+  cut?: string;
+}
+
+export function readCapture(buf: Buffer, name = 'capture'): Capture {
   if (buf.length < 24) throw new UserError(`${name} is too short to be a pcap or pcapng file`);
   if (buf.readUInt32LE(0) === PCAPNG_SHB) return readPcapng(buf, name);
   const le = [PCAP_MAGIC_US, PCAP_MAGIC_NS].includes(buf.readUInt32LE(0));
@@ -16,36 +24,59 @@ export function readCapture(buf: Buffer, name = 'capture'): Uint8Array[] {
   const u32 = (at: number) => (le ? buf.readUInt32LE(at) : buf.readUInt32BE(at));
   if (u32(20) !== LINKTYPE_ETHERNET) throw new UserError(`${name} does not hold Ethernet frames (link type ${u32(20)})`);
   const frames: Uint8Array[] = [];
-  for (let at = 24; at + 16 <= buf.length;) {
+  for (let at = 24; at < buf.length;) {
+    if (at + 16 > buf.length) return { frames, cut: cutShort(name, 'packet') };
     const caplen = u32(at + 8);
-    if (at + 16 + caplen > buf.length) throw new UserError(`${name} is cut off inside frame ${frames.length + 1}`);
+    if (caplen > MAX_CAPLEN) {
+      throw new UserError(`${name}: record ${frames.length + 1} claims ${caplen} bytes, more than any frame: corrupt`);
+    }
+    if (at + 16 + caplen > buf.length) return { frames, cut: cutShort(name, 'packet') };
     frames.push(new Uint8Array(buf.subarray(at + 16, at + 16 + caplen)));
     at += 16 + caplen;
   }
-  return frames;
+  return { frames };
 }
 
-function readPcapng(buf: Buffer, name: string): Uint8Array[] {
+/** tshark's words for the same thing. */
+const cutShort = (name: string, what: string) => `${name} appears to have been cut short in the middle of a ${what}`;
+
+function readPcapng(buf: Buffer, name: string): Capture {
   const le = buf.readUInt32LE(8) === 0x1a2b3c4d;
   const u32 = (at: number) => (le ? buf.readUInt32LE(at) : buf.readUInt32BE(at));
   const u16 = (at: number) => (le ? buf.readUInt16LE(at) : buf.readUInt16BE(at));
-  const linkTypes: number[] = [];
+  let linkTypes: number[] = [];
   const frames: Uint8Array[] = [];
-  for (let at = 0; at + 12 <= buf.length;) {
+  for (let at = 0; at < buf.length;) {
+    if (at + 12 > buf.length) return { frames, cut: cutShort(name, 'block') };
     const type = u32(at);
     const len = u32(at + 4);
-    if (len < 12 || at + len > buf.length) throw new UserError(`${name}: a pcapng block is cut off`);
+    if (len < 12 || len % 4 !== 0) throw new UserError(`${name}: a pcapng block has length ${len}: corrupt`);
+    if (at + len > buf.length) return { frames, cut: cutShort(name, 'block') };
+    if (type === PCAPNG_SHB) linkTypes = []; // interface numbers start again in each section
     if (type === 1) linkTypes.push(u16(at + 8)); // Interface Description
-    if (type === 6) { // Enhanced Packet
-      const iface = u32(at + 8);
-      if (linkTypes[iface] !== LINKTYPE_ETHERNET) throw new UserError(`${name}: interface ${iface} does not carry Ethernet frames`);
-      const caplen = u32(at + 20);
-      frames.push(new Uint8Array(buf.subarray(at + 28, at + 28 + caplen)));
-    }
+    if (type === 6) frames.push(enhancedPacket(buf, at, len, u32, linkTypes, name));
     if (type === 3) frames.push(new Uint8Array(buf.subarray(at + 12, at + 12 + Math.min(u32(at + 8), len - 16)))); // Simple Packet
     at += len;
   }
-  return frames;
+  return { frames };
+}
+
+/** An Enhanced Packet Block at offset at, len bytes long, of an interface described before it. */
+function enhancedPacket(buf: Buffer, at: number, len: number, u32: (at: number) => number, linkTypes: number[],
+  name: string): Uint8Array {
+  const iface = u32(at + 8);
+  if (iface >= linkTypes.length) {
+    const described = `${linkTypes.length} interface${linkTypes.length === 1 ? '' : 's'}`;
+    throw new UserError(`${name}: a packet names interface ${iface}, but the capture describes only ${described}`);
+  }
+  if (linkTypes[iface] !== LINKTYPE_ETHERNET) {
+    throw new UserError(`${name}: interface ${iface} does not carry Ethernet frames`);
+  }
+  const caplen = u32(at + 20);
+  if (28 + caplen + 4 > len) {
+    throw new UserError(`${name}: a packet of ${caplen} bytes does not fit in its block: corrupt`);
+  }
+  return new Uint8Array(buf.subarray(at + 28, at + 28 + caplen));
 }
 
 export function writePcap(frames: Uint8Array[]): Buffer {
