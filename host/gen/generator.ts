@@ -40,7 +40,7 @@ Send echo requests from the inner side of a test environment; count the replies.
       --seconds <s>   how long (default 3)
       --ipv4          ICMP echo instead of ICMPv6 (needs setup --legacy-ip)
       --napi-thread   receive in a NAPI kernel thread, so replies are not billed to the responder
-      --json          one JSON line
+      --json          one JSON line (with lost and the round-trip percentiles)
   -h, --help          this text`;
 
 export const GEN_USAGE = 'usage: afxdp-wasm gen [--name ENV] [--rate PPS | --trafgen] [--seconds S] [--ipv4] [--napi-thread] [--json]';
