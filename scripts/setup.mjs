@@ -141,13 +141,14 @@ function nodeGyp() {
   return resolve(process.execPath, '../../lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js');
 }
 
-function buildAddon() {
-  const shim = join(root, 'shim');
-  const out = join(shim, 'build', 'Release', 'afxdp_shim.node');
-  // The admission control block is declared once, in bpf/, for the program and the shim.
-  const inputs = [...filesUnder(shim).filter((f) => !f.includes(`${shim}/build/`)), join(root, 'bpf', 'xsk_fair.h')];
+// dir's binding.gyp builds dir/build/Release/<target>.node from what lies in dir
+// (minus the folders in `apart`, addons of their own) and `extra`.
+function buildAddon(dir, target, { apart = [], extra = [] } = {}) {
+  const out = join(dir, 'build', 'Release', `${target}.node`);
+  const skip = [join(dir, 'build'), ...apart].map((d) => `${d}/`);
+  const inputs = [...filesUnder(dir).filter((f) => !skip.some((d) => f.startsWith(d))), ...extra];
   if (!stale([out], inputs)) return;
-  const argv = [nodeGyp(), 'rebuild', '--loglevel=error', '-C', shim];
+  const argv = [nodeGyp(), 'rebuild', '--loglevel=error', '-C', dir];
   // Build against the headers that came with this Node when they are there (no download).
   const prefix = resolve(process.execPath, '../..');
   if (existsSync(join(prefix, 'include', 'node', 'node_api.h'))) argv.push(`--nodedir=${prefix}`);
@@ -188,6 +189,10 @@ mountBpffs();
 installNodeModules();
 buildHandlers();
 buildBpf();
-buildAddon();
+// The data plane's addon and the load generator's. Each shares a header with its XDP programs, declared once
+// in bpf/: the admission control block, the request's stamp.
+const shimDir = join(root, 'shim');
+buildAddon(shimDir, 'afxdp_shim', { apart: [join(shimDir, 'gen')], extra: [join(root, 'bpf', 'xsk_fair.h')] });
+buildAddon(join(shimDir, 'gen'), 'afxdp_gen', { extra: [join(root, 'bpf', 'gen_stamp.h')] });
 await buildHost();
 await buildTests();

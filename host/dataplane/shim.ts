@@ -42,8 +42,6 @@ export interface Shim {
   step(port: number): number;
   settle(port: number): void;
   abortBatch(port: number): number;
-  /** Transmit-only (the generator): sends up to n frames of len bytes laid in every frame beforehand. */
-  txBurst(port: number, len: number, n: number): number;
   /**
    * Settles each port's last batch, then poll()s them and wakeFd (-1: none) for up to timeoutMs;
    * coalesceUs > 0: a wake-up short of a full batch sleeps that long too.
@@ -70,10 +68,6 @@ export interface Shim {
   closeProgram(handle: number): void;
   /** The port holds its queue's RX delay near targetUs through the program's fair_queues map (bpf/xsk_fair.c). */
   admit(port: number, handle: number, targetUs: number): void;
-  genOpen(objPath: string): void;
-  genRun(ifname: string, frame: Uint8Array, repeat: number, batch: number): void;
-  genSink(ifname: string, attach: boolean): boolean;
-  genCounts(): { replies: number; other: number };
   takeLog(): string[];
   versions(): { libbpf: string };
 }
