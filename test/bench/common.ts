@@ -31,3 +31,10 @@ export function buildC(source: string, exe: string, libs: string[] = []): string
   if (cc.status !== 0) throw new Error(`clang ${source} failed: ${cc.stderr}`);
   return out;
 }
+
+/** The q-quantile (0..1) of xs by the nearest-rank method; NaN when there are none. */
+export function quantile(xs: number[], q: number): number {
+  if (xs.length === 0) return NaN;
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
+}
