@@ -3,6 +3,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Latency } from '../../host/gen/generator.js';
 import { type EnvState, INNER_IF, innerAddr, outerAddr } from '../../host/testenv/state.js';
 import { echo6Frame, trafgenConfig } from './packets.js';
 import { macOf as envMac } from '../../host/testenv/env.js';
@@ -14,7 +15,10 @@ const scratch = mkdtempSync(join(tmpdir(), 'afxdp-traffic-'));
 /** The MAC of the inner end (inside) or the outer end of a test environment. */
 export const macOf = (env: EnvState, inside: boolean): string => envMac(inside ? env.name : undefined, inside ? INNER_IF : env.name);
 
-export interface GenJson { sent: number; seconds: number; rate: number; replies: number; starvedSeconds: number | null }
+export interface GenJson {
+  sent: number; seconds: number; rate: number; replies: number; starvedSeconds: number | null; lost: number;
+  latency: Latency | null;
+}
 
 /** afxdp-wasm gen against the environment (flat out, or --rate PPS, --trafgen ...); throws if it fails. */
 export function gen(env: EnvState, ...args: string[]): GenJson {
