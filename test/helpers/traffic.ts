@@ -4,6 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Latency } from '../../host/gen/generator.js';
+export type { Latency };
 import { type EnvState, INNER_IF, innerAddr, outerAddr } from '../../host/testenv/state.js';
 import { echo6Frame, trafgenConfig } from './packets.js';
 import { macOf as envMac } from '../../host/testenv/env.js';
