@@ -141,12 +141,14 @@ function nodeGyp() {
   return resolve(process.execPath, '../../lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js');
 }
 
-function buildAddon() {
-  const shim = join(root, 'shim');
-  const out = join(shim, 'build', 'Release', 'afxdp_shim.node');
-  const inputs = filesUnder(shim).filter((f) => !f.includes(`${shim}/build/`));
+// dir's binding.gyp builds dir/build/Release/<target>.node from what lies in dir
+// (minus the folders in `apart`, addons of their own) and `extra`.
+function buildAddon(dir, target, { apart = [], extra = [] } = {}) {
+  const out = join(dir, 'build', 'Release', `${target}.node`);
+  const skip = [join(dir, 'build'), ...apart].map((d) => `${d}/`);
+  const inputs = [...filesUnder(dir).filter((f) => !skip.some((d) => f.startsWith(d))), ...extra];
   if (!stale([out], inputs)) return;
-  const argv = [nodeGyp(), 'rebuild', '--loglevel=error', '-C', shim];
+  const argv = [nodeGyp(), 'rebuild', '--loglevel=error', '-C', dir];
   // Build against the headers that came with this Node when they are there (no download).
   const prefix = resolve(process.execPath, '../..');
   if (existsSync(join(prefix, 'include', 'node', 'node_api.h'))) argv.push(`--nodedir=${prefix}`);
@@ -187,6 +189,8 @@ mountBpffs();
 installNodeModules();
 buildHandlers();
 buildBpf();
-buildAddon();
+// The data plane's addon, and the load generator's (which shares gen_stamp.h with its XDP programs).
+buildAddon(join(root, 'shim'), 'afxdp_shim', { apart: [join(root, 'shim', 'gen')] });
+buildAddon(join(root, 'shim', 'gen'), 'afxdp_gen', { extra: [join(root, 'bpf', 'gen_stamp.h')] });
 await buildHost();
 await buildTests();

@@ -23,7 +23,6 @@
 #include <linux/if_xdp.h>
 #include <xdp/libxdp.h>
 
-#include "gen.h"
 #include "port.h"
 #include "program.h"
 
@@ -146,14 +145,6 @@ Napi::Value AbortBatch(const Napi::CallbackInfo &info)
 {
 	port *p = port_of(info);
 	return Napi::Number::New(info.Env(), p ? port_abort_batch(p) : 0);
-}
-
-Napi::Value TxBurst(const Napi::CallbackInfo &info)
-{
-	port *p = port_of(info);
-	uint32_t len = info[1].As<Napi::Number>().Uint32Value();
-	uint32_t n = info[2].As<Napi::Number>().Uint32Value();
-	return Napi::Number::New(info.Env(), p ? port_tx_burst(p, len, n) : 0);
 }
 
 Napi::Value Settle(const Napi::CallbackInfo &info)
@@ -376,64 +367,6 @@ Napi::Value CloseProgram(const Napi::CallbackInfo &info)
 	return info.Env().Undefined();
 }
 
-// --- the load generator (one per process is plenty) ---------------------------
-struct gen *generator = nullptr;
-
-Napi::Value GenOpen(const Napi::CallbackInfo &info)
-{
-	Napi::Env env = info.Env();
-	std::string path = info[0].As<Napi::String>();
-	if (!generator) {
-		int err = gen_open(path.c_str(), &generator);
-		if (err)
-			errno_error(env, err, "cannot load " + path).ThrowAsJavaScriptException();
-	}
-	return env.Undefined();
-}
-
-// genRun(ifname, frame: Uint8Array, repeat, batch): blocks while the kernel transmits.
-Napi::Value GenRun(const Napi::CallbackInfo &info)
-{
-	Napi::Env env = info.Env();
-	int ifindex = ifindex_of(info);
-	Napi::Uint8Array frame = info[1].As<Napi::Uint8Array>();
-	uint32_t repeat = info[2].As<Napi::Number>().Uint32Value();
-	uint32_t batch = info[3].As<Napi::Number>().Uint32Value();
-	if (!generator || !ifindex) {
-		errno_error(env, ENODEV, "generator not open or no such interface").ThrowAsJavaScriptException();
-		return env.Undefined();
-	}
-	int err = gen_run(generator, ifindex, frame.Data(), frame.ByteLength(), repeat, batch);
-	if (err)
-		errno_error(env, err, "BPF_PROG_RUN (live frames)").ThrowAsJavaScriptException();
-	return env.Undefined();
-}
-
-Napi::Value GenSink(const Napi::CallbackInfo &info)
-{
-	Napi::Env env = info.Env();
-	int ifindex = ifindex_of(info);
-	bool attach = info[1].ToBoolean();
-	if (!generator || !ifindex)
-		return Napi::Boolean::New(env, false);
-	int err = attach ? gen_sink_attach(generator, ifindex) : gen_sink_detach(generator, ifindex);
-	if (err && attach)
-		errno_error(env, err, "cannot attach the reply sink").ThrowAsJavaScriptException();
-	return Napi::Boolean::New(env, err == 0);
-}
-
-Napi::Value GenCounts(const Napi::CallbackInfo &info)
-{
-	Napi::Env env = info.Env();
-	uint64_t replies = 0, other = 0;
-	if (generator)
-		gen_sink_counts(generator, &replies, &other);
-	Napi::Object o = Napi::Object::New(env);
-	o.Set("replies", Napi::Number::New(env, (double)replies));
-	o.Set("other", Napi::Number::New(env, (double)other));
-	return o;
-}
-
 Napi::Value TakeLog(const Napi::CallbackInfo &info)
 {
 	Napi::Env env = info.Env();
@@ -459,7 +392,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports)
 	exports.Set("open", Napi::Function::New(env, Open));
 	exports.Set("step", Napi::Function::New(env, Step));
 	exports.Set("settle", Napi::Function::New(env, Settle));
-	exports.Set("txBurst", Napi::Function::New(env, TxBurst));
 	exports.Set("abortBatch", Napi::Function::New(env, AbortBatch));
 	exports.Set("wait", Napi::Function::New(env, Wait));
 	exports.Set("waitAny", Napi::Function::New(env, WaitAny));
@@ -470,10 +402,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports)
 	exports.Set("loadProgram", Napi::Function::New(env, LoadProgram));
 	exports.Set("bindToProgram", Napi::Function::New(env, BindToProgram));
 	exports.Set("closeProgram", Napi::Function::New(env, CloseProgram));
-	exports.Set("genOpen", Napi::Function::New(env, GenOpen));
-	exports.Set("genRun", Napi::Function::New(env, GenRun));
-	exports.Set("genSink", Napi::Function::New(env, GenSink));
-	exports.Set("genCounts", Napi::Function::New(env, GenCounts));
 	exports.Set("takeLog", Napi::Function::New(env, TakeLog));
 	exports.Set("versions", Napi::Function::New(env, Versions));
 	return exports;

@@ -205,32 +205,6 @@ uint32_t port_abort_batch(struct port *p)
 	return n;
 }
 
-uint32_t port_tx_burst(struct port *p, uint32_t len, uint32_t n)
-{
-	uint32_t idx;
-	reap_completions(p);
-	if (n > p->free_count)
-		n = p->free_count;
-	uint32_t room = xsk_prod_nb_free(&p->tx, n);
-	if (n > room)
-		n = room;
-	if (n == 0 || xsk_ring_prod__reserve(&p->tx, n, &idx) != n)
-		return 0;
-	for (uint32_t i = 0; i < n; i++) {
-		struct xdp_desc *t = xsk_ring_prod__tx_desc(&p->tx, idx + i);
-		t->addr = p->free_frames[--p->free_count];
-		t->len = len;
-	}
-	xsk_ring_prod__submit(&p->tx, n);
-	p->tx_outstanding += n;
-	count(p, PC_TX_PACKETS, n);
-	count(p, PC_TX_BYTES, (uint64_t)n * len);
-	kick_tx(p, n);
-	reap_completions(p);
-	publish_frames(p);
-	return n;
-}
-
 void port_settle(struct port *p)
 {
 	settle_batch(p);

@@ -64,9 +64,6 @@ uint32_t port_step(struct port *p);
 // Drops the batch a handler was working on when its thread was stopped: the
 // verdicts in it cannot be trusted. Returns how many frames it held.
 uint32_t port_abort_batch(struct port *p);
-// Transmit-only use (the load generator): sends n free frames, each holding
-// len bytes the caller laid in every frame beforehand. Returns how many went.
-uint32_t port_tx_burst(struct port *p, uint32_t len, uint32_t n);
 // Settles the last batch and reaps what TX finished, taking no new RX.
 void port_settle(struct port *p);
 // Settles the last batch (verdicts, TX kick, COMPLETION, FILL) and takes no

@@ -1,13 +1,14 @@
 // The load generator: live frames flat out, paced, and trafgen, replies counted
-// by its XDP sink, and nothing left attached in the namespace afterwards.
+// by its XDP sink, round trips measured from the stamps in the requests, and
+// nothing left attached in the namespace afterwards.
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { EnvState } from '../host/testenv/state.js';
-import { startAfxdp } from './helpers/afxdp.js';
+import { serving, startAfxdp } from './helpers/afxdp.js';
 import { ROOT, withEnv } from './helpers/testenv.js';
-import { type GenJson, gen } from './helpers/traffic.js';
+import { type GenJson, type Latency, gen } from './helpers/traffic.js';
 
 const innerXdp = (env: EnvState) => spawnSync('ip', ['-n', env.name, 'link', 'show', 'veth0'], { encoding: 'utf8' }).stdout.includes('prog/xdp');
 
@@ -26,6 +27,8 @@ test('flat out, against our echo responder: frames go out by the million, replie
     assert.ok(result.replies > 1000, `replies ${result.replies}`);
     assert.ok(result.replies <= r.exit!.counters.txPackets, `the sink counts no more than we sent: ${result.replies} vs ${r.exit!.counters.txPackets}`);
     assert.ok(result.starvedSeconds !== null);
+    assert.ok(result.latency && result.latency.samples > 0 && result.latency.samples <= result.replies,
+      `stamped replies: ${JSON.stringify(result.latency)} of ${result.replies}`);
     assert.not.ok(innerXdp(env), 'the sink is detached');
   });
 });
@@ -45,12 +48,48 @@ test('paced (AF_XDP) and through trafgen: every frame reaches the responder exac
     }
     assert.ok(paced.sent >= 19_000 && paced.sent <= 20_000, `paced: ${paced.sent} sent for 20 000 asked`);
     assert.is(paced.replies, paced.sent);
+    assert.is(paced.lost, 0);
+    assert.is(r.exit!.reasons['bad_checksum'] ?? 0, 0, 'every stamped request passed the checksum check');
+    plausible(paced.latency, paced.replies);
     assert.is(viaTrafgen.replies, viaTrafgen.sent);
+    assert.is(viaTrafgen.latency, null, 'trafgen sends no stamps');
     assert.is(paced.starvedSeconds, null);
     // Every request answered once: a frame delivered twice would be answered twice. (The rest of
     // what arrived is the inner side's own ND/MLD traffic, sent when the sink is attached.)
     assert.is(r.exit!.counters.txPackets, paced.sent + viaTrafgen.sent, 'no frame delivered twice');
     assert.ok(r.exit!.counters.rxPackets - r.exit!.counters.txPackets < 100, `other frames: ${r.exit!.counters.rxPackets - r.exit!.counters.txPackets}`);
+    assert.not.ok(innerXdp(env));
+  });
+});
+
+/** Every reply stamped and measured; percentiles in order, and under a second. Returns p50. */
+function plausible(l: Latency | null, replies: number): number {
+  assert.ok(l, 'latency measured');
+  assert.is(l.samples, replies, 'one sample per reply');
+  const [p50, p99, max] = [l.p50Us ?? NaN, l.p99Us ?? NaN, l.maxUs ?? NaN];
+  assert.ok(p50 > 0 && p50 <= p99 && p99 <= max && max < 1e6, `p50 ${p50} p99 ${p99} max ${max} us`);
+  return p50;
+}
+
+/** gen with these arguments while afxdp-wasm serves the environment with args. */
+async function genAgainst(env: EnvState, args: string[], genArgs: string[]): Promise<GenJson> {
+  let result: GenJson | undefined;
+  await serving(env.name, ['-q', ...args], () => void (result = gen(env, ...genArgs)));
+  return result!;
+}
+
+test('the stamps measure the round trip: a responder that holds packets back shows it, one that drops shows none', async () => {
+  await withEnv({}, async (env) => {
+    const paced = ['--seconds', '0.5', '--rate', '5000'];
+    const prompt = await genAgainst(env, ['-p'], paced);
+    // Napping 2 ms whenever the arrival rate gathers 4 packets in that time: each request waits about 1 ms.
+    const held = await genAgainst(env, ['--coalesce', '2000'], paced);
+    const dropped = await genAgainst(env, ['--handler', join(ROOT, 'build', 'asm', 'drop.wasm')], paced);
+    const [promptP50, heldP50] = [plausible(prompt.latency, prompt.replies), plausible(held.latency, held.replies)];
+    assert.ok(heldP50 >= 400 && heldP50 > 2 * promptP50, `held back: p50 ${heldP50} us; prompt: ${promptP50} us`);
+    assert.is(dropped.replies, 0);
+    assert.is(dropped.lost, dropped.sent);
+    assert.equal(dropped.latency, { samples: 0, p50Us: null, p90Us: null, p99Us: null, p999Us: null, maxUs: null });
     assert.not.ok(innerXdp(env));
   });
 });

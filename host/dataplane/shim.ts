@@ -42,8 +42,6 @@ export interface Shim {
   step(port: number): number;
   settle(port: number): void;
   abortBatch(port: number): number;
-  /** Transmit-only (the generator): sends up to n frames of len bytes laid in every frame beforehand. */
-  txBurst(port: number, len: number, n: number): number;
   /** Settles the last batch, then poll()s; coalesceUs > 0: a wake-up short of a full batch sleeps that long too. */
   wait(port: number, timeoutMs: number, coalesceUs?: number): number;
   waitAny(ports: number[], timeoutMs: number, coalesceUs?: number): number;
@@ -54,10 +52,6 @@ export interface Shim {
   loadProgram(ifname: string, filename: string, progname: string, xdpFlags: number): { handle: number; id: number; name: string };
   bindToProgram(port: number, handle: number): void;
   closeProgram(handle: number): void;
-  genOpen(objPath: string): void;
-  genRun(ifname: string, frame: Uint8Array, repeat: number, batch: number): void;
-  genSink(ifname: string, attach: boolean): boolean;
-  genCounts(): { replies: number; other: number };
   takeLog(): string[];
   versions(): { libbpf: string };
 }

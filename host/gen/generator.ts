@@ -6,7 +6,12 @@
 // frame itself, millions a second from one core. Each such call costs about
 // 25 ms of setup here, so it cannot be paced: at a given --rate it sends
 // through an AF_XDP socket of its own (TX only, copy mode, at most 32 frames
-// a kick), paced against the clock. --trafgen hands the frame to trafgen.
+// a kick), paced against the clock, in its native addon (shim/gen/).
+// --trafgen hands the frame to trafgen.
+//
+// Both of our own senders stamp every request with the time it leaves
+// (bpf/gen_stamp.h); the sink puts each stamped reply's round trip in a
+// histogram, read once after the run. trafgen's frames carry no stamp.
 //
 //   afxdp-wasm gen [--name ENV] [--rate PPS | --trafgen] [--seconds S] [--ipv4] [--napi-thread] [--json]
 // (--trafgen: trafgen flat out, a middle load between paced and live frames.
@@ -18,12 +23,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { BATCH_OFFSET, COUNTERS_OFFSET, UMEM_OFFSET, newMemory } from '../dataplane/layout.js';
-import { type Shim, XDP_COPY, XDP_USE_NEED_WAKEUP, loadShim, projectRoot } from '../dataplane/shim.js';
+import { projectRoot } from '../dataplane/shim.js';
 import { UserError } from '../lib/errors.js';
 import { requireRoot, sleepSync } from '../lib/exec.js';
 import { echo4Frame, echo6Frame, trafgenConfig } from '../lib/frames.js';
 import { macOf } from '../testenv/env.js';
+import { type GenNative, type LatencyNs, loadGenNative } from './native.js';
 import { DEFAULT_NAME, INNER_IF, currentName, innerAddr, innerAddr4, loadEnv, outerAddr, outerAddr4 } from '../testenv/state.js';
 
 const GEN_HELP = `Usage: afxdp-wasm gen [options]
@@ -49,6 +54,20 @@ export interface GenResult {
   /** Flat out: wall time the generator wanted to run but did not get the CPU (null when paced or sent by trafgen). */
   starvedSeconds: number | null;
   cpuSeconds: number;
+  /** sent - replies. */
+  lost: number;
+  /** Round trips of the stamped replies; null when nothing was stamped (--trafgen). */
+  latency: Latency | null;
+}
+
+/** Percentiles are histogram bucket upper bounds (at most 6.25 % high, never above the max); null without samples. */
+export interface Latency {
+  samples: number;
+  p50Us: number | null;
+  p90Us: number | null;
+  p99Us: number | null;
+  p999Us: number | null;
+  maxUs: number | null;
 }
 
 const FLAT_OUT_CHUNK = 1 << 18;
@@ -77,8 +96,26 @@ export function gen(argv: string[]): void {
   else {
     console.log(`sent ${result.sent} echo requests in ${result.seconds.toFixed(3)} s (${(result.rate / 1e6).toFixed(3)} M/s), ` +
       `${result.replies} replies (${(result.replyRatio * 100).toFixed(1)}%)` +
-      (result.starvedSeconds === null ? ' (paced)' : `; generator CPU ${result.cpuSeconds.toFixed(2)} s, starved ${result.starvedSeconds.toFixed(2)} s`));
+      (result.starvedSeconds === null ? ' (paced)'
+        : `; generator CPU ${result.cpuSeconds.toFixed(2)} s, starved ${result.starvedSeconds.toFixed(2)} s`) +
+      latencyText(result.latency));
   }
+}
+
+function latencyText(l: Latency | null): string {
+  if (!l) return '';
+  if (l.p50Us === null) return '; RTT: no stamped replies';
+  const us = (x: number | null) => `${x!.toFixed(1)}`;
+  return `; RTT us p50 ${us(l.p50Us)} p90 ${us(l.p90Us)} p99 ${us(l.p99Us)} p99.9 ${us(l.p999Us)} ` +
+    `max ${us(l.maxUs)} (${l.samples} samples)`;
+}
+
+function latencyOf(l: LatencyNs): Latency {
+  const us = (ns: number) => (l.samples ? ns / 1000 : null);
+  return {
+    samples: l.samples, p50Us: us(l.p50Ns), p90Us: us(l.p90Ns), p99Us: us(l.p99Ns), p999Us: us(l.p999Ns),
+    maxUs: us(l.maxNs),
+  };
 }
 
 interface Frame { bytes: number[] }
@@ -98,33 +135,6 @@ function outside(argv: string[], name: string | undefined): void {
   const res = spawnSync(inside[0]!, inside.slice(1), { stdio: 'inherit' });
   process.exitCode = res.status ?? 1;
 }
-
-/** A transmit-only AF_XDP socket with the frame laid in every UMEM frame. */
-function openTxPort(shim: Shim, bytes: Uint8Array): number {
-  const view = new Uint8Array(newMemory().buffer);
-  for (let i = 0; i < TX_FRAMES; i++) view.set(bytes, UMEM_OFFSET + i * TX_FRAME_SIZE);
-  return shim.open({
-    ifname: INNER_IF, queue: 0, memory: view, umemOffset: UMEM_OFFSET, frameSize: TX_FRAME_SIZE, frames: TX_FRAMES,
-    ringSize: 2048, batchOffset: BATCH_OFFSET, batchMax: 64, countersOffset: COUNTERS_OFFSET, xdpFlags: 0,
-    bindFlags: XDP_COPY | XDP_USE_NEED_WAKEUP, inhibitProgLoad: true,
-  });
-}
-
-/** Sends through port until `end`, rate frames a second, paced against the clock; returns how many went. */
-function pacedXsk(shim: Shim, port: number, len: number, rate: number, end: number): number {
-  let sent = 0;
-  const t0 = performance.now();
-  for (let now = t0; now < end; now = performance.now()) {
-    const owed = Math.floor(((now - t0) / 1000) * rate) - sent; // what the schedule owes
-    if (owed > 0) sent += shim.txBurst(port, len, Math.min(owed, PACED_BURST));
-    else if (((sent + 1) / rate) * 1000 - (now - t0) >= 1) sleepSync(1); // a millisecond away or more: sleep
-  }
-  return sent;
-}
-
-const TX_FRAMES = 4096;
-const TX_FRAME_SIZE = 2048;
-const PACED_BURST = 32; // one copy-mode kick's worth, well inside the receiving veth's 256-frame ring
 
 /** Sends with trafgen for `seconds`, paced at rate (0: flat out); returns how many it says went out. */
 function trafgen(bytes: Uint8Array, rate: number, seconds: number): number {
@@ -150,18 +160,18 @@ function trafgen(bytes: Uint8Array, rate: number, seconds: number): number {
  * veth this kernel delivered socket-buffer frames 2-4 times over; that did not
  * reproduce once stray trafgen workers were gone, and a test checks it.)
  */
-function replySink(shim: Shim, napiThread: boolean): { replies(): number; release(): void } {
-  shim.genSink(INNER_IF, true);
+function replySink(native: GenNative, napiThread: boolean): { replies(): number; release(): void } {
+  native.sink(INNER_IF, true);
   // The sink's NAPI exists only once it is attached; threaded stays set until cleared.
   const threaded = (on: boolean) => writeFileSync(`/sys/class/net/${INNER_IF}/threaded`, on ? '1' : '0');
   if (napiThread) threaded(true);
   const release = () => {
     if (napiThread) threaded(false);
-    shim.genSink(INNER_IF, false);
+    native.sink(INNER_IF, false);
   };
   process.once('exit', release);
   return {
-    replies: () => shim.genCounts().replies,
+    replies: () => native.counts().replies,
     release: () => {
       release();
       process.removeListener('exit', release);
@@ -171,28 +181,18 @@ function replySink(shim: Shim, napiThread: boolean): { replies(): number; releas
 
 /** Inside the namespace: send for `seconds`, at `rate` (0: flat out), count what comes back. */
 function run(frame: Frame, rate: number, seconds: number, viaTrafgen: boolean, napiThread: boolean): GenResult {
-  const shim = loadShim();
-  shim.genOpen(join(projectRoot(), 'build', 'bpf', 'xdp_gen.o'));
+  const native = loadGenNative();
+  native.open(join(projectRoot(), 'build', 'bpf', 'xdp_gen.o'));
   const bytes = Uint8Array.from(frame.bytes);
   const paced = rate > 0 || viaTrafgen;
-  const counter = replySink(shim, napiThread);
-  let txPort: number | undefined;
+  const counter = replySink(native, napiThread);
   try {
-    if (rate > 0 && !viaTrafgen) txPort = openTxPort(shim, bytes);
+    if (rate > 0 && !viaTrafgen) native.txOpen(INNER_IF, 0, bytes);
+    native.reset(); // after attaching: only this run's replies count
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
-    const end = t0 + seconds * 1000;
-    let sent = 0;
-    if (viaTrafgen) {
-      sent = trafgen(bytes, rate, seconds);
-    } else if (txPort !== undefined) {
-      sent = pacedXsk(shim, txPort, bytes.length, rate, end);
-    } else {
-      while (performance.now() < end) {
-        shim.genRun(INNER_IF, bytes, FLAT_OUT_CHUNK, 64);
-        sent += FLAT_OUT_CHUNK;
-      }
-    }
+    const sent = viaTrafgen ? trafgen(bytes, rate, seconds)
+      : rate > 0 ? native.txPaced(rate, seconds) : flatOut(native, bytes, t0 + seconds * 1000);
     const wall = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);
     const cpuSeconds = (cpu.user + cpu.system) / 1e6;
@@ -202,9 +202,20 @@ function run(frame: Frame, rate: number, seconds: number, viaTrafgen: boolean, n
       sent, seconds: wall, rate: sent / wall, replies, replyRatio: sent ? replies / sent : 0,
       // Flat out the generator never sleeps: time it did not run, it was starved. Paced, trafgen runs and waits.
       starvedSeconds: paced ? null : Math.max(0, wall - cpuSeconds), cpuSeconds,
+      lost: sent - replies, latency: viaTrafgen ? null : latencyOf(native.latency()),
     };
   } finally {
-    if (txPort !== undefined) shim.close(txPort);
+    native.txClose();
     counter.release();
   }
+}
+
+/** Live frames until `end`, a chunk at a time; returns how many went. */
+function flatOut(native: GenNative, bytes: Uint8Array, end: number): number {
+  let sent = 0;
+  while (performance.now() < end) {
+    native.run(INNER_IF, bytes, FLAT_OUT_CHUNK, 64);
+    sent += FLAT_OUT_CHUNK;
+  }
+  return sent;
 }

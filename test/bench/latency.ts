@@ -15,7 +15,7 @@ import type { EnvState } from '../../host/testenv/state.js';
 import { INNER_IF, ipv6Prefix, outerAddr } from '../../host/testenv/state.js';
 import { run as runCmd } from '../../host/lib/exec.js';
 import { type Running, sleep } from '../helpers/afxdp.js';
-import { type GenLatency, genAsync, macOf } from '../helpers/traffic.js';
+import { type Latency, genAsync, macOf } from '../helpers/traffic.js';
 import { outerRx, quantile } from './common.js';
 import { C_SPIN, COALESCE, DEFAULTS, KERNEL, LESSON, type Load, POLL, type Responder, XDP_TX, withResponder } from './online.js';
 import { lossFreePeak } from './targets.js';
@@ -54,7 +54,7 @@ export interface Point {
   offered: number;
   replies: number;
   ratio: number;
-  gen: GenLatency | null;
+  gen: Latency | null;
   lost: number | null;
   ping: Ping | null;
 }
@@ -103,7 +103,7 @@ async function runPoint(env: EnvState, who: Responder, load: Load, seconds: numb
     const arrived = outerRx(env) - rx0 - (ping?.sent ?? 0); // the generator's requests only
     return {
       responder: who.name, load, offered: arrived / res.seconds, replies: res.replies / res.seconds,
-      ratio: arrived ? res.replies / arrived : 0, gen: res.latency ?? null, lost: res.lost ?? null, ping: ping ?? null,
+      ratio: arrived ? res.replies / arrived : 0, gen: res.latency, lost: res.lost, ping: ping ?? null,
     };
   });
 }
@@ -140,7 +140,7 @@ async function findPeak(env: EnvState, sweep: number[], seconds: number) {
   return { peak, lossFree, pacedTop: Math.max(...points.map((p) => p.offered)), points };
 }
 
-interface SwapRun { swaps: boolean; gen: GenLatency | null; ping: Ping | null; ratio: number; swapMs: number[] }
+interface SwapRun { swaps: boolean; gen: Latency | null; ping: Ping | null; ratio: number; swapMs: number[] }
 
 /** afxdp-wasm defaults at a paced 300 k/s, once without and once with 20 ctl swaps during the run. */
 async function swapBlackout(env: EnvState, src: string, seconds: number): Promise<SwapRun[]> {
@@ -165,7 +165,7 @@ async function swapBlackout(env: EnvState, src: string, seconds: number): Promis
   return out;
 }
 
-const us = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? 'n/a' : v.toFixed(0));
+const us = (v: number | null | undefined) => (v === undefined || v === null || !Number.isFinite(v) ? 'n/a' : v.toFixed(0));
 const loadName = (p: Point, peak: number) =>
   `${p.asked.map((f) => (f < 1 ? `${f * 100}%` : `${f}x`)).join(', ')} (${p.load === 'live' ? 'flat out' : 'paced'}, ` +
   `${(p.offered / 1e6).toFixed(3)} M/s = ${(p.offered / peak).toFixed(2)}x)`;

@@ -3,6 +3,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Latency } from '../../host/gen/generator.js';
+export type { Latency };
 import { type EnvState, INNER_IF, innerAddr, outerAddr } from '../../host/testenv/state.js';
 import { echo6Frame, trafgenConfig } from './packets.js';
 import { macOf as envMac } from '../../host/testenv/env.js';
@@ -14,13 +16,9 @@ const scratch = mkdtempSync(join(tmpdir(), 'afxdp-traffic-'));
 /** The MAC of the inner end (inside) or the outer end of a test environment. */
 export const macOf = (env: EnvState, inside: boolean): string => envMac(inside ? env.name : undefined, inside ? INNER_IF : env.name);
 
-/** Round-trip times of the generator's stamped requests, in microseconds. */
-export interface GenLatency { samples: number; p50Us: number; p90Us: number; p99Us: number; p999Us: number; maxUs: number }
 export interface GenJson {
-  sent: number; seconds: number; rate: number; replies: number; starvedSeconds: number | null;
-  /** Absent from generators that do not stamp their requests. */
-  latency?: GenLatency | null;
-  lost?: number;
+  sent: number; seconds: number; rate: number; replies: number; starvedSeconds: number | null; lost: number;
+  latency: Latency | null;
 }
 
 const genArgv = (env: EnvState, args: string[]) =>

@@ -1,0 +1,39 @@
+// The load generator's native addon (shim/gen/), typed. Loaded by path: esbuild leaves it alone.
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { projectRoot } from '../dataplane/shim.js';
+
+/** The sink's round-trip histogram, summed over CPUs: bucket upper bounds (percentiles 0 without samples). */
+export interface LatencyNs {
+  samples: number;
+  p50Ns: number;
+  p90Ns: number;
+  p99Ns: number;
+  p999Ns: number;
+  maxNs: number;
+}
+
+export interface GenNative {
+  /** Loads xdp_gen.o (its transmit program, sink and maps). */
+  open(objPath: string): void;
+  /** Flat out: the kernel transmits the frame `repeat` times, each stamped; blocks meanwhile. */
+  run(ifname: string, frame: Uint8Array, repeat: number, batch: number): void;
+  sink(ifname: string, attach: boolean): boolean;
+  /** Zeroes the sink's counters and histogram. */
+  reset(): void;
+  counts(): { replies: number; other: number };
+  latency(): LatencyNs;
+  /** The paced sender: a transmit-only AF_XDP socket on the queue, every frame the request. */
+  txOpen(ifname: string, queue: number, frame: Uint8Array): void;
+  /** Sends `rate` stamped frames a second for `seconds`; blocks meanwhile. Returns how many went. */
+  txPaced(rate: number, seconds: number): number;
+  txClose(): void;
+}
+
+export const GEN_ADDON_PATH = join(projectRoot(), 'shim', 'gen', 'build', 'Release', 'afxdp_gen.node');
+
+let native: GenNative | undefined;
+export function loadGenNative(): GenNative {
+  native ??= createRequire(import.meta.url)(GEN_ADDON_PATH) as GenNative;
+  return native;
+}
