@@ -6,9 +6,11 @@
 //                 at many millions of frames a second from one core, stamped
 //                 with the time it leaves (gen_stamp.h)
 //   xdp_gen_sink  attached to the generator's interface: counts the echo
-//                 replies that come back, puts the round trip of each stamped
+//                 replies to its requests, puts the round trip of each stamped
 //                 one in a histogram, and drops them (and, being an XDP
-//                 program, makes veth deliver frames to it at all)
+//                 program, makes veth deliver frames to it at all); other
+//                 echo replies, such as a ping's beside the load, go on to
+//                 the stack
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <linux/in.h>
@@ -77,38 +79,28 @@ int xdp_gen_tx(struct xdp_md *ctx)
 	return XDP_TX;
 }
 
-// Whether the reply carries our requests' ICMP identifier, found at the same
-// offset in the template (a reply lies out as its request did). No template
-// yet (the paced modes lay none): every echo reply counts as ours.
-static __always_inline int same_id(__u8 *p, void *end, __u32 off)
-{
-	__u32 key = 0;
-	struct template *t = bpf_map_lookup_elem(&gen_template, &key);
-	if (!t || !t->words[0])
-		return 1;
-	if ((void *)(p + off + 2) > end || off + 2 > sizeof(t->words))
-		return 0;
-	__u8 *want = (__u8 *)t->words;
-	return p[off] == want[off] && p[off + 1] == want[off + 1];
-}
+// The echo identifier of the generator's requests: GEN_ECHO_ID in host/gen/generator.ts.
+#define GEN_ECHO_ID 0x06e6
 
-// An echo reply to one of our requests: other echo replies (a ping running
-// alongside) go on to the stack.
 static __always_inline int is_echo_reply(void *data, void *end)
 {
 	__u8 *p = data;
-	if ((void *)(p + ETH_HLEN + 40 + 1) > end)
+	if ((void *)(p + ETH_HLEN + 40 + 6) > end)
 		return 0;
 	__u16 type = *(__u16 *)(p + 12);
-	if (type == bpf_htons(ETH_P_IPV6))
-		return p[ETH_HLEN + 6] == IPPROTO_ICMPV6 && p[ETH_HLEN + 40] == 129 && same_id(p, end, ETH_HLEN + 40 + 4);
-	if (type == bpf_htons(ETH_P_IP)) {
-		__u32 ihl = (p[ETH_HLEN] & 0x0f) * 4;
-		if (p[ETH_HLEN + 9] != IPPROTO_ICMP || ihl != 20)
+	__u8 *icmp;
+	if (type == bpf_htons(ETH_P_IPV6)) {
+		icmp = p + ETH_HLEN + 40;
+		if (p[ETH_HLEN + 6] != IPPROTO_ICMPV6 || icmp[0] != 129)
 			return 0;
-		return p[ETH_HLEN + 20] == 0 && same_id(p, end, ETH_HLEN + 20 + 4);
+	} else if (type == bpf_htons(ETH_P_IP)) {
+		icmp = p + ETH_HLEN + 20;
+		if (p[ETH_HLEN + 9] != IPPROTO_ICMP || (p[ETH_HLEN] & 0x0f) != 5 || icmp[0] != 0)
+			return 0;
+	} else {
+		return 0;
 	}
-	return 0;
+	return *(__u16 *)(icmp + 4) == bpf_htons(GEN_ECHO_ID);
 }
 
 static __always_inline void count_rtt(__u8 *data, __u8 *end)

@@ -5,7 +5,8 @@
 //   online    every responder flooded by the same generator, several runs;
 //             then paced loads (the generator's AF_XDP socket), plotted
 // --offline stops after the first part; --tuning measures only the data-path
-// settings against each other (test/bench/tuning.ts).
+// settings against each other (test/bench/tuning.ts); --latency only round
+// trips under load (test/bench/latency.ts).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, uniqueName, withEnv } from './helpers/testenv.js';
@@ -16,6 +17,7 @@ import { type Series, svgPlot } from './bench/plot.js';
 import { median } from './bench/common.js';
 import { swapBench } from './bench/swaps.js';
 import { tuningBench } from './bench/tuning.js';
+import { latencyBench } from './bench/latency.js';
 
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 2);
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 3);
@@ -29,6 +31,15 @@ async function main(): Promise<void> {
   if (process.argv.includes('--tuning')) {
     const tuning = await withEnv({ name: uniqueName('btune') }, (env) => tuningBench(env, RUNS, SECONDS));
     writeFileSync(join(dir, 'tuning.json'), JSON.stringify({ date: new Date().toISOString(), seconds: SECONDS, rounds: RUNS, tuning }, null, 2) + '\n');
+    return;
+  }
+  if (process.argv.includes('--latency')) {
+    const sweep = (process.env['BENCH_LATENCY_SWEEP'] ?? '100000,200000,300000,400000,500000,600000,700000,800000').split(',').map(Number);
+    const seconds = Number(process.env['BENCH_LATENCY_SECONDS'] ?? 5.5);
+    const { result, svg } = await withEnv({ name: uniqueName('blat') }, (env) => latencyBench(env, { seconds, sweepSeconds: SECONDS, sweep }));
+    writeFileSync(join(dir, 'latency.json'), JSON.stringify({ date: new Date().toISOString(), seconds, ...result }, null, 2) + '\n');
+    writeFileSync(join(dir, 'latency.svg'), svg);
+    console.log(`\nRaw figures: ${join(dir, 'latency.json')}; plot: ${join(dir, 'latency.svg')}`);
     return;
   }
   const offline = offlineBench();

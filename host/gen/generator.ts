@@ -71,6 +71,8 @@ export interface Latency {
 }
 
 const FLAT_OUT_CHUNK = 1 << 18;
+/** The echo identifier of our requests: the sink (GEN_ECHO_ID in bpf/xdp_gen.c) counts and drops only replies with it. */
+const GEN_ECHO_ID = 0x6e6;
 const TRAFGEN_FLAT_OUT_PPS = 500_000;
 const LAND_MS = 200; // replies still in flight when sending stops
 
@@ -125,7 +127,7 @@ function outside(argv: string[], name: string | undefined): void {
   if (!env) throw new UserError(`no test environment '${envName}'; make one with: npm run testenv -- setup --name ${envName}`);
   const v4 = argv.includes('--ipv4');
   if (v4 && !env.legacyIp) throw new UserError(`'${env.name}' has no IPv4; make it with setup --legacy-ip`);
-  const base = { srcMac: macOf(env.name, INNER_IF), dstMac: macOf(undefined, env.name), id: 0x6e6, seq: 1 };
+  const base = { srcMac: macOf(env.name, INNER_IF), dstMac: macOf(undefined, env.name), id: GEN_ECHO_ID, seq: 1 };
   // 118- and 98-byte frames, padded to a multiple of 8 bytes: the generator program copies words.
   const bytes = v4 ? echo4Frame({ ...base, src: innerAddr4(env), dst: outerAddr4(env), padTo: 104 })
     : echo6Frame({ ...base, src: innerAddr(env), dst: outerAddr(env), padTo: 120 });

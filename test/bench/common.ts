@@ -1,5 +1,8 @@
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { EnvState } from '../../host/testenv/state.js';
+import { ROOT } from '../helpers/testenv.js';
 
 export const TICK_NS = 1e9 / 100; // USER_HZ
 
@@ -18,3 +21,20 @@ export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor
 
 /** Packets the served (outer) interface has received: what actually reached the responder. */
 export const outerRx = (env: EnvState) => Number(readFileSync(`/sys/class/net/${env.name}/statistics/rx_packets`, 'utf8'));
+
+/** Compiles test/bench/<source> with clang -O2 into build/bench/<exe>; returns the executable's path. */
+export function buildC(source: string, exe: string, libs: string[] = []): string {
+  const dir = join(ROOT, 'build', 'bench');
+  mkdirSync(dir, { recursive: true });
+  const out = join(dir, exe);
+  const cc = spawnSync('clang', ['-O2', '-o', out, join(ROOT, 'test', 'bench', source), ...libs], { encoding: 'utf8' });
+  if (cc.status !== 0) throw new Error(`clang ${source} failed: ${cc.stderr}`);
+  return out;
+}
+
+/** The q-quantile (0..1) of xs by the nearest-rank method; NaN when there are none. */
+export function quantile(xs: number[], q: number): number {
+  if (xs.length === 0) return NaN;
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
+}

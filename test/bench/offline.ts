@@ -7,13 +7,12 @@ import { BATCH_OFFSET, DESC_SIZE } from '../../host/dataplane/layout.js';
 import { OfflineRunner, XDP_HEADROOM } from '../../host/offline/runner.js';
 import { echo4Frame, echo6Frame } from '../helpers/packets.js';
 import { ROOT } from '../helpers/testenv.js';
+import { buildC } from './common.js';
 
 export function offlineBench(): Record<string, number> {
   const dir = join(ROOT, 'build', 'bench');
   mkdirSync(dir, { recursive: true });
-  const exe = join(dir, 'echo-bench');
-  const cc = spawnSync('clang', ['-O2', '-o', exe, join(ROOT, 'test', 'bench', 'echo.c')], { encoding: 'utf8' });
-  if (cc.status !== 0) throw new Error(`clang failed: ${cc.stderr}`);
+  const exe = buildC('echo.c', 'echo-bench');
   const frames = Array.from({ length: 64 }, (_, i) =>
     Uint8Array.from(i % 4 === 3 ? echo4Frame({ seq: i }) : i % 4 === 2 ? echo6Frame({ ext: [{ type: 0 }], seq: i }) : echo6Frame({ seq: i })));
   writeFileSync(join(dir, 'frames.bin'), Buffer.concat(frames.flatMap((f) => [Buffer.from([f.length >> 8, f.length & 0xff]), Buffer.from(f)])));

@@ -3,29 +3,38 @@
 // machine's drift hits them alike. Offered load is counted where it lands
 // (the served interface's rx_packets), replies where they land (the
 // generator's XDP sink, in every mode).
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { EnvState } from '../../host/testenv/state.js';
-import { type Running, startAfxdp } from '../helpers/afxdp.js';
+import { Running, startAfxdp } from '../helpers/afxdp.js';
 import { ROOT } from '../helpers/testenv.js';
 import { type GenJson, gen } from '../helpers/traffic.js';
-import { machineBusyNs, median, outerRx, processCpuNs } from './common.js';
+import { buildC, machineBusyNs, median, outerRx, processCpuNs } from './common.js';
 
 export interface Responder {
   name: string;
   /** afxdp-wasm options, or a setup for a responder that is not ours. */
   args?: string[];
   kernel?: 'plain' | 'xdp_echo_tx';
+  /** Options of the C AF_XDP responder, test/bench/xsk_echo.c. */
+  c?: string[];
+  /** A CPU list for taskset: where the responder's process runs (the kernel's answer in softirq cannot be pinned). */
+  taskset?: string;
 }
 
+export const KERNEL: Responder = { name: 'kernel (no XDP, GRO on)', kernel: 'plain' };
+const LESSON_SIZES = ['--frames', '4096', '--frame-size', '4096', '--ring-size', '2048', '--batch', '64'];
+export const LESSON: Responder = { name: 'afxdp-wasm, lesson sizes (4096 x 4096 B frames, rings 2048, batch 64)', args: LESSON_SIZES };
+export const DEFAULTS: Responder = { name: 'afxdp-wasm, defaults (16384 x 2048 B, rings 16384, batch 256; spin)', args: [] };
+export const POLL: Responder = { name: 'afxdp-wasm, defaults with -p (poll)', args: ['-p'] };
+export const COALESCE: Responder = { name: 'afxdp-wasm, best: --coalesce 100 (poll, adaptive RX coalescing)', args: ['--coalesce', '100'] };
+export const C_SPIN: Responder = { name: 'C AF_XDP responder (xsk_echo.c, same sizes as the defaults; spin)', c: [] };
+export const XDP_TX: Responder = { name: 'in-kernel XDP_TX echo (xdp_echo_tx.o, ceiling)', kernel: 'xdp_echo_tx' };
+
 export const RESPONDERS: Responder[] = [
-  { name: 'kernel (no XDP, GRO on)', kernel: 'plain' },
-  { name: 'afxdp-wasm, lesson sizes (4096 x 4096 B frames, rings 2048, batch 64)', args: ['--frames', '4096', '--frame-size', '4096', '--ring-size', '2048', '--batch', '64'] },
-  { name: 'afxdp-wasm, defaults (16384 x 2048 B, rings 16384, batch 256; spin)', args: [] },
-  { name: 'afxdp-wasm, defaults with -p (poll)', args: ['-p'] },
+  KERNEL, LESSON, DEFAULTS, POLL,
   { name: 'afxdp-wasm, defaults with 4096-slot rings (-p; the default before)', args: ['-p', '--ring-size', '4096'] },
-  { name: 'afxdp-wasm, best: --coalesce 100 (poll, adaptive RX coalescing)', args: ['--coalesce', '100'] },
-  { name: 'in-kernel XDP_TX echo (xdp_echo_tx.o, ceiling)', kernel: 'xdp_echo_tx' },
+  COALESCE, XDP_TX,
 ];
 
 export interface Sample {
@@ -45,7 +54,18 @@ function generate(env: EnvState, seconds: number, load: Load, genArgs: string[])
   return gen(env, '--seconds', String(seconds), ...how, ...genArgs);
 }
 
-async function withResponder<T>(env: EnvState, who: Responder, fn: (r: Running | undefined) => Promise<T> | T): Promise<T> {
+let xskEcho: string | undefined;
+
+function startResponder(env: EnvState, who: Responder): Running {
+  const pin = who.taskset === undefined ? [] : ['taskset', '-c', who.taskset];
+  if (who.c === undefined) return startAfxdp(['-d', env.name, '-q', ...(who.args ?? [])], pin);
+  xskEcho ??= buildC('xsk_echo.c', 'xsk_echo', ['-lxdp', '-lbpf']);
+  const argv = [...pin, xskEcho, '-d', env.name, ...who.c];
+  return new Running(spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] }));
+}
+
+/** Runs fn with the responder serving env (undefined for the kernel's), and always stops it. */
+export async function withResponder<T>(env: EnvState, who: Responder, fn: (r: Running | undefined) => Promise<T> | T): Promise<T> {
   if (who.kernel === 'plain') {
     spawnSync('ethtool', ['-K', env.name, 'gro', 'on']); // veth delivers to a peer without XDP only with GRO
     try {
@@ -63,7 +83,7 @@ async function withResponder<T>(env: EnvState, who: Responder, fn: (r: Running |
       spawnSync('xdp-loader', ['unload', env.name, '--all']);
     }
   }
-  const r = startAfxdp(['-d', env.name, '-q', ...(who.args ?? [])]);
+  const r = startResponder(env, who);
   try {
     await r.ready();
     return await fn(r);

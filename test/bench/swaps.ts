@@ -7,7 +7,7 @@ import { sleep, startAfxdp } from '../helpers/afxdp.js';
 import { ROOT } from '../helpers/testenv.js';
 import { flood } from '../helpers/traffic.js';
 
-function askControl(sock: string, req: object): Promise<{ ok: boolean; error?: string }> {
+export function askControl(sock: string, req: object): Promise<{ ok: boolean; error?: string }> {
   return new Promise((resolve, reject) => {
     let data = '';
     const conn = connect(sock, () => conn.write(JSON.stringify(req) + '\n'));
@@ -18,15 +18,23 @@ function askControl(sock: string, req: object): Promise<{ ok: boolean; error?: s
   });
 }
 
-export async function swapBench(env: EnvState, swaps = 100): Promise<Record<string, number>> {
+/** Two files of echo.wasm to swap between, so every swap loads a file anew. */
+export function swapFiles(): [string, string] {
   const dir = join(ROOT, 'build', 'bench');
-  const files = ['a', 'b'].map((n) => join(dir, `echo-${n}.wasm`));
+  const files: [string, string] = [join(dir, 'echo-a.wasm'), join(dir, 'echo-b.wasm')];
   for (const f of files) copyFileSync(join(ROOT, 'build', 'asm', 'echo.wasm'), f);
+  return files;
+}
+
+export const controlSocket = (env: EnvState) => `/run/afxdp-wasm/ctl/${env.name}.sock`;
+
+export async function swapBench(env: EnvState, swaps = 100): Promise<Record<string, number>> {
+  const files = swapFiles();
   const r = startAfxdp(['-d', env.name, '--json', '--interval', '60', '--handler', files[0]!]);
   const latencies: number[] = [];
   try {
     await r.ready();
-    const sock = `/run/afxdp-wasm/ctl/${env.name}.sock`;
+    const sock = controlSocket(env);
     const gen = flood(env, 20);
     try {
       await sleep(300);

@@ -9,7 +9,7 @@ const LOSS_FREE = 0.999;
 const mega = (x: number) => `${(x / 1e6).toFixed(3)} M/s`;
 
 /** The highest offered rate answered >= 99.9%, with every lower paced load answered too. */
-export function lossFreePeak(points: (Sample & { load: Load })[]): number {
+export function lossFreePeak(points: (Pick<Sample, 'ratio' | 'offered'> & { load: Load })[]): number {
   let peak = 0;
   for (const p of [...points].sort((a, b) => Number(a.load) - Number(b.load))) {
     if (p.ratio < LOSS_FREE) break;

@@ -96,8 +96,10 @@ export async function serving(ifname: string, args: string[], fn: (r: Running) =
   return r;
 }
 
-export function startAfxdp(args: string[]): Running {
-  return new Running(spawn(process.execPath, [join(ROOT, 'dist', 'afxdp-wasm.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] }));
+/** prefix: a command that runs it, such as taskset -c 1. */
+export function startAfxdp(args: string[], prefix: string[] = []): Running {
+  const argv = [...prefix, process.execPath, join(ROOT, 'dist', 'afxdp-wasm.js'), ...args];
+  return new Running(spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] }));
 }
 
 /** Runs it to completion (for bad input): exit code and output. */

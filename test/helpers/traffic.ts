@@ -21,11 +21,39 @@ export interface GenJson {
   latency: Latency | null;
 }
 
+const genArgv = (env: EnvState, args: string[]) =>
+  [process.execPath, join(ROOT, 'dist', 'afxdp-wasm.js'), 'gen', '--name', env.name, '--json', ...args];
+
+function genResult(args: string[], status: number | null, stdout: string, stderr: string): GenJson {
+  if (status !== 0) throw new Error(`gen ${args.join(' ')} failed: ${stderr}`);
+  return JSON.parse(stdout.trim().split('\n').pop()!) as GenJson; // the result is its last line
+}
+
 /** afxdp-wasm gen against the environment (flat out, or --rate PPS, --trafgen ...); throws if it fails. */
 export function gen(env: EnvState, ...args: string[]): GenJson {
-  const res = spawnSync(process.execPath, [join(ROOT, 'dist', 'afxdp-wasm.js'), 'gen', '--name', env.name, '--json', ...args], { encoding: 'utf8' });
-  if (res.status !== 0) throw new Error(`gen ${args.join(' ')} failed: ${res.stderr}`);
-  return JSON.parse(res.stdout.trim().split('\n').pop()!) as GenJson; // the result is its last line
+  const argv = genArgv(env, args);
+  const res = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8' });
+  return genResult(args, res.status, res.stdout, res.stderr);
+}
+
+/** The same without blocking, run by prefix (such as taskset -c 0), so other traffic can go beside it. */
+export function genAsync(env: EnvState, prefix: string[], ...args: string[]): Promise<GenJson> {
+  return new Promise((resolve, reject) => {
+    const argv = [...prefix, ...genArgv(env, args)];
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+    child.once('error', reject);
+    child.once('close', (code) => {
+      try {
+        resolve(genResult(args, code, out, err));
+      } catch (e) {
+        reject(e);
+      }
+    });
+  });
 }
 
 /** ping -6 from inside to the outer address; returns how many replies came back. */
