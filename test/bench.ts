@@ -6,7 +6,8 @@
 //             then paced loads (the generator's AF_XDP socket), plotted
 // --offline stops after the first part; --tuning measures only the data-path
 // settings against each other (test/bench/tuning.ts); --latency only round
-// trips under load (test/bench/latency.ts).
+// trips under load (test/bench/latency.ts); --endurance only the 10,000-swap
+// soak and the 60 s holds (test/bench/endurance.ts).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, uniqueName, withEnv } from './helpers/testenv.js';
@@ -18,9 +19,11 @@ import { median } from './bench/common.js';
 import { swapBench } from './bench/swaps.js';
 import { tuningBench } from './bench/tuning.js';
 import { latencyBench } from './bench/latency.js';
+import { enduranceBench } from './bench/endurance.js';
 
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 2);
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 3);
+const HOLD_SECONDS = Number(process.env['BENCH_HOLD_SECONDS'] ?? 60);
 // Paced by the generator's AF_XDP socket; the flood point (live frames) is added from the runs above.
 // The generator's AF_XDP socket tops out near 0.7-0.8 M/s here: the last points find where.
 const SWEEP: Load[] = (process.env['BENCH_SWEEP'] ?? '100000,300000,500000,600000,700000,800000').split(',').map(Number);
@@ -40,6 +43,11 @@ async function main(): Promise<void> {
     writeFileSync(join(dir, 'latency.json'), JSON.stringify({ date: new Date().toISOString(), seconds, ...result }, null, 2) + '\n');
     writeFileSync(join(dir, 'latency.svg'), svg);
     console.log(`\nRaw figures: ${join(dir, 'latency.json')}; plot: ${join(dir, 'latency.svg')}`);
+    return;
+  }
+  if (process.argv.includes('--endurance')) {
+    const endurance = await withEnv({ name: uniqueName('bend') }, (env) => enduranceBench(env, SECONDS, HOLD_SECONDS));
+    writeFileSync(join(dir, 'endurance.json'), JSON.stringify({ date: new Date().toISOString(), ...endurance }, null, 2) + '\n');
     return;
   }
   const offline = offlineBench();
