@@ -7,10 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { type EnvState, INNER_IF, outerAddr } from '../host/testenv/state.js';
-import { runAfxdp, serving } from './helpers/afxdp.js';
-import { ROOT, withEnv } from './helpers/testenv.js';
-import { attachedProgram, gen } from './helpers/traffic.js';
+import { type EnvState, INNER_IF, outerAddr } from '../../host/testenv/state.js';
+import { runAfxdp, serving } from '../helpers/afxdp.js';
+import { ROOT, withEnv } from '../helpers/testenv.js';
+import { attachedProgram, gen } from '../helpers/traffic.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'afxdp-admission-'));
 

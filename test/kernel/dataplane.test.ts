@@ -6,10 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { runAfxdp, serving, sleep, startAfxdp, waitFor } from './helpers/afxdp.js';
-import { ROOT, pingFromInside, withEnv } from './helpers/testenv.js';
-import { outerAddr, outerAddr4 } from '../host/testenv/state.js';
-import { attachedProgram, burst, captureInside, decode, flood, gen, ping6 } from './helpers/traffic.js';
+import { runAfxdp, serving, sleep, startAfxdp, waitFor } from '../helpers/afxdp.js';
+import { ROOT, pingFromInside, withEnv } from '../helpers/testenv.js';
+import { outerAddr, outerAddr4 } from '../../host/testenv/state.js';
+import { attachedProgram, burst, captureInside, decode, flood, gen, ping6 } from '../helpers/traffic.js';
 
 const DROP = join(ROOT, 'build', 'asm', 'drop.wasm');
 // The smallest valid module: magic and version, no imports, no exports.

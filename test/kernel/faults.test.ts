@@ -7,12 +7,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ControlServer, REQUEST_TIMEOUT_MS } from '../host/control/server.js';
-import { controlDir } from '../host/control/protocol.js';
-import { writePcap } from '../host/offline/pcap.js';
-import { serving, sleep, startAfxdp } from './helpers/afxdp.js';
-import { echo6Frame } from './helpers/packets.js';
-import { ROOT, runCli, withEnv } from './helpers/testenv.js';
+import { ControlServer, REQUEST_TIMEOUT_MS } from '../../host/control/server.js';
+import { controlDir } from '../../host/control/protocol.js';
+import { writePcap } from '../../host/offline/pcap.js';
+import { serving, sleep, startAfxdp } from '../helpers/afxdp.js';
+import { echo6Frame } from '../helpers/packets.js';
+import { ROOT, runCli, withEnv } from '../helpers/testenv.js';
 
 const ECHO = join(ROOT, 'build', 'asm', 'echo.wasm');
 const scratch = mkdtempSync(join(tmpdir(), 'afxdp-faults-'));

@@ -5,10 +5,10 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { EnvState } from '../host/testenv/state.js';
-import { serving, startAfxdp } from './helpers/afxdp.js';
-import { ROOT, withEnv } from './helpers/testenv.js';
-import { type GenJson, type Latency, gen } from './helpers/traffic.js';
+import type { EnvState } from '../../host/testenv/state.js';
+import { serving, startAfxdp } from '../helpers/afxdp.js';
+import { ROOT, withEnv } from '../helpers/testenv.js';
+import { type GenJson, type Latency, gen } from '../helpers/traffic.js';
 
 const innerXdp = (env: EnvState) => spawnSync('ip', ['-n', env.name, 'link', 'show', 'veth0'], { encoding: 'utf8' }).stdout.includes('prog/xdp');
 

@@ -7,9 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { askControl, runAfxdp, runFiles, serving, sleep, startAfxdp } from './helpers/afxdp.js';
-import { ROOT, withEnv } from './helpers/testenv.js';
-import { attachedProgram, ping6 } from './helpers/traffic.js';
+import { askControl, runAfxdp, runFiles, serving, sleep, startAfxdp } from '../helpers/afxdp.js';
+import { ROOT, withEnv } from '../helpers/testenv.js';
+import { attachedProgram, ping6 } from '../helpers/traffic.js';
 
 const ECHO = join(ROOT, 'build', 'asm', 'echo.wasm');
 

@@ -4,9 +4,9 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { outerAddr, outerAddr4 } from '../host/testenv/state.js';
-import { ROOT, pingFromInside, runCli, withEnv } from './helpers/testenv.js';
-import { captureOuter, macOf } from './helpers/traffic.js';
+import { outerAddr, outerAddr4 } from '../../host/testenv/state.js';
+import { ROOT, pingFromInside, runCli, withEnv } from '../helpers/testenv.js';
+import { captureOuter, macOf } from '../helpers/traffic.js';
 
 const ECHO = join(ROOT, 'build', 'asm', 'echo.wasm');
 

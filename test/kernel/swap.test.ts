@@ -7,10 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { EnvState } from '../host/testenv/state.js';
-import { type Running, serving as servingOn, sleep, waitFor } from './helpers/afxdp.js';
-import { ROOT, withEnv } from './helpers/testenv.js';
-import { flood, ping6 } from './helpers/traffic.js';
+import type { EnvState } from '../../host/testenv/state.js';
+import { type Running, serving as servingOn, sleep, waitFor } from '../helpers/afxdp.js';
+import { ROOT, withEnv } from '../helpers/testenv.js';
+import { flood, ping6 } from '../helpers/traffic.js';
 
 const ASM = join(ROOT, 'build', 'asm');
 const TEST_ASM = join(ROOT, 'build', 'test-asm');

@@ -2,10 +2,10 @@ import { existsSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ROOT, pingFromInside, runCli, uniqueName, withEnv } from './helpers/testenv.js';
-import { innerAddr, innerAddr4, loadEnv, outerAddr, outerAddr4 } from '../host/testenv/state.js';
-import { removeEnv } from '../host/testenv/env.js';
-import { requireCommands } from '../host/lib/exec.js';
+import { ROOT, pingFromInside, runCli, uniqueName, withEnv } from '../helpers/testenv.js';
+import { innerAddr, innerAddr4, loadEnv, outerAddr, outerAddr4 } from '../../host/testenv/state.js';
+import { removeEnv } from '../../host/testenv/env.js';
+import { requireCommands } from '../../host/lib/exec.js';
 
 const sh = (...argv: string[]) => execFileSync(argv[0]!, argv.slice(1), { encoding: 'utf8' });
 const nothingLeftOf = (name: string) => {

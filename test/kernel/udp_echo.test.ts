@@ -3,12 +3,12 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { loadHandler } from '../host/dataplane/handler.js';
-import { OfflineRunner } from '../host/offline/runner.js';
-import { outerAddr } from '../host/testenv/state.js';
-import { startAfxdp } from './helpers/afxdp.js';
-import { internetChecksum, udp6Frame } from './helpers/packets.js';
-import { ROOT, withEnv } from './helpers/testenv.js';
+import { loadHandler } from '../../host/dataplane/handler.js';
+import { OfflineRunner } from '../../host/offline/runner.js';
+import { outerAddr } from '../../host/testenv/state.js';
+import { startAfxdp } from '../helpers/afxdp.js';
+import { internetChecksum, udp6Frame } from '../helpers/packets.js';
+import { ROOT, withEnv } from '../helpers/testenv.js';
 
 const UDP_ECHO = join(ROOT, 'build', 'asm', 'udp_echo.wasm');
 

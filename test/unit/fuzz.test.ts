@@ -4,11 +4,11 @@ import fc from 'fast-check';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { join } from 'node:path';
-import { loadHandler } from '../host/dataplane/handler.js';
-import { OfflineRunner } from '../host/offline/runner.js';
-import { ROOT } from './helpers/testenv.js';
-import { echo4Frame, echo6Frame } from './helpers/packets.js';
-import { checkCase, property } from './fuzz/echo-property.js';
+import { loadHandler } from '../../host/dataplane/handler.js';
+import { OfflineRunner } from '../../host/offline/runner.js';
+import { ROOT } from '../helpers/testenv.js';
+import { echo4Frame, echo6Frame } from '../helpers/packets.js';
+import { checkCase, property } from '../fuzz/echo-property.js';
 
 const SEED = 20261125;
 

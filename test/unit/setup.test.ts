@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ROOT } from './helpers/testenv.js';
+import { ROOT } from '../helpers/testenv.js';
 
 // The suite itself ran the set-up just before (npm's pretest), so all is present now.
 test('set-up with everything present plans no apt, npm or build step and prints nothing', () => {
