@@ -64,7 +64,7 @@ function installPackages() {
   const missing = Object.keys(PACKAGES).filter((pkg) => !provided(PACKAGES[pkg]));
   if (missing.length === 0) return;
   const install = ['install', '-y', '--no-install-recommends', ...missing];
-  if (!isRoot) fail(`missing Debian packages; run as root: apt-get update && apt-get install ${install.slice(1).join(' ')}`);
+  if (!isRoot && !dryRun) fail(`missing Debian packages; run as root: apt-get update && apt-get install ${install.slice(1).join(' ')}`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   run('apt-get', ['update', '-qq'], { env });
   run('apt-get', ['-qq', ...install], { env });
@@ -73,7 +73,7 @@ function installPackages() {
 function mountBpffs() {
   const mounts = readFileSync('/proc/mounts', 'utf8');
   if (/ \/sys\/fs\/bpf bpf /.test(mounts)) return;
-  if (!isRoot) fail('bpffs is not mounted; run as root: mount -t bpf bpf /sys/fs/bpf');
+  if (!isRoot && !dryRun) fail('bpffs is not mounted; run as root: mount -t bpf bpf /sys/fs/bpf');
   run('mount', ['-t', 'bpf', 'bpf', '/sys/fs/bpf']);
 }
 

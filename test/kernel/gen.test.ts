@@ -113,12 +113,4 @@ test('--napi-thread: replies received in a NAPI thread are all counted, and the 
   });
 });
 
-test('--help of the subcommands: usage on stdout, exit 0, no root work done', () => {
-  for (const [sub, usage] of [['gen', /^Usage: afxdp-wasm gen \[options\]/], ['ctl', /^usage: afxdp-wasm ctl <swap FILE\.wasm \| status \| stats>/]] as const) {
-    const res = spawnSync(process.execPath, [join(ROOT, 'dist', 'afxdp-wasm.js'), sub, '--help'], { encoding: 'utf8' });
-    assert.is(res.status, 0, res.stderr);
-    assert.match(res.stdout, usage);
-  }
-});
-
 test.run();

@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { join } from 'node:path';
 import { loadHandler } from '../../host/dataplane/handler.js';
 import { OfflineRunner } from '../../host/offline/runner.js';
-import { ROOT } from '../helpers/testenv.js';
+import { ROOT } from '../helpers/cli.js';
 import { echo4Frame, echo6Frame } from '../helpers/packets.js';
 import { checkCase, property } from '../fuzz/echo-property.js';
 
