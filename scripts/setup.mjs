@@ -8,6 +8,8 @@
 //   node scripts/setup.mjs --rebuild  rebuild every build output
 //   node scripts/setup.mjs --dry-run  print what would be done, do nothing
 //   node scripts/setup.mjs --handler path/to/h.ts   also build that handler to build/asm/h.wasm
+//   node scripts/setup.mjs --for offline   only what runs without root and a kernel: npm ci, the
+//                                          handlers, the host and the tests (replay, fuzz, unit tests)
 import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { basename, delimiter, dirname, join, resolve } from 'node:path';
@@ -20,6 +22,7 @@ const dryRun = args.has('--dry-run');
 const rebuild = args.has('--rebuild');
 const extraHandlers = argv.filter((a, i) => argv[i - 1] === '--handler');
 const isRoot = process.getuid?.() === 0;
+const forWhat = argv.find((a, i) => argv[i - 1] === '--for') ?? 'all';
 
 // Debian package -> a file or command it provides (cheaper than asking dpkg).
 const PACKAGES = {
@@ -61,7 +64,7 @@ function installPackages() {
   const missing = Object.keys(PACKAGES).filter((pkg) => !provided(PACKAGES[pkg]));
   if (missing.length === 0) return;
   const install = ['install', '-y', '--no-install-recommends', ...missing];
-  if (!isRoot) fail(`missing Debian packages; run as root: apt-get update && apt-get install ${install.slice(1).join(' ')}`);
+  if (!isRoot && !dryRun) fail(`missing Debian packages; run as root: apt-get update && apt-get install ${install.slice(1).join(' ')}`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   run('apt-get', ['update', '-qq'], { env });
   run('apt-get', ['-qq', ...install], { env });
@@ -70,7 +73,7 @@ function installPackages() {
 function mountBpffs() {
   const mounts = readFileSync('/proc/mounts', 'utf8');
   if (/ \/sys\/fs\/bpf bpf /.test(mounts)) return;
-  if (!isRoot) fail('bpffs is not mounted; run as root: mount -t bpf bpf /sys/fs/bpf');
+  if (!isRoot && !dryRun) fail('bpffs is not mounted; run as root: mount -t bpf bpf /sys/fs/bpf');
   run('mount', ['-t', 'bpf', 'bpf', '/sys/fs/bpf']);
 }
 
@@ -179,20 +182,29 @@ async function buildHost() {
 async function buildTests() {
   const tests = [...filesUnder(join(root, 'test'), '.test.ts'), join(root, 'test', 'bench.ts'), join(root, 'test', 'fuzz.ts')];
   const inputs = [...filesUnder(join(root, 'test'), '.ts'), ...filesUnder(join(root, 'host'), '.ts')];
-  const outs = tests.map((t) => join(root, 'build', 'test', basename(t, '.ts') + '.js'));
+  // test/unit/x.test.ts -> build/test/unit/x.test.js: the tiers keep their folders.
+  const outs = tests.map((t) => join(root, 'build', t.slice(root.length + 1).replace(/\.ts$/, '.js')));
   if (tests.length === 0 || !stale(outs, inputs)) return;
-  await bundle(tests.map((t) => t.slice(root.length + 1)), 'build/test');
+  await bundle(tests.map((t) => t.slice(root.length + 1)), 'build/test', { outbase: join(root, 'test') });
 }
 
-installPackages();
-mountBpffs();
+if (!['all', 'offline'].includes(forWhat)) fail(`--for takes offline or all, not '${forWhat}'`);
+// Offline work (replay, fuzz, handlers, the unit tests) needs Node and node_modules only: no apt, no bpffs,
+// no clang, no addon, no root.
+const kernelSide = forWhat === 'all';
+if (kernelSide) {
+  installPackages();
+  mountBpffs();
+}
 installNodeModules();
 buildHandlers();
-buildBpf();
-// The data plane's addon and the load generator's. Each shares a header with its XDP programs, declared once
-// in bpf/: the admission control block, the request's stamp.
-const shimDir = join(root, 'shim');
-buildAddon(shimDir, 'afxdp_shim', { apart: [join(shimDir, 'gen')], extra: [join(root, 'bpf', 'xsk_fair.h')] });
-buildAddon(join(shimDir, 'gen'), 'afxdp_gen', { extra: [join(root, 'bpf', 'gen_stamp.h')] });
+if (kernelSide) {
+  buildBpf();
+  // The data plane's addon and the load generator's. Each shares a header with its XDP programs, declared once
+  // in bpf/: the admission control block, the request's stamp.
+  const shimDir = join(root, 'shim');
+  buildAddon(shimDir, 'afxdp_shim', { apart: [join(shimDir, 'gen')], extra: [join(root, 'bpf', 'xsk_fair.h')] });
+  buildAddon(join(shimDir, 'gen'), 'afxdp_gen', { extra: [join(root, 'bpf', 'gen_stamp.h')] });
+}
 await buildHost();
 await buildTests();

@@ -2,6 +2,7 @@
 // ratios within it mean anything (this machine is shared and noisy).
 //   offline   echo.wasm against the same logic in C, and heap growth
 //   swaps     100 ctl swaps under a flood: latency, packets lost
+//   times     what npm test bounds only loosely: ping rtt, stats periods, idle swaps, a vanished interface
 //   online    every responder flooded by the same generator, several runs;
 //             then paced loads (the generator's AF_XDP socket), plotted
 // --offline stops after the first part; --tuning measures only the data-path
@@ -17,6 +18,7 @@ import { targetTable, targets } from './bench/targets.js';
 import { type Series, svgPlot } from './bench/plot.js';
 import { median } from './bench/common.js';
 import { swapBench } from './bench/swaps.js';
+import { timingBench } from './bench/timings.js';
 import { tuningBench } from './bench/tuning.js';
 import { latencyBench } from './bench/latency.js';
 import { enduranceBench } from './bench/endurance.js';
@@ -53,6 +55,7 @@ async function main(): Promise<void> {
   const offline = offlineBench();
   if (process.argv.includes('--offline')) return;
   const swaps = await withEnv({ name: uniqueName('bswap') }, (env) => swapBench(env));
+  const timings = await withEnv({ name: uniqueName('btime') }, (env) => timingBench(env));
 
   const rows: Row[] = RESPONDERS.map((r) => ({ responder: r.name, samples: [] }));
   const series: Series[] = RESPONDERS.map((r) => ({ name: r.name, points: [] }));
@@ -94,7 +97,7 @@ async function main(): Promise<void> {
   console.log(`\nIdle, no traffic: ${Object.entries(idle).map(([k, v]) => `${k} ${(v * 100).toFixed(1)}% of a core`).join(', ')}`);
   const goals = targets(RESPONDERS, rows, sweep, idle['poll (-p)']!, napiThread);
   console.log(`\nTargets (issue #7), from this run:\n\n${targetTable(goals)}`);
-  writeFileSync(join(dir, 'bench.json'), JSON.stringify({ date: new Date().toISOString(), seconds: SECONDS, runs: RUNS, offline, swaps, idle, rows, sweep, napiThread, targets: goals, series }, null, 2) + '\n');
+  writeFileSync(join(dir, 'bench.json'), JSON.stringify({ date: new Date().toISOString(), seconds: SECONDS, runs: RUNS, offline, swaps, timings, idle, rows, sweep, napiThread, targets: goals, series }, null, 2) + '\n');
   writeFileSync(join(dir, 'replies.svg'), svgPlot('Echo replies against offered load (veth, copy mode, 2 cores)', series));
   console.log(`\nRaw figures: ${join(dir, 'bench.json')}; plot: ${join(dir, 'replies.svg')}`);
 }

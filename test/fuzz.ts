@@ -6,7 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { writePcap } from '../host/offline/pcap.js';
-import { ROOT } from './helpers/testenv.js';
+import { ROOT } from './helpers/cli.js';
 import { type Case, property } from './fuzz/echo-property.js';
 
 const { values } = parseArgs({ options: { runs: { type: 'string' }, seed: { type: 'string' } } });

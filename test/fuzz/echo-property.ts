@@ -4,46 +4,49 @@
 // reference model does, with the same bytes.
 import fc from 'fast-check';
 import { join } from 'node:path';
-import { loadHandler } from '../../host/dataplane/handler.js';
+import { type Handler, loadHandler } from '../../host/dataplane/handler.js';
 import { OfflineRunner, XDP_HEADROOM } from '../../host/offline/runner.js';
-import { ROOT } from '../helpers/testenv.js';
+import { ROOT } from '../helpers/cli.js';
 import { type Echo4, type Echo6, type ExtHeader, echo4Frame, echo6Frame, ipv6Bytes, macBytes } from '../helpers/packets.js';
 import { type RefConfig, referenceEcho } from '../reference/echo.js';
 
-const echo = loadHandler(join(ROOT, 'build', 'asm', 'echo.wasm'));
 const FULL: RefConfig = { mac: macBytes('02:aa:bb:cc:dd:ee'), ipv6: ipv6Bytes('fc00:dead:cafe:1::1'), ipv4: [10, 11, 1, 1], hopLimit: 64 };
 const BARE: RefConfig = { hopLimit: 200 };
-const runners = { full: new OfflineRunner(echo, FULL), bare: new OfflineRunner(echo, BARE) };
 const configs = { full: FULL, bare: BARE };
 
 const SENTINEL = 0xa5;
 
 export interface Case {
   frame: Uint8Array;
-  config: keyof typeof runners;
+  config: keyof typeof configs;
 }
 
-/** Checks one case; returns a description of what went wrong, or undefined. */
-export function checkCase({ frame, config }: Case): string | undefined {
-  const runner = runners[config];
-  const bytes = new Uint8Array(runner.memory.buffer);
-  // Frame 0 and all of frame 1 are filled with a sentinel; the run lays frame 0's bytes in.
-  const start = runner.frameStart(0);
-  bytes.fill(SENTINEL, start, runner.frameStart(2));
-  const [out] = runner.run([frame]);
-  if (!out) return 'no outcome';
-  if (out.verdict === 'trap') return `trapped: ${out.error}`;
-  if (out.verdict === 'invalid') return 'gave a verdict the shim would refuse';
-  const addr = start + XDP_HEADROOM;
-  for (let p = start; p < runner.frameStart(2); p++) {
-    if ((p < addr || p >= addr + frame.length) && bytes[p] !== SENTINEL) return `wrote outside its frame at ${p - addr} (frame length ${frame.length})`;
-  }
-  const ref = referenceEcho(frame, configs[config]);
-  if (out.verdict === 'drop') return 'reply' in ref ? 'dropped what the reference answers' : undefined;
-  if (!('reply' in ref)) return `answered what the reference drops (${ref.drop})`;
-  if (out.bytes.length > frame.length) return `reply of ${out.bytes.length} bytes is longer than the ${frame.length}-byte request`;
-  if (Buffer.compare(Buffer.from(out.bytes), Buffer.from(ref.reply)) !== 0) return 'reply differs from the reference';
-  return undefined;
+/** Checks one case on a handler that should be echo; returns a description of what went wrong, or undefined. */
+export type Checker = (c: Case) => string | undefined;
+
+export function checkerFor(handler: Handler): Checker {
+  const runners = { full: new OfflineRunner(handler, FULL), bare: new OfflineRunner(handler, BARE) };
+  return ({ frame, config }) => {
+    const runner = runners[config];
+    const bytes = new Uint8Array(runner.memory.buffer);
+    // Frame 0 and all of frame 1 are filled with a sentinel; the run lays frame 0's bytes in.
+    const start = runner.frameStart(0);
+    bytes.fill(SENTINEL, start, runner.frameStart(2));
+    const [out] = runner.run([frame]);
+    if (!out) return 'no outcome';
+    if (out.verdict === 'trap') return `trapped: ${out.error}`;
+    if (out.verdict === 'invalid') return 'gave a verdict the shim would refuse';
+    const addr = start + XDP_HEADROOM;
+    for (let p = start; p < runner.frameStart(2); p++) {
+      if ((p < addr || p >= addr + frame.length) && bytes[p] !== SENTINEL) return `wrote outside its frame at ${p - addr} (frame length ${frame.length})`;
+    }
+    const ref = referenceEcho(frame, configs[config]);
+    if (out.verdict === 'drop') return 'reply' in ref ? 'dropped what the reference answers' : undefined;
+    if (!('reply' in ref)) return `answered what the reference drops (${ref.drop})`;
+    if (out.bytes.length > frame.length) return `reply of ${out.bytes.length} bytes is longer than the ${frame.length}-byte request`;
+    if (Buffer.compare(Buffer.from(out.bytes), Buffer.from(ref.reply)) !== 0) return 'reply differs from the reference';
+    return undefined;
+  };
 }
 
 // --- generators ---------------------------------------------------------
@@ -127,7 +130,12 @@ export const anyCase: fc.Arbitrary<Case> = fc.record({
   config: fc.constantFrom('full' as const, 'bare' as const),
 });
 
-export const property = fc.property(anyCase, (c) => {
-  const problem = checkCase(c);
+/** The property on a handler: every case passes the checker. */
+export const propertyOf = (check: Checker) => fc.property(anyCase, (c) => {
+  const problem = check(c);
   if (problem) throw new Error(problem);
 });
+
+/** The real build/asm/echo.wasm, what npm test and npm run fuzz check. */
+export const checkCase = checkerFor(loadHandler(join(ROOT, 'build', 'asm', 'echo.wasm')));
+export const property = propertyOf(checkCase);

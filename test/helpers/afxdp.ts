@@ -3,7 +3,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { ROOT } from './testenv.js';
+import { ROOT } from './cli.js';
 
 export interface Counters {
   rxPackets: number; rxBytes: number; txPackets: number; txBytes: number;

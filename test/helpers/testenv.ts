@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { removeEnv, setup, type SetupOptions } from '../../host/testenv/env.js';
 import type { EnvState } from '../../host/testenv/state.js';
+import { ROOT, runCli } from './cli.js';
 
 // Our own state folder: tests never change the user's current environment.
 process.env['AFXDP_TESTENV_STATE'] ??= mkdtempSync(join(tmpdir(), 'afxdp-testenv-'));
@@ -26,17 +27,7 @@ export async function withEnv<T>(opts: Partial<SetupOptions>, fn: (env: EnvState
   }
 }
 
-export const ROOT = join(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '..', '..');
-
-/** Runs one of the built commands (dist/NAME.js) and collects what it printed. */
-export function runCli(name: string, args: string[], extra: { uid?: number } = {}) {
-  const argv = [process.execPath, join(ROOT, 'dist', `${name}.js`), ...args];
-  const res = spawnSync(extra.uid === undefined ? argv[0]! : 'setpriv',
-    extra.uid === undefined ? argv.slice(1) : [`--reuid=${extra.uid}`, `--regid=${extra.uid}`, '--clear-groups', ...argv], {
-      encoding: 'utf8', env: process.env,
-    });
-  return { status: res.status, stdout: res.stdout, stderr: res.stderr };
-}
+export { ROOT, runCli };
 
 export const pingFromInside = (env: EnvState, addr: string, args: string[] = ['-c', '1', '-W', '2']) =>
   spawnSync('ip', ['netns', 'exec', env.name, 'ping', addr.includes(':') ? '-6' : '-4', ...args, addr], { encoding: 'utf8' });

@@ -7,10 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { EnvState } from '../host/testenv/state.js';
-import { type Running, serving as servingOn, sleep, waitFor } from './helpers/afxdp.js';
-import { ROOT, withEnv } from './helpers/testenv.js';
-import { flood, ping6 } from './helpers/traffic.js';
+import type { EnvState } from '../../host/testenv/state.js';
+import { type Running, serving as servingOn, sleep, waitFor } from '../helpers/afxdp.js';
+import { ROOT, withEnv } from '../helpers/testenv.js';
+import { flood, ping6 } from '../helpers/traffic.js';
 
 const ASM = join(ROOT, 'build', 'asm');
 const TEST_ASM = join(ROOT, 'build', 'test-asm');
@@ -128,7 +128,8 @@ test('a handler in an endless loop is cut by the watchdog; the worker restarts o
       ping6(env, 1, 0.05); // sends it into the loop
       await waitFor('the watchdog', () => /loop\.wasm \(\w+\) ran for over 1000 ms in one batch; the worker of queues 0 was restarted with .*echo\.wasm/.test(r.stderr), 6000);
       assert.is(answered(env), 5);
-      assert.ok(r.stats.at(-1)!.period < 0.5, 'the main thread kept its rhythm');
+      // A main thread stuck with the loop would show a period of over the watchdog's 1000 ms.
+      assert.ok(r.stats.at(-1)!.period < 1, 'the main thread kept its rhythm');
     });
     assertBalanced(run);
     assert.ok(run.exit!.counters.handlerErrors >= 1);

@@ -5,10 +5,10 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { EnvState } from '../host/testenv/state.js';
-import { serving, startAfxdp } from './helpers/afxdp.js';
-import { ROOT, withEnv } from './helpers/testenv.js';
-import { type GenJson, type Latency, gen } from './helpers/traffic.js';
+import type { EnvState } from '../../host/testenv/state.js';
+import { serving, startAfxdp } from '../helpers/afxdp.js';
+import { ROOT, withEnv } from '../helpers/testenv.js';
+import { type GenJson, type Latency, gen } from '../helpers/traffic.js';
 
 const innerXdp = (env: EnvState) => spawnSync('ip', ['-n', env.name, 'link', 'show', 'veth0'], { encoding: 'utf8' }).stdout.includes('prog/xdp');
 
@@ -111,14 +111,6 @@ test('--napi-thread: replies received in a NAPI thread are all counted, and the 
     assert.is(threaded(), '0');
     assert.not.ok(innerXdp(env));
   });
-});
-
-test('--help of the subcommands: usage on stdout, exit 0, no root work done', () => {
-  for (const [sub, usage] of [['gen', /^Usage: afxdp-wasm gen \[options\]/], ['ctl', /^usage: afxdp-wasm ctl <swap FILE\.wasm \| status \| stats>/]] as const) {
-    const res = spawnSync(process.execPath, [join(ROOT, 'dist', 'afxdp-wasm.js'), sub, '--help'], { encoding: 'utf8' });
-    assert.is(res.status, 0, res.stderr);
-    assert.match(res.stdout, usage);
-  }
 });
 
 test.run();

@@ -3,11 +3,12 @@
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { loadHandler } from '../host/dataplane/handler.js';
-import { OfflineRunner, type Outcome } from '../host/offline/runner.js';
-import { ROOT } from './helpers/testenv.js';
-import { type Echo4, type Echo6, echo4Frame, echo6Frame, internetChecksum, ipv6Bytes, macBytes } from './helpers/packets.js';
-import { type RefConfig, referenceEcho } from './reference/echo.js';
+import { loadHandler } from '../../host/dataplane/handler.js';
+import { OfflineRunner, type Outcome } from '../../host/offline/runner.js';
+import { ROOT } from '../helpers/cli.js';
+import { type Echo4, type Echo6, echo4Frame, echo6Frame, internetChecksum, ipv6Bytes, macBytes } from '../helpers/packets.js';
+import { type RefConfig, referenceEcho } from '../reference/echo.js';
+import { testWith } from '../helpers/tools.js';
 
 const echo = loadHandler(join(ROOT, 'build', 'asm', 'echo.wasm'));
 const OUR_MAC = '02:aa:bb:cc:dd:ee';
@@ -183,11 +184,11 @@ test('everything else is dropped and counted: not IP, runts', () => {
   dropped(v5, 'bad_header');
 });
 
-test('replies pass tshark: checksums and fields of a sample, decoded independently', async () => {
+testWith('tshark')('replies pass tshark: checksums and fields of a sample, decoded independently', async () => {
   const { writeFileSync, mkdtempSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const { spawnSync } = await import('node:child_process');
-  const { writePcap } = await import('../host/offline/pcap.js');
+  const { writePcap } = await import('../../host/offline/pcap.js');
   const frames = [
     echo6Frame(), echo6Frame({ tags: [{ tpid: 0x8100, id: 3 }] }), echo6Frame({ ext: [{ type: 0 }, { type: 60 }] }),
     echo6Frame({ dst: 'ff02::1', dstMac: '33:33:00:00:00:01' }), echo4Frame(), echo4Frame({ options: [1, 1, 1, 1, 1, 1, 1, 0] }),

@@ -7,9 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { askControl, runAfxdp, runFiles, serving, sleep, startAfxdp } from './helpers/afxdp.js';
-import { ROOT, withEnv } from './helpers/testenv.js';
-import { attachedProgram, ping6 } from './helpers/traffic.js';
+import { askControl, runAfxdp, runFiles, serving, sleep, startAfxdp } from '../helpers/afxdp.js';
+import { ROOT, withEnv } from '../helpers/testenv.js';
+import { attachedProgram, ping6 } from '../helpers/traffic.js';
 
 const ECHO = join(ROOT, 'build', 'asm', 'echo.wasm');
 
@@ -22,13 +22,11 @@ for (const how of ['ip link del', 'ip netns del'] as const) {
           await run.ready();
           const files = runFiles(env.name);
           assert.ok(existsSync(files.socket) && existsSync(files.owner), 'control socket and ownership record while it runs');
-          const t0 = performance.now();
           const del = how === 'ip link del' ? ['ip', 'link', 'del', env.name] : ['ip', 'netns', 'del', env.name];
           assert.is(spawnSync(del[0]!, del.slice(1)).status, 0);
           const code = await Promise.race([run.exited, sleep(3000).then(() => 'still running')]);
-          const ms = performance.now() - t0;
+          // Noticed at all within 3 s (the watchdog looks every 250 ms); how soon is a figure of npm run bench.
           assert.is(code, 1, `exit code; stderr: ${run.stderr}`);
-          assert.ok(ms < 1500, `noticed after ${ms.toFixed(0)} ms`);
           const said = run.stderr.trim().split('\n').filter((l) => l.includes(env.name) && /went away|ENETDOWN/.test(l));
           assert.is(said.length, 1, run.stderr);
           assert.match(said[0]!, new RegExp(`interface ${env.name} went away: its AF_XDP socket \\(queue \\d\\) reports ENETDOWN`));
@@ -57,9 +55,11 @@ test('an idle -p worker takes a swap at once: every one of 10 swaps answered in 
         assert.ok(reply.ok, String(reply.error));
         times.push(performance.now() - t0);
       }
-      // Without a wake-up a swap waits for the poll timeout (250 ms; 100 ms before): on
-      // average half of it, so ten in a row under 150 ms would be chance once in a hundred.
-      assert.ok(Math.max(...times) < 150, `swap times ${times.map((t) => t.toFixed(1)).join(' ')} ms`);
+      // Without a wake-up each swap waits for the poll timeout (250 ms), on average half of it: all ten
+      // within one timeout would be chance once in 10! (the sum of ten uniform waits). Each swap's time is
+      // a figure of npm run bench.
+      const total = times.reduce((a, b) => a + b, 0);
+      assert.ok(total < 250, `swap times ${times.map((t) => t.toFixed(1)).join(' ')} ms`);
     });
   });
 });

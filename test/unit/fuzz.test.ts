@@ -4,11 +4,11 @@ import fc from 'fast-check';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { join } from 'node:path';
-import { loadHandler } from '../host/dataplane/handler.js';
-import { OfflineRunner } from '../host/offline/runner.js';
-import { ROOT } from './helpers/testenv.js';
-import { echo4Frame, echo6Frame } from './helpers/packets.js';
-import { checkCase, property } from './fuzz/echo-property.js';
+import { loadHandler } from '../../host/dataplane/handler.js';
+import { OfflineRunner } from '../../host/offline/runner.js';
+import { ROOT } from '../helpers/cli.js';
+import { echo4Frame, echo6Frame } from '../helpers/packets.js';
+import { checkCase, checkerFor, property, propertyOf } from '../fuzz/echo-property.js';
 
 const SEED = 20261125;
 
@@ -20,14 +20,23 @@ test('20k generated frames: no trap, no write outside the frame, replies exactly
   }
 });
 
-test('the checker itself catches a wrong reply (it can fail)', () => {
-  // A request that the reference answers but whose checksum we break after the fact is dropped by both:
-  const good = Uint8Array.from(echo6Frame());
-  assert.is(checkCase({ frame: good, config: 'full' }), undefined);
-  // Lie to the checker: compare a handler that drops everything against the reference.
-  const drop = new OfflineRunner(loadHandler(join(ROOT, 'build', 'asm', 'drop.wasm')));
-  assert.is(drop.run([good])[0]!.verdict, 'drop');
-});
+// Echo with one planted bug each (test/handlers/echo_*.ts): a frame that shows the bug, and what the checker
+// must say about it. Each must also be found by the property from generated frames alone.
+const PLANTED: [string, number[], RegExp][] = [
+  ['echo_bad_checksum', echo4Frame(), /^reply differs from the reference$/],
+  ['echo_short_vlan', echo6Frame({ tags: [{ tpid: 0x8100, id: 5 }] }), /^reply differs from the reference$/],
+  ['echo_scribble', echo6Frame({ data: Array(60).fill(7) }), /^wrote outside its frame at 122 \(frame length 122\)$/],
+];
+
+for (const [name, frame, says] of PLANTED) {
+  test(`the checker catches a planted bug: ${name}`, () => {
+    const check = checkerFor(loadHandler(join(ROOT, 'build', 'test-asm', `${name}.wasm`)));
+    assert.is(checkCase({ frame: Uint8Array.from(frame), config: 'full' }), undefined, 'the real echo passes this frame');
+    assert.match(check({ frame: Uint8Array.from(frame), config: 'full' }) ?? 'passed', says);
+    const out = fc.check(propertyOf(check), { numRuns: 2000, seed: SEED });
+    assert.ok(out.failed, `${name}: 2000 generated frames and no failure found`);
+  });
+}
 
 test('a million packets leave the handler heap untouched (zero allocation per packet)', () => {
   const runner = new OfflineRunner(loadHandler(join(ROOT, 'build', 'asm', 'echo.wasm')), { ipv6: undefined, hopLimit: 64 });

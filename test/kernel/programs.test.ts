@@ -6,11 +6,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { EnvState } from '../host/testenv/state.js';
-import { outerAddr } from '../host/testenv/state.js';
-import { runAfxdp, serving as servingOn } from './helpers/afxdp.js';
-import { ROOT, withEnv } from './helpers/testenv.js';
-import { attachedProgram, ping6 } from './helpers/traffic.js';
+import type { EnvState } from '../../host/testenv/state.js';
+import { outerAddr } from '../../host/testenv/state.js';
+import { runAfxdp, serving as servingOn } from '../helpers/afxdp.js';
+import { ROOT, withEnv } from '../helpers/testenv.js';
+import { attachedProgram, ping6 } from '../helpers/traffic.js';
 
 const DROP = join(ROOT, 'build', 'asm', 'drop.wasm');
 const UDP_ECHO = join(ROOT, 'build', 'asm', 'udp_echo.wasm');

@@ -1,0 +1,86 @@
+// What a hostile user found, live: handler files that never end, control
+// sockets left by killed instances. (Requests that never finish and captures
+// cut short need no kernel: test/unit.)
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { controlDir } from '../../host/control/protocol.js';
+import { serving, sleep, startAfxdp } from '../helpers/afxdp.js';
+import { ctl, staleSockets, withRunDir } from '../helpers/control.js';
+import { withEnv } from '../helpers/testenv.js';
+
+const scratch = mkdtempSync(join(tmpdir(), 'afxdp-faults-'));
+const oneLine = (text: string) => text.trim().split('\n').length === 1;
+
+/** Runs afxdp-wasm to its end, or kills it after ms (then code is 'hung'). */
+async function runBounded(args: string[], ms: number): Promise<{ code: number | null | 'hung'; stderr: string }> {
+  const r = startAfxdp(args);
+  try {
+    const code = await Promise.race([r.exited, sleep(ms).then(() => 'hung' as const)]);
+    return { code, stderr: r.stderr };
+  } finally {
+    await r.kill();
+  }
+}
+
+test('a handler that is not a regular file, or too big, gets one line and exit 1 at once', async () => {
+  const fifo = join(scratch, 'handler.fifo');
+  assert.is(spawnSync('mkfifo', [fifo]).status, 0);
+  const big = join(scratch, 'big.wasm');
+  writeFileSync(big, '');
+  truncateSync(big, 17 * 2 ** 20);
+  const cases: [string, RegExp][] = [
+    ['/dev/zero', /^afxdp-wasm: handler \/dev\/zero is a character device, not a regular file; give --handler a \.wasm/],
+    [fifo, /^afxdp-wasm: handler \S+ is a FIFO, not a regular file; give --handler a \.wasm file/],
+    [scratch, /^afxdp-wasm: handler \S+ is a directory, not a regular file; give --handler a \.wasm file/],
+    [big, /^afxdp-wasm: handler \S+ is 17\.0 MiB, over the 16 MiB limit for a handler; give --handler a \.wasm file/],
+  ];
+  await withEnv({ noPing: true }, async (env) => {
+    for (const [file, message] of cases) {
+      const res = await runBounded(['-d', env.name, '--handler', file], 5000);
+      assert.is(res.code, 1, `${file}: ${res.stderr}`);
+      assert.match(res.stderr, message);
+      assert.ok(oneLine(res.stderr), res.stderr);
+    }
+  });
+});
+
+test('ctl swap of a FIFO is refused at once; the control socket and SIGTERM still work', async () => {
+  const fifo = join(scratch, 'swap.fifo');
+  assert.is(spawnSync('mkfifo', [fifo]).status, 0);
+  await withRunDir(() => withEnv({ noPing: true }, async (env) => {
+    await serving(env.name, [], () => {
+      const swap = ctl('swap', fifo, '-d', env.name);
+      assert.is(swap.code, 1, swap.err);
+      assert.match(swap.err, /is a FIFO, not a regular file; .*still running .*echo\.wasm/);
+      assert.ok(oneLine(swap.err), swap.err);
+      const status = ctl('status', '-d', env.name);
+      assert.is(status.code, 0, status.err);
+      assert.match(status.out, /^queue 0: .*echo\.wasm/);
+    }); // serving() stops it with SIGTERM and wants exit code 0
+  }));
+});
+
+test('ctl without -d finds the one live instance beside stale sockets and one killed with SIGKILL', async () => {
+  await withRunDir(() => withEnv({ noPing: true }, async (killed) => {
+    const victim = startAfxdp(['-d', killed.name]);
+    try {
+      await victim.ready();
+    } finally {
+      await victim.stop('SIGKILL');
+    }
+    assert.ok(existsSync(join(controlDir(), `${killed.name}.sock`)), 'SIGKILL left its socket');
+    staleSockets('gone1');
+    await withEnv({ noPing: true }, (live) => serving(live.name, [], () => {
+      const res = ctl('status');
+      assert.is(res.code, 0, res.err);
+      assert.match(res.out, /^queue 0: .*echo\.wasm/);
+      assert.equal(readdirSync(controlDir()), [`${live.name}.sock`]);
+    }));
+  }));
+});
+
+test.run();

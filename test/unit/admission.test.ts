@@ -1,0 +1,47 @@
+// Admission control (--fair): the controller's arithmetic, shim/admission.c,
+// against a fluid model of one queue (live: test/kernel).
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as assert from 'uvu/assert';
+import { ROOT } from '../helpers/cli.js';
+import { testWith } from '../helpers/tools.js';
+
+const scratch = mkdtempSync(join(tmpdir(), 'afxdp-admission-'));
+// The model is C: it compiles the shim's own controller.
+const test = testWith('clang');
+
+interface Sim {
+  meanDelayUs: number; maxDelayUs: number; servedRatio: number;
+  everCongested: boolean; drops: number; clearedAfterMs: number;
+}
+
+/** test/admission/sim.c: the controller against a fluid model of one queue. */
+function simulate(offeredPps: number, servicePps: number, targetUs: number, seconds: number, stopAtS: number): Sim {
+  const exe = join(scratch, 'sim');
+  const sources = [join(ROOT, 'test', 'admission', 'sim.c'), join(ROOT, 'shim', 'admission.c')];
+  const cc = spawnSync('clang', ['-O2', '-Wall', '-Werror', '-o', exe, ...sources], { encoding: 'utf8' });
+  assert.is(cc.status, 0, cc.stderr);
+  const res = spawnSync(exe, [offeredPps, servicePps, targetUs, seconds, stopAtS].map(String), { encoding: 'utf8' });
+  assert.is(res.status, 0, res.stderr);
+  return JSON.parse(res.stdout) as Sim;
+}
+
+test('controller: a flood at 3x the service rate is held near the target, served in full, let go after it ends', () => {
+  for (const target of [500, 2000]) {
+    const s = simulate(2_400_000, 800_000, target, 3, 2);
+    assert.ok(s.everCongested && s.drops > 0, JSON.stringify(s));
+    assert.ok(s.meanDelayUs <= target * 1.5 && s.maxDelayUs <= target * 3, `target ${target}: ${JSON.stringify(s)}`);
+    assert.ok(s.servedRatio >= 0.95, `target ${target}: ${JSON.stringify(s)}`);
+    assert.ok(s.clearedAfterMs >= 0 && s.clearedAfterMs <= 150, `target ${target}: ${JSON.stringify(s)}`);
+  }
+});
+
+test('controller: a load the port keeps up with is never marked congested', () => {
+  const s = simulate(700_000, 800_000, 500, 2, 2);
+  assert.not.ok(s.everCongested, JSON.stringify(s));
+  assert.is(s.drops, 0);
+});
+
+test.run();
