@@ -4,6 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { projectRoot } from '../../host/lib/paths.js';
 import { removeEnv, setup, type SetupOptions } from '../../host/testenv/env.js';
 import type { EnvState } from '../../host/testenv/state.js';
 
@@ -26,7 +27,7 @@ export async function withEnv<T>(opts: Partial<SetupOptions>, fn: (env: EnvState
   }
 }
 
-export const ROOT = join(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '..', '..');
+export const ROOT = projectRoot();
 
 /** Runs one of the built commands (dist/NAME.js) and collects what it printed. */
 export function runCli(name: string, args: string[], extra: { uid?: number } = {}) {
