@@ -8,9 +8,9 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ControlServer, REQUEST_TIMEOUT_MS } from '../host/control/server.js';
-import { controlDir } from '../host/control/protocol.js';
+import { controlDir } from '../host/lib/paths.js';
 import { writePcap } from '../host/offline/pcap.js';
-import { serving, sleep, startAfxdp } from './helpers/afxdp.js';
+import { runCtl, serving, sleep, startAfxdp } from './helpers/afxdp.js';
 import { echo6Frame } from './helpers/packets.js';
 import { ROOT, runCli, withEnv } from './helpers/testenv.js';
 
@@ -34,11 +34,7 @@ async function withRunDir<T>(fn: () => Promise<T> | T): Promise<T> {
   }
 }
 
-/** afxdp-wasm ctl, cut off after 8 s: a control socket that does not answer fails the test instead of hanging it. */
-function ctl(...args: string[]) {
-  const res = spawnSync(process.execPath, [join(ROOT, 'dist', 'afxdp-wasm.js'), 'ctl', ...args], { encoding: 'utf8', timeout: 8000 });
-  return { code: res.status, out: res.stdout.trim(), err: res.stderr.trim() };
-}
+const ctl = runCtl;
 
 /** Runs afxdp-wasm to its end, or kills it after ms (then code is 'hung'). */
 async function runBounded(args: string[], ms: number): Promise<{ code: number | null | 'hung'; stderr: string }> {
