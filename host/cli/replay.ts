@@ -1,40 +1,53 @@
-// afxdp-wasm-replay: run a handler over every frame of a capture and write
+// afxdp-wasm replay: run a handler over every frame of a capture and write
 // what it would transmit. No NIC, no root.
-//   npm run replay -- --handler build/asm/echo.wasm in.pcap out.pcap [--addr A] [--hop-limit N] [--mac M]
 import { readFileSync, writeFileSync } from 'node:fs';
+import { isIP, isIPv6 } from 'node:net';
 import { dirname, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
-import { isIPv6 } from 'node:net';
-import { loadHandler } from './dataplane/handler.js';
-import { ipv4Bytes, ipv6Bytes, macBytes } from './lib/addr.js';
-import { UserError, runMain } from './lib/errors.js';
-import { OfflineRunner } from './offline/runner.js';
-import { type Capture, readCapture, writePcap } from './offline/pcap.js';
+import { loadHandler } from '../dataplane/handler.js';
+import { ipv4Bytes, ipv6Bytes, macBytes } from '../lib/addr.js';
+import { UserError } from '../lib/errors.js';
+import { type Capture, readCapture, writePcap } from '../offline/pcap.js';
+import { OfflineRunner } from '../offline/runner.js';
+import { type Values, command, flag, integer, list, optional, text, value } from './table.js';
 
-const USAGE = 'usage: npm run replay -- --handler <file.wasm> <in.pcap|in.pcapng> <out.pcap> [--addr A]... [--mac M] ' +
-  '[--hop-limit N] [--allow-truncated]';
+const SYNOPSIS = 'usage: npm run replay -- --handler <file.wasm> <in.pcap|in.pcapng> <out.pcap> [options]  ' +
+  '(or afxdp-wasm replay)';
 
-function main(): void {
-  const { values, positionals } = parseArgs({
-    allowPositionals: true,
-    options: {
-      handler: { type: 'string' }, addr: { type: 'string', multiple: true }, mac: { type: 'string' },
-      'hop-limit': { type: 'string' }, 'allow-truncated': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
-    },
-  });
-  if (values.help) return void console.log(USAGE);
+const address = (raw: string): string => {
+  if (!isIP(raw)) throw new UserError(`--addr '${raw}' is not an IPv6 or IPv4 address`);
+  return raw;
+};
+
+const REPLAY_OPTIONS = {
+  handler: optional('file.wasm', 'the handler to run (required)', text),
+  addr: list('address', "the interface's IPv6 or IPv4 address the handler is given (may be given twice)", address),
+  mac: optional('mac', "the interface's MAC the handler is given", macBytes),
+  'hop-limit': value('n', 'hop limit / TTL the handler is given', '64', integer(1, 255)),
+  'allow-truncated': flag('replay the complete frames of a capture cut short'),
+};
+
+export const replayCommand = command({
+  summary: 'run a handler over a capture and write what it would send (no NIC, no root)',
+  prog: 'replay',
+  synopsis: SYNOPSIS,
+  about: 'Run a handler over every frame of a capture (pcap or pcapng) and write what it would transmit.',
+  options: REPLAY_OPTIONS,
+  positionals: true,
+  run: replay,
+});
+
+function replay(values: Values<typeof REPLAY_OPTIONS>, positionals: string[]): void {
   const [input, output] = positionals;
-  if (!values.handler || !input || !output || positionals.length > 2) throw new UserError(USAGE);
+  if (!values.handler || !input || !output || positionals.length > 2) throw new UserError(SYNOPSIS);
   const handler = loadHandler(values.handler);
-  const frames = readInput(input, values['allow-truncated'] ?? false);
-  const addrs = values.addr ?? [];
-  const six = addrs.find((a) => isIPv6(a));
-  const four = addrs.find((a) => !isIPv6(a));
+  const frames = readInput(input, values['allow-truncated']);
+  const six = values.addr.find((a) => isIPv6(a));
+  const four = values.addr.find((a) => !isIPv6(a));
   const runner = new OfflineRunner(handler, {
-    mac: values.mac ? macBytes(values.mac) : undefined,
+    mac: values.mac,
     ipv6: six ? ipv6Bytes(six) : undefined,
     ipv4: four ? ipv4Bytes(four) : undefined,
-    hopLimit: Number(values['hop-limit'] ?? 64),
+    hopLimit: values['hop-limit'],
   });
   const sent: Uint8Array[] = [];
   const tally = { tx: 0, drop: 0, invalid: 0, trap: 0, tooBig: 0 };
@@ -81,5 +94,3 @@ function writeOutput(output: string, bytes: Buffer): void {
     throw new UserError(`cannot write ${output}: ${(err as Error).message}`);
   }
 }
-
-runMain('replay', main);
