@@ -1,49 +1,55 @@
-// afxdp-wasm gen: a load generator faster than any responder here. From the
-// inner side of a test environment it transmits echo requests, and counts the
-// replies that come back with an XDP sink on its own interface.
+// The load generator's core: from inside a namespace it transmits echo
+// requests out of one interface, and counts the replies that come back with
+// an XDP sink on that interface. It takes where it sends from and to as plain
+// values (GenPath); the gen command resolves a test environment into them.
 //
 // Flat out it uses BPF_PROG_RUN in live-frames mode: the kernel transmits the
 // frame itself, millions a second from one core. Each such call costs about
-// 25 ms of setup here, so it cannot be paced: at a given --rate it sends
+// 25 ms of setup here, so it cannot be paced: at a given rate it sends
 // through an AF_XDP socket of its own (TX only, copy mode, at most 32 frames
-// a kick), paced against the clock, in its native addon (shim/gen/).
-// --trafgen hands the frame to trafgen.
+// a kick), paced against the clock, in its native addon (shim/gen/). Or it
+// hands the frame to trafgen.
 //
 // Both of our own senders stamp every request with the time it leaves
-// (bpf/gen_stamp.h); the sink puts each stamped reply's round trip in a
+// (bpf/tools/gen_stamp.h); the sink puts each stamped reply's round trip in a
 // histogram, read once after the run. trafgen's frames carry no stamp.
-//
-//   afxdp-wasm gen [--name ENV] [--rate PPS | --trafgen] [--seconds S] [--ipv4] [--napi-thread] [--json]
-// (--trafgen: trafgen flat out, a middle load between paced and live frames.
-// --napi-thread: our interface receives in a NAPI kernel thread. On veth the
-// receiver's work otherwise runs inside the sender's sendto(), so without it
-// a responder's CPU time includes our receiving of its replies.)
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { isIPv4 } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
-import { projectRoot } from '../dataplane/shim.js';
-import { UserError } from '../lib/errors.js';
-import { requireRoot, sleepSync } from '../lib/exec.js';
-import { echo4Frame, echo6Frame, trafgenConfig } from '../lib/frames.js';
-import { macOf } from '../testenv/env.js';
+import { UserError } from '../../lib/errors.js';
+import { sleepSync } from '../../lib/exec.js';
+import { echo4Frame, echo6Frame, trafgenConfig } from '../../lib/frames.js';
+import { bpfObject, distFile } from '../../lib/paths.js';
 import { type GenNative, type LatencyNs, loadGenNative } from './native.js';
-import { DEFAULT_NAME, INNER_IF, currentName, innerAddr, innerAddr4, loadEnv, outerAddr, outerAddr4 } from '../testenv/state.js';
 
-const GEN_HELP = `Usage: afxdp-wasm gen [options]
-Send echo requests from the inner side of a test environment; count the replies.
+/** Where the requests go out and come back: the sender's end of a link and its peer. */
+export interface GenPath {
+  /** The network namespace the sending interface is in. */
+  netns: string;
+  ifname: string;
+  srcMac: string;
+  dstMac: string;
+  /** Both IPv6, or both IPv4 (ICMP echo then). */
+  src: string;
+  dst: string;
+}
 
-      --name <env>    test environment (default: the current one, or veth-adv03)
-      --rate <pps>    paced, through an AF_XDP socket (default: flat out, live frames)
-      --trafgen       through trafgen instead (flat out, or at --rate)
-      --seconds <s>   how long (default 3)
-      --ipv4          ICMP echo instead of ICMPv6 (needs setup --legacy-ip)
-      --napi-thread   receive in a NAPI kernel thread, so replies are not billed to the responder
-      --json          one JSON line (with lost and the round-trip percentiles)
-  -h, --help          this text`;
+/** How to send: rate 0 is flat out (live frames, or trafgen's own pace). */
+export interface GenLoad {
+  rate: number;
+  seconds: number;
+  trafgen: boolean;
+  /** Our interface receives in a NAPI kernel thread, so a responder is not billed for our receiving. */
+  napiThread: boolean;
+}
 
-export const GEN_USAGE = 'usage: afxdp-wasm gen [--name ENV] [--rate PPS | --trafgen] [--seconds S] [--ipv4] [--napi-thread] [--json]';
+/** What the process inside the namespace is given. */
+export interface GenPlan extends GenLoad {
+  ifname: string;
+  frame: number[];
+}
 
 export interface GenResult {
   sent: number;
@@ -71,36 +77,10 @@ export interface Latency {
 }
 
 const FLAT_OUT_CHUNK = 1 << 18;
-/** The echo identifier of our requests: the sink (GEN_ECHO_ID in bpf/xdp_gen.c) counts and drops only replies with it. */
+/** The echo identifier of our requests: the sink (GEN_ECHO_ID in bpf/tools/xdp_gen.c) counts and drops only replies with it. */
 const GEN_ECHO_ID = 0x6e6;
 const TRAFGEN_FLAT_OUT_PPS = 500_000;
 const LAND_MS = 200; // replies still in flight when sending stops
-
-export function gen(argv: string[]): void {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      name: { type: 'string' }, rate: { type: 'string' }, seconds: { type: 'string' }, ipv4: { type: 'boolean' },
-      json: { type: 'boolean' }, trafgen: { type: 'boolean' }, 'napi-thread': { type: 'boolean' }, inside: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  if (values.help) return void console.log(GEN_HELP);
-  requireRoot('the generator');
-  if (values.inside === undefined) return void outside(argv, values.name);
-  const rate = values.rate === undefined ? 0 : Number(values.rate);
-  const seconds = Number(values.seconds ?? 3);
-  if (!(rate >= 0) || !(seconds > 0 && seconds <= 3600)) throw new UserError(`--rate must be packets/s >= 0 (0: flat out) and --seconds 0..3600; ${GEN_USAGE}`);
-  const result = run(JSON.parse(values.inside) as Frame, rate, seconds, values.trafgen ?? false, values['napi-thread'] ?? false);
-  if (values.json) console.log(JSON.stringify(result));
-  else {
-    console.log(`sent ${result.sent} echo requests in ${result.seconds.toFixed(3)} s (${(result.rate / 1e6).toFixed(3)} M/s), ` +
-      `${result.replies} replies (${(result.replyRatio * 100).toFixed(1)}%)` +
-      (result.starvedSeconds === null ? ' (paced)'
-        : `; generator CPU ${result.cpuSeconds.toFixed(2)} s, starved ${result.starvedSeconds.toFixed(2)} s`) +
-      latencyText(result.latency));
-  }
-}
 
 function latencyText(l: Latency | null): string {
   if (!l) return '';
@@ -118,26 +98,35 @@ function latencyOf(l: LatencyNs): Latency {
   };
 }
 
-interface Frame { bytes: number[] }
+/** The echo request that goes out: 118 or 98 bytes, padded to a multiple of 8 (the generator program copies words). */
+export function requestFrame(path: GenPath): number[] {
+  const base = { srcMac: path.srcMac, dstMac: path.dstMac, id: GEN_ECHO_ID, seq: 1 };
+  return isIPv4(path.src) ? echo4Frame({ ...base, src: path.src, dst: path.dst, padTo: 104 })
+    : echo6Frame({ ...base, src: path.src, dst: path.dst, padTo: 120 });
+}
 
-/** In the root namespace: find the environment, build the frame, and run again inside its namespace. */
-function outside(argv: string[], name: string | undefined): void {
-  const envName = name ?? currentName() ?? DEFAULT_NAME;
-  const env = loadEnv(envName);
-  if (!env) throw new UserError(`no test environment '${envName}'; make one with: npm run testenv -- setup --name ${envName}`);
-  const v4 = argv.includes('--ipv4');
-  if (v4 && !env.legacyIp) throw new UserError(`'${env.name}' has no IPv4; make it with setup --legacy-ip`);
-  const base = { srcMac: macOf(env.name, INNER_IF), dstMac: macOf(undefined, env.name), id: GEN_ECHO_ID, seq: 1 };
-  // 118- and 98-byte frames, padded to a multiple of 8 bytes: the generator program copies words.
-  const bytes = v4 ? echo4Frame({ ...base, src: innerAddr4(env), dst: outerAddr4(env), padTo: 104 })
-    : echo6Frame({ ...base, src: innerAddr(env), dst: outerAddr(env), padTo: 120 });
-  const inside = ['ip', 'netns', 'exec', env.name, process.execPath, process.argv[1]!, 'gen', ...argv, '--inside', JSON.stringify({ bytes })];
-  const res = spawnSync(inside[0]!, inside.slice(1), { stdio: 'inherit' });
-  process.exitCode = res.status ?? 1;
+/**
+ * Runs the plan inside path's namespace, in a new process of this command
+ * (`afxdp-wasm gen --inside PLAN`), which prints the result itself; returns its exit code.
+ */
+export function generateIn(path: GenPath, load: GenLoad, json: boolean): number {
+  const plan: GenPlan = { ...load, ifname: path.ifname, frame: requestFrame(path) };
+  const inside = ['netns', 'exec', path.netns, process.execPath, distFile('afxdp-wasm.js'), 'gen', '--inside', JSON.stringify(plan)];
+  const res = spawnSync('ip', json ? [...inside, '--json'] : inside, { stdio: 'inherit' });
+  return res.status ?? 1;
+}
+
+/** The result as the user reads it: one line. */
+export function resultText(result: GenResult): string {
+  return `sent ${result.sent} echo requests in ${result.seconds.toFixed(3)} s (${(result.rate / 1e6).toFixed(3)} M/s), ` +
+    `${result.replies} replies (${(result.replyRatio * 100).toFixed(1)}%)` +
+    (result.starvedSeconds === null ? ' (paced)'
+      : `; generator CPU ${result.cpuSeconds.toFixed(2)} s, starved ${result.starvedSeconds.toFixed(2)} s`) +
+    latencyText(result.latency);
 }
 
 /** Sends with trafgen for `seconds`, paced at rate (0: flat out); returns how many it says went out. */
-function trafgen(bytes: Uint8Array, rate: number, seconds: number): number {
+function trafgen(ifname: string, bytes: Uint8Array, rate: number, seconds: number): number {
   const dir = mkdtempSync(join(tmpdir(), 'afxdp-gen-'));
   const cfg = join(dir, 'frame.cfg');
   writeFileSync(cfg, trafgenConfig([...bytes]));
@@ -145,7 +134,7 @@ function trafgen(bytes: Uint8Array, rate: number, seconds: number): number {
   // reach its forked worker too); flat out, the count is what it sends here in about that time.
   const count = Math.round((rate > 0 ? rate : TRAFGEN_FLAT_OUT_PPS) * seconds);
   const pace = rate > 0 ? ['-b', `${Math.round(rate)}pps`] : [];
-  const res = spawnSync('trafgen', ['--no-sock-mem', '-P', '1', '-i', cfg, '-o', INNER_IF, ...pace, '-n', String(count)], { encoding: 'utf8' });
+  const res = spawnSync('trafgen', ['--no-sock-mem', '-P', '1', '-i', cfg, '-o', ifname, ...pace, '-n', String(count)], { encoding: 'utf8' });
   rmSync(dir, { recursive: true, force: true });
   const out = /(\d+) packets outgoing/.exec(`${res.stdout}${res.stderr}`);
   if (!out) throw new UserError(`trafgen failed: ${res.stderr.trim().split('\n').pop()}`);
@@ -156,18 +145,16 @@ function trafgen(bytes: Uint8Array, rate: number, seconds: number): number {
  * Replies are counted by an XDP sink on our interface, in every mode: it
  * counts echo replies and drops them, so our own stack never spends time on
  * them (which on veth would run in the responder's sendto() and be billed to
- * it). (An earlier note here said that with an XDP program on the sending
- * veth this kernel delivered socket-buffer frames 2-4 times over; that did not
- * reproduce once stray trafgen workers were gone, and a test checks it.)
+ * it). A test checks that every paced frame is counted exactly once.
  */
-function replySink(native: GenNative, napiThread: boolean): { replies(): number; release(): void } {
-  native.sink(INNER_IF, true);
+function replySink(native: GenNative, ifname: string, napiThread: boolean): { replies(): number; release(): void } {
+  native.sink(ifname, true);
   // The sink's NAPI exists only once it is attached; threaded stays set until cleared.
-  const threaded = (on: boolean) => writeFileSync(`/sys/class/net/${INNER_IF}/threaded`, on ? '1' : '0');
+  const threaded = (on: boolean) => writeFileSync(`/sys/class/net/${ifname}/threaded`, on ? '1' : '0');
   if (napiThread) threaded(true);
   const release = () => {
     if (napiThread) threaded(false);
-    native.sink(INNER_IF, false);
+    native.sink(ifname, false);
   };
   process.once('exit', release);
   return {
@@ -179,20 +166,22 @@ function replySink(native: GenNative, napiThread: boolean): { replies(): number;
   };
 }
 
-/** Inside the namespace: send for `seconds`, at `rate` (0: flat out), count what comes back. */
-function run(frame: Frame, rate: number, seconds: number, viaTrafgen: boolean, napiThread: boolean): GenResult {
+/** Inside the namespace: sends as planned, counts what comes back. */
+export function generate(plan: GenPlan): GenResult {
+  const { rate, seconds, trafgen: viaTrafgen, ifname } = plan;
+  if (!(rate >= 0) || !(seconds > 0 && seconds <= 3600)) throw new UserError('the rate must be >= 0 and the seconds 0..3600');
   const native = loadGenNative();
-  native.open(join(projectRoot(), 'build', 'bpf', 'xdp_gen.o'));
-  const bytes = Uint8Array.from(frame.bytes);
+  native.open(bpfObject('xdp_gen.o'));
+  const bytes = Uint8Array.from(plan.frame);
   const paced = rate > 0 || viaTrafgen;
-  const counter = replySink(native, napiThread);
+  const counter = replySink(native, ifname, plan.napiThread);
   try {
-    if (rate > 0 && !viaTrafgen) native.txOpen(INNER_IF, 0, bytes);
+    if (rate > 0 && !viaTrafgen) native.txOpen(ifname, 0, bytes);
     native.reset(); // after attaching: only this run's replies count
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
-    const sent = viaTrafgen ? trafgen(bytes, rate, seconds)
-      : rate > 0 ? native.txPaced(rate, seconds) : flatOut(native, bytes, t0 + seconds * 1000);
+    const sent = viaTrafgen ? trafgen(ifname, bytes, rate, seconds)
+      : rate > 0 ? native.txPaced(rate, seconds) : flatOut(native, ifname, bytes, t0 + seconds * 1000);
     const wall = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);
     const cpuSeconds = (cpu.user + cpu.system) / 1e6;
@@ -211,10 +200,10 @@ function run(frame: Frame, rate: number, seconds: number, viaTrafgen: boolean, n
 }
 
 /** Live frames until `end`, a chunk at a time; returns how many went. */
-function flatOut(native: GenNative, bytes: Uint8Array, end: number): number {
+function flatOut(native: GenNative, ifname: string, bytes: Uint8Array, end: number): number {
   let sent = 0;
   while (performance.now() < end) {
-    native.run(INNER_IF, bytes, FLAT_OUT_CHUNK, 64);
+    native.run(ifname, bytes, FLAT_OUT_CHUNK, 64);
     sent += FLAT_OUT_CHUNK;
   }
   return sent;
