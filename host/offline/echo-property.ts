@@ -3,29 +3,36 @@
 // length), never answers longer than the frame, and replies exactly when the
 // reference model does, with the same bytes.
 import fc from 'fast-check';
-import { join } from 'node:path';
-import { loadHandler } from '../../host/dataplane/handler.js';
-import { OfflineRunner, XDP_HEADROOM } from '../../host/offline/runner.js';
-import { ROOT } from '../helpers/testenv.js';
-import { type Echo4, type Echo6, type ExtHeader, echo4Frame, echo6Frame, ipv6Bytes, macBytes } from '../helpers/packets.js';
-import { type RefConfig, referenceEcho } from '../reference/echo.js';
+import { loadHandler } from '../dataplane/handler.js';
+import { ipv6Bytes, macBytes } from '../lib/addr.js';
+import { type Echo4, type Echo6, type ExtHeader, echo4Frame, echo6Frame } from '../lib/frames.js';
+import { handlerFile } from '../lib/paths.js';
+import { type RefConfig, referenceEcho } from './reference-echo.js';
+import { OfflineRunner, XDP_HEADROOM } from './runner.js';
 
-const echo = loadHandler(join(ROOT, 'build', 'asm', 'echo.wasm'));
 const FULL: RefConfig = { mac: macBytes('02:aa:bb:cc:dd:ee'), ipv6: ipv6Bytes('fc00:dead:cafe:1::1'), ipv4: [10, 11, 1, 1], hopLimit: 64 };
 const BARE: RefConfig = { hopLimit: 200 };
-const runners = { full: new OfflineRunner(echo, FULL), bare: new OfflineRunner(echo, BARE) };
 const configs = { full: FULL, bare: BARE };
+type Runners = Record<keyof typeof configs, OfflineRunner>;
+let runners: Runners | undefined;
+/** echo.wasm is loaded when the first case runs, not when a command that may fuzz starts. */
+function runnersOf(): Runners {
+  if (runners) return runners;
+  const echo = loadHandler(handlerFile('echo.wasm'));
+  runners = { full: new OfflineRunner(echo, FULL), bare: new OfflineRunner(echo, BARE) };
+  return runners;
+}
 
 const SENTINEL = 0xa5;
 
 export interface Case {
   frame: Uint8Array;
-  config: keyof typeof runners;
+  config: keyof typeof configs;
 }
 
 /** Checks one case; returns a description of what went wrong, or undefined. */
 export function checkCase({ frame, config }: Case): string | undefined {
-  const runner = runners[config];
+  const runner = runnersOf()[config];
   const bytes = new Uint8Array(runner.memory.buffer);
   // Frame 0 and all of frame 1 are filled with a sentinel; the run lays frame 0's bytes in.
   const start = runner.frameStart(0);
