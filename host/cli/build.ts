@@ -18,7 +18,9 @@ export const buildCommand = command({
   positionals: true,
   run: ({ output }, files) => {
     const [file] = files;
-    if (files.length !== 1 || !file) throw new UserError('build takes one handler: afxdp-wasm build FILE.ts [-o OUT.wasm]');
+    if (files.length !== 1 || !file) {
+      throw new UserError('build takes one handler: afxdp-wasm build FILE.ts [-o OUT.wasm]');
+    }
     if (!file.endsWith('.ts') || !existsSync(file)) {
       throw new UserError(`build wants an AssemblyScript file (.ts) that exists, not '${file}'`);
     }

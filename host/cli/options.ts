@@ -8,7 +8,9 @@ import { bpfObject, handlerFile } from '../lib/paths.js';
 import type { DataplaneOptions, DataplaneSetting } from '../dataplane/dataplane.js';
 import { MAX_BATCH, MAX_UMEM } from '../dataplane/layout.js';
 import { checkCpus, parseCpuList } from '../dataplane/placement.js';
-import { XDP_COPY, XDP_FLAGS_DRV_MODE, XDP_FLAGS_SKB_MODE, XDP_USE_NEED_WAKEUP, XDP_ZEROCOPY } from '../dataplane/shim.js';
+import {
+  XDP_COPY, XDP_FLAGS_DRV_MODE, XDP_FLAGS_SKB_MODE, XDP_USE_NEED_WAKEUP, XDP_ZEROCOPY,
+} from '../dataplane/shim.js';
 import { type Parser, type Values, flag, integer, list, optional, seconds, text, value } from './table.js';
 
 /**
@@ -80,11 +82,12 @@ export const SERVE_OPTIONS = {
   'auto-mode': flag('let the kernel choose (the default)', 'A'),
   force: flag('replace an XDP program already on the interface', 'F'),
   steer: optional('name', 'a built-in XDP program: echo (only echo requests; the rest\n' +
-    'stays with the kernel), all, every-other (lesson assignment 2),\nfair (all, with admission control: --fair)', steerName),
+    'stays with the kernel), all, every-other (lesson assignment 2),\n' +
+    'fair (all, with admission control: --fair)', steerName),
   fair: flag('under overload, drop in XDP per flow (source /64, IPv4 address\n' +
     'or MAC) so the RX queue stays short and sparse flows get through'),
-  'target-delay': optional('us', `the RX queueing delay --fair holds (default ${DEFAULT_TARGET_DELAY_US}; implies --fair)`,
-    integer(10, 1_000_000)),
+  'target-delay': optional('us',
+    `the RX queueing delay --fair holds (default ${DEFAULT_TARGET_DELAY_US}; implies --fair)`, integer(10, 1_000_000)),
   'no-fair': flag('no admission control'),
   filename: optional('obj', 'load this XDP object instead (it must have an XSKMAP xsks_map)', existingObject),
   progname: optional('name', 'the program in it (default: its first)', text),
@@ -137,11 +140,15 @@ function checkCombinations(v: ServeValues): void {
     throw new UserError('choose one of -S, -N and -A');
   }
   if (v.copy && v['zero-copy']) throw new UserError('choose one of -c and -z');
-  if (v.progname !== undefined && v.filename === undefined) throw new UserError('--progname needs --filename (the object it is in)');
+  if (v.progname !== undefined && v.filename === undefined) {
+    throw new UserError('--progname needs --filename (the object it is in)');
+  }
   if (v.steer !== undefined && v.filename !== undefined) throw new UserError('choose one of --steer and --filename');
   const maxFrames = Math.floor(MAX_UMEM / v['frame-size']);
   if (v.frames > maxFrames) {
-    throw new UserError(`--frames must be a whole number from 64 to ${maxFrames} with --frame-size ${v['frame-size']}, not '${v.frames}'`);
+    const size = v['frame-size'];
+    throw new UserError(`--frames must be a whole number from 64 to ${maxFrames} with --frame-size ${size}, ` +
+      `not '${v.frames}'`);
   }
 }
 

@@ -34,7 +34,8 @@ function defaultInterface(): string {
 
 function noteUnservedQueues(ifname: string, queues: number[], rxQueues: number): void {
   if (queues.length >= rxQueues) return;
-  say(`Note: ${ifname} has ${rxQueues} RX queues and only ${queues.join(',')} ${queues.length === 1 ? 'is' : 'are'} served: ` +
+  const served = `${queues.join(',')} ${queues.length === 1 ? 'is' : 'are'} served`;
+  say(`Note: ${ifname} has ${rxQueues} RX queues and only ${served}: ` +
     `packets hashed to the others never reach us. Serve them all with -Q all, or steer flows: ` +
     `ethtool -N ${ifname} flow-type udp6 action ${queues[0]}, or ethtool -L ${ifname} combined 1.`);
 }
@@ -88,7 +89,8 @@ async function listen(dp: Dataplane, ifname: string, swapper: Swapper): Promise<
     await dp.stop();
     throw err;
   }
-  say(`Control socket: ${control.path} (afxdp-wasm ctl status -d ${ifname}; kill -HUP ${process.pid} reloads the handler).`);
+  say(`Control socket: ${control.path} (afxdp-wasm ctl status -d ${ifname}; ` +
+    `kill -HUP ${process.pid} reloads the handler).`);
   return control;
 }
 

@@ -35,7 +35,10 @@ export interface List<T> extends Described {
 export type Table = Record<string, Flag | Value<unknown> | List<unknown>>;
 
 export type Values<T extends Table> = {
-  [K in keyof T]: T[K] extends Flag ? boolean : T[K] extends List<infer V> ? V[] : T[K] extends Value<infer V> ? V : never;
+  [K in keyof T]: T[K] extends Flag ? boolean
+    : T[K] extends List<infer V> ? V[]
+    : T[K] extends Value<infer V> ? V
+    : never;
 };
 
 export const flag = (help: string, short?: string): Flag => ({ kind: 'flag', help, short });
@@ -67,7 +70,9 @@ export const integer = (min: number, max: number): Parser<number> => (raw, flag)
 
 export const seconds = (min: number, max: number): Parser<number> => (raw, flag) => {
   const n = Number(raw);
-  if (raw.trim() === '' || !(n >= min && n <= max)) throw new UserError(`${flag} must be seconds from ${min} to ${max}, not '${raw}'`);
+  if (raw.trim() === '' || !(n >= min && n <= max)) {
+    throw new UserError(`${flag} must be seconds from ${min} to ${max}, not '${raw}'`);
+  }
   return n;
 };
 
@@ -125,7 +130,7 @@ export interface Parsed<T extends Table> {
 
 /** Parses argv by the table; allowPositionals false refuses any word that is not an option. */
 export function parseCommandLine<T extends Table>(table: T, argv: string[], allowPositionals = false): Parsed<T> {
-  const { values, positionals } = parseArgs({ args: argv, options: config(table), allowPositionals: true, strict: true });
+  const { values, positionals } = parseArgs({ args: argv, options: config(table), allowPositionals: true });
   if (values['help']) return { values: {} as Values<T>, positionals, help: true };
   if (!allowPositionals && positionals.length > 0) {
     throw new UserError(`unexpected argument '${positionals[0]}' (options start with -; see --help)`);
@@ -139,7 +144,9 @@ export function parseCommandLine<T extends Table>(table: T, argv: string[], allo
  * leaves every other word, in order. leadingOnly: only options before the
  * first other word are ours.
  */
-export function takeOwnOptions<T extends Table>(table: T, argv: string[], leadingOnly = false): { values: Values<T>; rest: string[] } {
+export function takeOwnOptions<T extends Table>(
+  table: T, argv: string[], leadingOnly = false,
+): { values: Values<T>; rest: string[] } {
   const raw: Raw = {};
   const rest: string[] = [];
   for (let i = 0; i < argv.length; i++) {

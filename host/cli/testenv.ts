@@ -8,7 +8,10 @@ import { MAX_QUEUES, removeEnv, setup, status, teardown, validateName } from '..
 import {
   DEFAULT_NAME, type EnvState, INNER_IF, currentName, innerAddr, loadEnv, outerAddr, outerAddr4,
 } from '../testenv/state.js';
-import { type Command, type Table, type Values, flag, integer, optional, optionLines, parseCommandLine, takeOwnOptions, text, value } from './table.js';
+import {
+  type Command, type Table, type Values, flag, integer, optional, optionLines, parseCommandLine, takeOwnOptions, text,
+  value,
+} from './table.js';
 
 const NAME = optional('name', 'the environment (default: the last one set up)', text);
 const SETUP = {
@@ -19,6 +22,7 @@ const SETUP = {
   'no-static-neigh': flag('no permanent neighbour entries: Neighbour Discovery must work'),
 };
 
+const NAMED = { name: NAME };
 const PING = { name: NAME, 'legacy-ip': flag('ping its IPv4 address') };
 const TCPDUMP = { name: NAME, inner: flag('capture inside, on its veth end') };
 
@@ -31,12 +35,12 @@ const sub = <T extends Table>(s: Sub<T>) => s as Sub<Table>;
 
 const SUBCOMMANDS: Record<string, Sub<Table>> = {
   setup: sub({ about: 'make an environment', options: SETUP, run: (argv) => setUp(parsed(SETUP, argv)) }),
-  reset: sub({ about: 'remove it and make it again, as it was', options: SETUP, run: (argv) => reset(parsed(SETUP, argv)) }),
-  teardown: sub({ about: 'remove it', options: { name: NAME }, run: (argv) => tearDown(parsed({ name: NAME }, argv).name) }),
-  status: sub({ about: 'the current environment and all others', options: {}, run: (argv) => showStatus(parsed({}, argv)) }),
+  reset: sub({ about: 'remove it and make it again, as it was', options: SETUP, run: (a) => reset(parsed(SETUP, a)) }),
+  teardown: sub({ about: 'remove it', options: NAMED, run: (argv) => tearDown(parsed(NAMED, argv).name) }),
+  status: sub({ about: 'the current environment and all others', options: {}, run: (a) => showStatus(parsed({}, a)) }),
   ping: sub({ about: 'ping the outer address from inside (other words go to ping)', options: PING, run: ping }),
-  exec: sub({ about: 'run a command inside: exec [--name N] CMD...', options: { name: NAME }, run: (a) => inside(a, false) }),
-  enter: sub({ about: 'a shell inside', options: { name: NAME }, run: (argv) => inside(argv, true) }),
+  exec: sub({ about: 'run a command inside: exec [--name N] CMD...', options: NAMED, run: (a) => inside(a, false) }),
+  enter: sub({ about: 'a shell inside', options: NAMED, run: (argv) => inside(argv, true) }),
   tcpdump: sub({ about: 'capture on the outer end (other words go to tcpdump)', options: TCPDUMP, run: tcpdump }),
   alias: sub({ about: 'print "alias t=...", use: eval "$(npm run -s testenv -- alias)"', options: {}, run: alias }),
 };
@@ -75,7 +79,9 @@ function parsed<T extends Table>(table: T, argv: string[]): Values<T> {
 
 function envNamed(name: string | undefined): EnvState {
   const chosen = name ?? currentName();
-  if (chosen === undefined) throw new UserError(`no environment yet; make one with: testenv setup --name ${DEFAULT_NAME}`);
+  if (chosen === undefined) {
+    throw new UserError(`no environment yet; make one with: testenv setup --name ${DEFAULT_NAME}`);
+  }
   validateName(chosen);
   const env = loadEnv(chosen);
   if (!env) throw new UserError(`no environment named '${chosen}'; make it with: testenv setup --name ${chosen}`);
@@ -103,7 +109,8 @@ function reset(v: Values<typeof SETUP>): void {
   const old = loadEnv(opts.name);
   requireRoot('the test environment');
   removeEnv(opts.name);
-  const env = setup(old ? { ...opts, legacyIp: old.legacyIp, queues: old.queues, staticNeighbours: old.staticNeighbours } : opts);
+  const asBefore = old && { legacyIp: old.legacyIp, queues: old.queues, staticNeighbours: old.staticNeighbours };
+  const env = setup({ ...opts, ...asBefore });
   console.log(`Reset ${describe(env)}`);
 }
 
@@ -120,7 +127,8 @@ function showStatus(_: object): void {
   console.log(`Current environment: ${current ?? '(none)'}`);
   if (all.length === 0) console.log('No environments.');
   for (const env of all) {
-    const state = env.alive ? (env.xdp ? `XDP program ${env.xdp} attached` : 'up') : 'GONE (teardown removes what is left)';
+    const up = env.xdp ? `XDP program ${env.xdp} attached` : 'up';
+    const state = env.alive ? up : 'GONE (teardown removes what is left)';
     console.log(`${env.name === current ? '*' : ' '} ${describe(env)} [${state}]`);
   }
 }
@@ -128,7 +136,9 @@ function showStatus(_: object): void {
 function ping(argv: string[]): void {
   const { values, rest } = takeOwnOptions(PING, argv);
   const env = envNamed(values.name);
-  if (values['legacy-ip'] && !env.legacyIp) throw new UserError(`'${env.name}' has no IPv4; make it with setup --legacy-ip`);
+  if (values['legacy-ip'] && !env.legacyIp) {
+    throw new UserError(`'${env.name}' has no IPv4; make it with setup --legacy-ip`);
+  }
   const target = values['legacy-ip'] ? ['-4', outerAddr4(env)] : ['-6', outerAddr(env)];
   console.log('Running ping from inside test environment:\n');
   process.exitCode = runInteractive(['ip', 'netns', 'exec', env.name, 'ping', ...target, ...rest]);
@@ -136,7 +146,7 @@ function ping(argv: string[]): void {
 
 /** exec CMD... or enter: our options come first, everything from the first other word on is the command's. */
 function inside(argv: string[], shell: boolean): void {
-  const { values, rest } = takeOwnOptions({ name: NAME }, argv, true);
+  const { values, rest } = takeOwnOptions(NAMED, argv, true);
   const env = envNamed(values.name);
   if (!shell && rest.length === 0) throw new UserError('exec needs a command, e.g.: testenv exec ip addr');
   const cmd = shell ? [process.env['SHELL'] ?? '/bin/bash'] : rest;
@@ -146,7 +156,8 @@ function inside(argv: string[], shell: boolean): void {
 function tcpdump(argv: string[]): void {
   const { values, rest } = takeOwnOptions(TCPDUMP, argv);
   const env = envNamed(values.name);
-  const where = values.inner ? ['ip', 'netns', 'exec', env.name, 'tcpdump', '-i', INNER_IF] : ['tcpdump', '-i', env.name];
+  const where = values.inner ? ['ip', 'netns', 'exec', env.name, 'tcpdump', '-i', INNER_IF]
+    : ['tcpdump', '-i', env.name];
   process.exitCode = runInteractive([...where, '-nn', '-e', ...rest]);
 }
 

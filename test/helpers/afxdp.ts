@@ -112,9 +112,10 @@ export async function runAfxdp(args: string[]): Promise<{ code: number | null; s
 /** One request on a running afxdp-wasm's control socket (no process spawned): its JSON reply. */
 export const askControl = (sock: string, req: Request): Promise<Reply> => request(sock, req);
 
-/** The real afxdp-wasm ctl, cut off after 8 s: a control socket that does not answer fails the test instead of hanging it. */
+/** The real afxdp-wasm ctl, cut off after 8 s: a socket that does not answer fails the test instead of hanging it. */
 export function runCtl(...args: string[]): { code: number | null; out: string; err: string } {
-  const res = spawnSync(process.execPath, [distFile('afxdp-wasm.js'), 'ctl', ...args], { encoding: 'utf8', timeout: 8000 });
+  const argv = [distFile('afxdp-wasm.js'), 'ctl', ...args];
+  const res = spawnSync(process.execPath, argv, { encoding: 'utf8', timeout: 8000 });
   return { code: res.status, out: res.stdout.trim(), err: res.stderr.trim() };
 }
 

@@ -42,7 +42,9 @@ export const genCommand = command({
 function environment(name: string | undefined): EnvState {
   const envName = name ?? currentName() ?? DEFAULT_NAME;
   const env = loadEnv(envName);
-  if (!env) throw new UserError(`no test environment '${envName}'; make one with: npm run testenv -- setup --name ${envName}`);
+  if (!env) {
+    throw new UserError(`no test environment '${envName}'; make one with: npm run testenv -- setup --name ${envName}`);
+  }
   return env;
 }
 

@@ -111,7 +111,8 @@ export function requestFrame(path: GenPath): number[] {
  */
 export function generateIn(path: GenPath, load: GenLoad, json: boolean): number {
   const plan: GenPlan = { ...load, ifname: path.ifname, frame: requestFrame(path) };
-  const inside = ['netns', 'exec', path.netns, process.execPath, distFile('afxdp-wasm.js'), 'gen', '--inside', JSON.stringify(plan)];
+  const self = [process.execPath, distFile('afxdp-wasm.js')];
+  const inside = ['netns', 'exec', path.netns, ...self, 'gen', '--inside', JSON.stringify(plan)];
   const res = spawnSync('ip', json ? [...inside, '--json'] : inside, { stdio: 'inherit' });
   return res.status ?? 1;
 }
