@@ -180,7 +180,7 @@ async function buildHost() {
 }
 
 async function buildTests() {
-  const tests = [...filesUnder(join(root, 'test'), '.test.ts'), join(root, 'test', 'bench.ts'), join(root, 'test', 'fuzz.ts')];
+  const tests = [...filesUnder(join(root, 'test'), '.test.ts'), join(root, 'test', 'bench.ts')];
   const inputs = [...filesUnder(join(root, 'test'), '.ts'), ...filesUnder(join(root, 'host'), '.ts')];
   // test/unit/x.test.ts -> build/test/unit/x.test.js: the tiers keep their folders.
   const outs = tests.map((t) => join(root, 'build', t.slice(root.length + 1).replace(/\.ts$/, '.js')));
@@ -201,10 +201,10 @@ buildHandlers();
 if (kernelSide) {
   buildBpf();
   // The data plane's addon and the load generator's. Each shares a header with its XDP programs, declared once
-  // in bpf/: the admission control block, the request's stamp.
+  // in bpf/: the admission control block; the request's stamp (bpf/tools/, with the generator's programs).
   const shimDir = join(root, 'shim');
   buildAddon(shimDir, 'afxdp_shim', { apart: [join(shimDir, 'gen')], extra: [join(root, 'bpf', 'xsk_fair.h')] });
-  buildAddon(join(shimDir, 'gen'), 'afxdp_gen', { extra: [join(root, 'bpf', 'gen_stamp.h')] });
+  buildAddon(join(shimDir, 'gen'), 'afxdp_gen', { extra: [join(root, 'bpf', 'tools', 'gen_stamp.h')] });
 }
 await buildHost();
 await buildTests();

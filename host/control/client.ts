@@ -1,17 +1,16 @@
-// afxdp-wasm ctl <swap FILE | status | stats> [-d DEV] [--socket PATH]:
-// talks to a running afxdp-wasm through its control socket.
+// The control socket's one client: finds the socket of a running afxdp-wasm
+// and sends it one request. The ctl command, the tests and the bench use it.
 import { lstatSync, readdirSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
-import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { join } from 'node:path';
 import { UserError } from '../lib/errors.js';
-import { COMMANDS, type Reply, type Request, controlDir, socketPath } from './protocol.js';
+import { controlDir, controlSocket } from '../lib/paths.js';
+import type { Reply, Request } from './protocol.js';
 
-export const CTL_USAGE = 'usage: afxdp-wasm ctl <swap FILE.wasm | status | stats> [-d DEV | --socket PATH]';
-
-async function findSocket(dev: string | undefined, given: string | undefined): Promise<string> {
+/** The socket to talk to: the one given, the one of dev, or the only instance running. */
+export async function findSocket(dev: string | undefined, given: string | undefined): Promise<string> {
   if (given) return given;
-  if (dev) return socketPath(dev);
+  if (dev) return controlSocket(dev);
   const names = socketNames();
   const live: string[] = [];
   for (const name of names) if (await listened(join(controlDir(), name))) live.push(name);
@@ -70,7 +69,8 @@ function isSocket(path: string): boolean {
   }
 }
 
-function ask(path: string, req: Request): Promise<Reply> {
+/** One request, its reply (ok or not); a socket nobody answers on is a UserError. */
+export function request(path: string, req: Request): Promise<Reply> {
   return new Promise((done, fail) => {
     let data = '';
     const conn = connect(path, () => conn.write(JSON.stringify(req) + '\n'));
@@ -90,28 +90,4 @@ function ask(path: string, req: Request): Promise<Reply> {
       else fail(new UserError(`${path}: ${err.message}`));
     });
   });
-}
-
-export async function ctl(argv: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args: argv, allowPositionals: true,
-    options: { dev: { type: 'string', short: 'd' }, socket: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-  });
-  if (values.help) return void console.log(CTL_USAGE);
-  const [cmd, arg] = positionals;
-  if (!cmd || !COMMANDS.includes(cmd)) throw new UserError(cmd ? `unknown command '${cmd}'; ${CTL_USAGE}` : CTL_USAGE);
-  if (cmd === 'swap' && !arg) throw new UserError('swap needs a handler file: afxdp-wasm ctl swap FILE.wasm');
-  const req: Request = cmd === 'swap' ? { cmd, path: resolve(arg!) } : { cmd: cmd as 'status' | 'stats' };
-  const reply = await ask(await findSocket(values.dev, values.socket), req);
-  if (!reply.ok) throw new UserError(reply.error);
-  const { ok: _ok, ...rest } = reply;
-  if (cmd === 'status') {
-    for (const q of rest['queues'] as { queue: number; handler: string; hash: string; since: string }[]) {
-      console.log(`queue ${q.queue}: ${q.handler} (sha256 ${q.hash}) since ${q.since}`);
-    }
-  } else if (cmd === 'swap') {
-    console.log(String(rest['message']));
-  } else {
-    console.log(JSON.stringify(rest));
-  }
 }

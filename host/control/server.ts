@@ -2,7 +2,8 @@
 // may open (0600 in a 0700 folder), removed at exit.
 import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import { type Server, type Socket, createServer } from 'node:net';
-import { COMMANDS, type Reply, type Request, controlDir, socketPath } from './protocol.js';
+import { controlDir, controlSocket } from '../lib/paths.js';
+import { COMMANDS, type Reply, type Request } from './protocol.js';
 
 export interface ControlHandlers {
   swap(path: string): Promise<Record<string, unknown>>;
@@ -33,7 +34,7 @@ export class ControlServer {
 
   static async listen(ifname: string, handlers: ControlHandlers): Promise<ControlServer> {
     mkdirSync(controlDir(), { recursive: true, mode: 0o700 });
-    const path = socketPath(ifname);
+    const path = controlSocket(ifname);
     rmSync(path, { force: true }); // a stale socket: ownership of the interface was checked before
     const server = createServer((conn) => serve(conn, handlers));
     const umask = process.umask(0o177); // the socket is born 0600: no window where others may connect

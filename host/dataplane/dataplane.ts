@@ -10,7 +10,6 @@
 import { spawnSync } from 'node:child_process';
 import { constants } from 'node:os';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
 import { UserError } from '../lib/errors.js';
 import { type CounterTable, type Handler, loadHandler, readCounters } from './handler.js';
 import { type SlotEvents, WorkerSlot } from './workers.js';
@@ -18,7 +17,8 @@ import { interfaceConfig, writeInterfaceConfig } from './iface-config.js';
 import { BATCH_OFFSET, COUNTER, COUNTERS_OFFSET, COUNTER_COUNT, UMEM_OFFSET, newMemory } from './layout.js';
 import { claimInterface, recordOwnership, releaseInterface } from './ownership.js';
 import { keepOffWorkerCpus } from './placement.js';
-import { type AttachedProgram, type Shim, type XdpStatistics, loadShim, projectRoot } from './shim.js';
+import { type AttachedProgram, type Shim, type XdpStatistics, loadShim } from './shim.js';
+import { handlerFile } from '../lib/paths.js';
 
 export interface CustomProgram {
   filename: string;
@@ -282,7 +282,7 @@ export class Dataplane {
         });
       },
     };
-    const fallback = loadHandler(join(projectRoot(), 'build', 'asm', 'drop.wasm'));
+    const fallback = loadHandler(handlerFile('drop.wasm'));
     const slots: WorkerSlot[] = [];
     for (const [i, group] of groups.entries()) {
       const slot = new WorkerSlot(group.map((q) => ({ queue: q.queue, port: q.port, memory: q.memory })), opts.handler, fallback,

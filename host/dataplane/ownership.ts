@@ -2,12 +2,12 @@
 // behind and never remove someone else's.
 //
 // libxdp attaches its default program through netlink, which outlives the
-// process. So at start we note the program's id in /run/afxdp-wasm/ports/;
+// process. So at start we note the program's id in the run dir's ports/;
 // at exit, and at the next start after a SIGKILL, we detach exactly that id
 // (XDP_FLAGS_REPLACE: never a program attached since).
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { UserError } from '../lib/errors.js';
+import { ownerFile, portsDir } from '../lib/paths.js';
 import type { AttachedProgram, Shim } from './shim.js';
 
 interface Owner {
@@ -15,10 +15,6 @@ interface Owner {
   program: AttachedProgram;
 }
 
-/** Where running instances keep their files: ports/ (who owns which program), ctl/ (control sockets). */
-export const runDir = () => process.env['AFXDP_RUN_DIR'] ?? '/run/afxdp-wasm';
-const ownersDir = () => join(runDir(), 'ports');
-const ownerFile = (ifname: string) => join(ownersDir(), `${ifname}.json`);
 
 function readOwner(ifname: string): Owner | undefined {
   try {
@@ -73,7 +69,7 @@ const releaseAtExit = new Map<string, () => void>();
 export function recordOwnership(shim: Shim, ifname: string): AttachedProgram | undefined {
   const program = shim.xdpQuery(ifname) ?? undefined;
   if (!program) return undefined;
-  mkdirSync(ownersDir(), { recursive: true, mode: 0o700 });
+  mkdirSync(portsDir(), { recursive: true, mode: 0o700 });
   writeFileSync(ownerFile(ifname), JSON.stringify({ pid: process.pid, program } satisfies Owner) + '\n');
   const release = () => releaseInterface(shim, ifname, program);
   releaseAtExit.set(ifname, release);

@@ -1,8 +1,6 @@
 // The native addon (shim/), typed. Loaded by path: esbuild leaves it alone.
 import { createRequire } from 'node:module';
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { addonFile } from '../lib/paths.js';
 
 export interface PortConfig {
   ifname: string;
@@ -72,14 +70,7 @@ export interface Shim {
   versions(): { libbpf: string };
 }
 
-/** The repository root, from dist/ or build/test/ alike. */
-export function projectRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) dir = dirname(dir);
-  return dir;
-}
-
-export const ADDON_PATH = join(projectRoot(), 'shim', 'build', 'Release', 'afxdp_shim.node');
+export const ADDON_PATH = addonFile('shim', 'afxdp_shim');
 
 let shim: Shim | undefined;
 export function loadShim(): Shim {

@@ -2,17 +2,17 @@
 // hand it a new handler, watch its heartbeat, and restart it (same sockets,
 // same memories) when a handler has it stuck in an endless loop.
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
-import { join } from 'node:path';
 import '../lib/gc.js'; // workers get gc() only if --expose-gc is set before they start
 import type { CounterTable, Handler } from './handler.js';
 import { CONTROL_HEARTBEAT, CONTROL_OFFSET, CONTROL_STOP, CONTROL_SWAP, CONTROL_WORDS, TRAP_LIMIT } from './layout.js';
-import { loadShim, projectRoot } from './shim.js';
+import { distFile } from '../lib/paths.js';
+import { loadShim } from './shim.js';
 import type { WaitPolicy, WorkerInput, WorkerMessage, WorkerQueue } from './worker.js';
 
 /** How a slot's worker waits; the slot adds its own wake-up eventfd. */
 export type SlotPolicy = Omit<WaitPolicy, 'wakeFd'>;
 
-const WORKER_PATH = join(projectRoot(), 'dist', 'dataplane', 'worker.js');
+const WORKER_PATH = distFile('dataplane/worker.js');
 const START_TIMEOUT_MS = 10_000;
 const SWAP_TIMEOUT_MS = 3000;
 

@@ -21,6 +21,8 @@ export interface SetupOptions {
 }
 
 const IFNAMSIZ = 15; // longest interface name the kernel takes
+/** The most RX and TX queues a test environment's veth gets. */
+export const MAX_QUEUES = 64;
 
 export function validateName(name: string): void {
   if (name.length === 0 || name.length > IFNAMSIZ) {
@@ -99,7 +101,9 @@ export function setup(opts: SetupOptions): EnvState {
   requireRoot('the test environment');
   requireCommands('ip', 'ethtool', 'ping', 'sysctl');
   const queues = opts.queues ?? 1;
-  if (!Number.isInteger(queues) || queues < 1 || queues > 64) throw new UserError(`--queues must be a whole number from 1 to 64, not '${opts.queues}'`);
+  if (!Number.isInteger(queues) || queues < 1 || queues > MAX_QUEUES) {
+    throw new UserError(`--queues must be a whole number from 1 to ${MAX_QUEUES}, not '${opts.queues}'`);
+  }
   if (loadEnv(opts.name) || netnsExists(opts.name) || linkExists(opts.name)) {
     throw new UserError(`environment '${opts.name}' already exists; use it, or remove it first with: testenv teardown --name ${opts.name}`);
   }

@@ -2,6 +2,7 @@
 // plus `current`, the name used when a command is given no --name.
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { testenvStateDir } from '../lib/paths.js';
 
 export interface EnvState {
   name: string;
@@ -12,11 +13,9 @@ export interface EnvState {
   staticNeighbours: boolean;
 }
 
-/** Tests point this elsewhere (AFXDP_TESTENV_STATE) so they never touch the user's `current`. */
-export const stateDir = (): string => process.env['AFXDP_TESTENV_STATE'] ?? '/run/afxdp-wasm/testenv';
 
-const fileOf = (name: string) => join(stateDir(), `${name}.json`);
-const currentFile = () => join(stateDir(), 'current');
+const fileOf = (name: string) => join(testenvStateDir(), `${name}.json`);
+const currentFile = () => join(testenvStateDir(), 'current');
 
 export function loadEnv(name: string): EnvState | undefined {
   const file = fileOf(name);
@@ -24,14 +23,14 @@ export function loadEnv(name: string): EnvState | undefined {
 }
 
 export function allEnvs(): EnvState[] {
-  if (!existsSync(stateDir())) return [];
-  return readdirSync(stateDir())
+  if (!existsSync(testenvStateDir())) return [];
+  return readdirSync(testenvStateDir())
     .filter((f) => f.endsWith('.json'))
-    .map((f) => JSON.parse(readFileSync(join(stateDir(), f), 'utf8')) as EnvState);
+    .map((f) => JSON.parse(readFileSync(join(testenvStateDir(), f), 'utf8')) as EnvState);
 }
 
 export function saveEnv(env: EnvState): void {
-  mkdirSync(stateDir(), { recursive: true, mode: 0o700 });
+  mkdirSync(testenvStateDir(), { recursive: true, mode: 0o700 });
   writeFileSync(fileOf(env.name), JSON.stringify(env, null, 2) + '\n');
   writeFileSync(currentFile(), env.name + '\n');
 }

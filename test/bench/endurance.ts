@@ -9,7 +9,9 @@ import { startAfxdp } from '../helpers/afxdp.js';
 import { type GenJson, genAsync } from '../helpers/traffic.js';
 import { median, quantile } from './common.js';
 import { DEFAULTS, measure } from './online.js';
-import { askControl, controlSocket, swapFiles } from './swaps.js';
+import { controlSocket } from '../../host/lib/paths.js';
+import { askControl } from '../helpers/afxdp.js';
+import { swapFiles } from './swaps.js';
 
 const SOAK_LOAD_SECONDS = 120;
 const rssKb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
@@ -39,7 +41,7 @@ export async function soakBench(env: EnvState, swaps = 10_000, warmUp = 1000, lo
     for (let i = 0; i < swaps && gen === undefined; i++) {
       if (i === warmUp) warm = { rss: rssKb(pid), maps: mappings(pid) };
       const t0 = performance.now();
-      const reply = await askControl(controlSocket(env), { cmd: 'swap', path: files[(i + 1) % 2] });
+      const reply = await askControl(controlSocket(env.name), { cmd: 'swap', path: files[(i + 1) % 2]! });
       if (!reply.ok) throw new Error(`swap ${i} failed: ${reply.error}`);
       times.push(performance.now() - t0);
     }

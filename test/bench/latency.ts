@@ -14,12 +14,13 @@ import { spawn } from 'node:child_process';
 import type { EnvState } from '../../host/testenv/state.js';
 import { INNER_IF, ipv6Prefix, outerAddr } from '../../host/testenv/state.js';
 import { run as runCmd } from '../../host/lib/exec.js';
-import { type Running, sleep } from '../helpers/afxdp.js';
 import { type Latency, genAsync, macOf } from '../helpers/traffic.js';
 import { outerRx, quantile } from './common.js';
 import { C_SPIN, COALESCE, DEFAULTS, KERNEL, LESSON, type Load, POLL, type Responder, XDP_TX, withResponder } from './online.js';
 import { lossFreePeak } from './targets.js';
-import { askControl, controlSocket, swapFiles } from './swaps.js';
+import { controlSocket } from '../../host/lib/paths.js';
+import { askControl, type Running, sleep } from '../helpers/afxdp.js';
+import { swapFiles } from './swaps.js';
 import { type Axes, type Series, svgPlot } from './plot.js';
 
 const GEN_CPU = '0';
@@ -153,7 +154,7 @@ async function swapBlackout(env: EnvState, src: string, seconds: number): Promis
       await sleep(PROBE.startMs);
       for (let i = 0; swaps && i < SWAPS.count; i++) {
         const t0 = performance.now();
-        const reply = await askControl(controlSocket(env), { cmd: 'swap', path: files[(i + 1) % 2] });
+        const reply = await askControl(controlSocket(env.name), { cmd: 'swap', path: files[(i + 1) % 2]! });
         if (!reply.ok) throw new Error(`swap ${i} failed: ${reply.error}`);
         swapMs.push(performance.now() - t0);
         await sleep(SWAPS.gapMs);

@@ -1,22 +1,11 @@
 // Swaps under a flood: latency of ctl swap, and packets lost to it.
 import { copyFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { join } from 'node:path';
+import { controlSocket } from '../../host/lib/paths.js';
 import type { EnvState } from '../../host/testenv/state.js';
-import { sleep, startAfxdp } from '../helpers/afxdp.js';
+import { askControl, sleep, startAfxdp } from '../helpers/afxdp.js';
 import { ROOT } from '../helpers/testenv.js';
 import { flood } from '../helpers/traffic.js';
-
-export function askControl(sock: string, req: object): Promise<{ ok: boolean; error?: string }> {
-  return new Promise((resolve, reject) => {
-    let data = '';
-    const conn = connect(sock, () => conn.write(JSON.stringify(req) + '\n'));
-    conn.setEncoding('utf8');
-    conn.on('data', (d: string) => (data += d));
-    conn.on('end', () => resolve(JSON.parse(data) as { ok: boolean; error?: string }));
-    conn.on('error', reject);
-  });
-}
 
 /** Two files of echo.wasm to swap between, so every swap loads a file anew. */
 export function swapFiles(): [string, string] {
@@ -26,21 +15,19 @@ export function swapFiles(): [string, string] {
   return files;
 }
 
-export const controlSocket = (env: EnvState) => `/run/afxdp-wasm/ctl/${env.name}.sock`;
-
 export async function swapBench(env: EnvState, swaps = 100): Promise<Record<string, number>> {
   const files = swapFiles();
   const r = startAfxdp(['-d', env.name, '--json', '--interval', '60', '--handler', files[0]!]);
   const latencies: number[] = [];
   try {
     await r.ready();
-    const sock = controlSocket(env);
+    const sock = controlSocket(env.name);
     const gen = flood(env, 20);
     try {
       await sleep(300);
       for (let i = 0; i < swaps; i++) {
         const t0 = performance.now();
-        const reply = await askControl(sock, { cmd: 'swap', path: files[(i + 1) % 2] });
+        const reply = await askControl(sock, { cmd: 'swap', path: files[(i + 1) % 2]! });
         if (!reply.ok) throw new Error(`swap ${i} failed: ${reply.error}`);
         latencies.push(performance.now() - t0);
       }

@@ -55,7 +55,7 @@ async function idleSwaps(env: EnvState): Promise<Timings['idleSwapMs']> {
     for (let i = 0; i < 10; i++) {
       await sleep(30);
       const t0 = performance.now();
-      await askControl(runFiles(env.name).socket, { cmd: 'swap', path: files[(i + 1) % 2] });
+      await askControl(runFiles(env.name).socket, { cmd: 'swap', path: files[(i + 1) % 2]! });
       times.push(performance.now() - t0);
     }
   });

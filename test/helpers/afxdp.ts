@@ -1,9 +1,9 @@
 // Runs the real afxdp-wasm command against a test environment and reads what
 // it prints: --json stats lines on stdout, one-line messages on stderr.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { connect } from 'node:net';
-import { join } from 'node:path';
-import { ROOT } from './cli.js';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { request } from '../../host/control/client.js';
+import type { Reply, Request } from '../../host/control/protocol.js';
+import { controlSocket, distFile, ownerFile } from '../../host/lib/paths.js';
 
 export interface Counters {
   rxPackets: number; rxBytes: number; txPackets: number; txBytes: number;
@@ -98,7 +98,7 @@ export async function serving(ifname: string, args: string[], fn: (r: Running) =
 
 /** prefix: a command that runs it, such as taskset -c 1. */
 export function startAfxdp(args: string[], prefix: string[] = []): Running {
-  const argv = [...prefix, process.execPath, join(ROOT, 'dist', 'afxdp-wasm.js'), ...args];
+  const argv = [...prefix, process.execPath, distFile('afxdp-wasm.js'), ...args];
   return new Running(spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] }));
 }
 
@@ -110,19 +110,14 @@ export async function runAfxdp(args: string[]): Promise<{ code: number | null; s
 }
 
 /** One request on a running afxdp-wasm's control socket (no process spawned): its JSON reply. */
-export function askControl(sock: string, req: object): Promise<{ ok: boolean; error?: string; [key: string]: unknown }> {
-  return new Promise((resolve, reject) => {
-    let data = '';
-    const conn = connect(sock, () => conn.write(JSON.stringify(req) + '\n'));
-    conn.setEncoding('utf8');
-    conn.on('data', (d: string) => (data += d));
-    conn.on('end', () => resolve(JSON.parse(data) as { ok: boolean; error?: string }));
-    conn.on('error', reject);
-  });
+export const askControl = (sock: string, req: Request): Promise<Reply> => request(sock, req);
+
+/** The real afxdp-wasm ctl, cut off after 8 s: a socket that does not answer fails the test instead of hanging it. */
+export function runCtl(...args: string[]): { code: number | null; out: string; err: string } {
+  const argv = [distFile('afxdp-wasm.js'), 'ctl', ...args];
+  const res = spawnSync(process.execPath, argv, { encoding: 'utf8', timeout: 8000 });
+  return { code: res.status, out: res.stdout.trim(), err: res.stderr.trim() };
 }
 
 /** Where a running afxdp-wasm serving ifname keeps its control socket and ownership record. */
-export const runFiles = (ifname: string) => ({
-  socket: join(process.env['AFXDP_RUN_DIR'] ?? '/run/afxdp-wasm', 'ctl', `${ifname}.sock`),
-  owner: join(process.env['AFXDP_RUN_DIR'] ?? '/run/afxdp-wasm', 'ports', `${ifname}.json`),
-});
+export const runFiles = (ifname: string) => ({ socket: controlSocket(ifname), owner: ownerFile(ifname) });

@@ -1,7 +1,7 @@
 // The project's folder and its built commands. Nothing that needs root or a kernel: unit tests import it.
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { projectRoot } from '../../host/dataplane/shim.js';
+import { projectRoot } from '../../host/lib/paths.js';
 
 /** Found from where the bundle lies (build/test/<tier>/), the way the host finds its addon. */
 export const ROOT = projectRoot();

@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
-import { controlDir } from '../../host/control/protocol.js';
+import { controlDir } from '../../host/lib/paths.js';
 import { ROOT } from './cli.js';
 
 /**

@@ -3,7 +3,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Latency } from '../../host/gen/generator.js';
+import type { Latency } from '../../host/tools/gen/generator.js';
 export type { Latency };
 import { type EnvState, INNER_IF, innerAddr, outerAddr } from '../../host/testenv/state.js';
 import { echo6Frame, trafgenConfig } from './packets.js';

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { controlDir } from '../../host/control/protocol.js';
+import { controlDir } from '../../host/lib/paths.js';
 import { serving, sleep, startAfxdp } from '../helpers/afxdp.js';
 import { ctl, staleSockets, withRunDir } from '../helpers/control.js';
 import { withEnv } from '../helpers/testenv.js';

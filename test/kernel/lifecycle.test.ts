@@ -51,7 +51,7 @@ test('an idle -p worker takes a swap at once: every one of 10 swaps answered in 
       for (let i = 0; i < 10; i++) {
         await sleep(30); // asleep in poll() again
         const t0 = performance.now();
-        const reply = await askControl(sock, { cmd: 'swap', path: files[(i + 1) % 2] });
+        const reply = await askControl(sock, { cmd: 'swap', path: files[(i + 1) % 2]! });
         assert.ok(reply.ok, String(reply.error));
         times.push(performance.now() - t0);
       }

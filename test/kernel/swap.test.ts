@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { EnvState } from '../../host/testenv/state.js';
-import { type Running, serving as servingOn, sleep, waitFor } from '../helpers/afxdp.js';
+import { controlSocket } from '../../host/lib/paths.js';
+import { type Running, runCtl, serving as servingOn, sleep, waitFor } from '../helpers/afxdp.js';
 import { ROOT, withEnv } from '../helpers/testenv.js';
 import { flood, ping6 } from '../helpers/traffic.js';
 
@@ -18,10 +19,7 @@ const ECHO = join(ASM, 'echo.wasm');
 const DROP = join(ASM, 'drop.wasm');
 const scratch = mkdtempSync(join(tmpdir(), 'afxdp-swap-'));
 
-function ctl(...args: string[]) {
-  const res = spawnSync(process.execPath, [join(ROOT, 'dist', 'afxdp-wasm.js'), 'ctl', ...args], { encoding: 'utf8' });
-  return { code: res.status, out: res.stdout.trim(), err: res.stderr.trim() };
-}
+const ctl = runCtl;
 
 
 /** Replaces a file the way an editor or a build does: write aside, rename over. */
@@ -183,7 +181,7 @@ test('every queue swaps: on a 4-queue veth, ctl status names the new handler on 
 
 test('the control socket: owner-only, clear errors, gone at exit', async () => {
   await withEnv({ noPing: true }, async (env) => {
-    const sock = `/run/afxdp-wasm/ctl/${env.name}.sock`;
+    const sock = controlSocket(env.name);
     await serving(env, [], async (r) => {
       assert.match(r.stderr, new RegExp(`Control socket: ${sock}`));
       assert.is(statSync(sock).mode & 0o777, 0o600);

@@ -5,7 +5,7 @@ import { type Socket, connect } from 'node:net';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ControlServer, REQUEST_TIMEOUT_MS } from '../../host/control/server.js';
-import { controlDir } from '../../host/control/protocol.js';
+import { controlDir } from '../../host/lib/paths.js';
 import { sleep } from '../helpers/afxdp.js';
 import { ctl, staleSockets, withRunDir } from '../helpers/control.js';
 

@@ -7,7 +7,7 @@ import { loadHandler } from '../../host/dataplane/handler.js';
 import { OfflineRunner, type Outcome } from '../../host/offline/runner.js';
 import { ROOT } from '../helpers/cli.js';
 import { type Echo4, type Echo6, echo4Frame, echo6Frame, internetChecksum, ipv6Bytes, macBytes } from '../helpers/packets.js';
-import { type RefConfig, referenceEcho } from '../reference/echo.js';
+import { type RefConfig, referenceEcho } from '../../host/offline/reference-echo.js';
 import { testWith } from '../helpers/tools.js';
 
 const echo = loadHandler(join(ROOT, 'build', 'asm', 'echo.wasm'));

@@ -8,7 +8,7 @@ import { loadHandler } from '../../host/dataplane/handler.js';
 import { OfflineRunner } from '../../host/offline/runner.js';
 import { ROOT } from '../helpers/cli.js';
 import { echo4Frame, echo6Frame } from '../helpers/packets.js';
-import { checkCase, checkerFor, property, propertyOf } from '../fuzz/echo-property.js';
+import { checkCase, checkerFor, property, propertyOf } from '../../host/offline/echo-property.js';
 
 const SEED = 20261125;
 

@@ -1,7 +1,6 @@
 // The load generator's native addon (shim/gen/), typed. Loaded by path: esbuild leaves it alone.
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
-import { projectRoot } from '../dataplane/shim.js';
+import { addonFile } from '../../lib/paths.js';
 
 /** The sink's round-trip histogram, summed over CPUs: bucket upper bounds (percentiles 0 without samples). */
 export interface LatencyNs {
@@ -30,7 +29,7 @@ export interface GenNative {
   txClose(): void;
 }
 
-export const GEN_ADDON_PATH = join(projectRoot(), 'shim', 'gen', 'build', 'Release', 'afxdp_gen.node');
+export const GEN_ADDON_PATH = addonFile('shim/gen', 'afxdp_gen');
 
 let native: GenNative | undefined;
 export function loadGenNative(): GenNative {

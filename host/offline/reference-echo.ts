@@ -2,7 +2,7 @@
 // on purpose in another style: it parses the request into values and builds
 // the reply from scratch (checksums always recomputed), where the handler
 // edits the frame in place. The fuzz tests hold the two to the same output.
-import { internetChecksum } from '../helpers/packets.js';
+import { internetChecksum } from '../lib/frames.js';
 
 export interface RefConfig {
   mac?: number[] | undefined;
