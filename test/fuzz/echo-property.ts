@@ -5,7 +5,8 @@
 import fc from 'fast-check';
 import { join } from 'node:path';
 import { loadHandler } from '../../host/dataplane/handler.js';
-import { OfflineRunner, XDP_HEADROOM } from '../../host/offline/runner.js';
+import { XDP_HEADROOM } from '../../host/dataplane/layout.js';
+import { OfflineRunner } from '../../host/offline/runner.js';
 import { ROOT } from '../helpers/testenv.js';
 import { type Echo4, type Echo6, type ExtHeader, echo4Frame, echo6Frame, ipv6Bytes, macBytes } from '../helpers/packets.js';
 import { type RefConfig, referenceEcho } from '../reference/echo.js';
