@@ -31,7 +31,7 @@ function check(ok, what) {
 }
 
 /** The spec with its offsets as numbers, checked for overlaps and for what the code relies on. */
-export function readSpec(text) {
+function readSpec(text) {
   const spec = JSON.parse(text);
   for (const area of ['control', 'counters', 'config', 'batch', 'umem', 'handler']) {
     spec[area].offset = Number(spec[area].offset);
@@ -46,11 +46,11 @@ export function readSpec(text) {
   check(config.offset + config.size <= batch.offset, 'the config block overlaps the batch');
   check(batch.offset + batch.maxDescriptors * batch.descriptorSize <= umem.offset, 'the batch overlaps the UMEM');
   check(batch.fields.every((f) => f.offset % 4 === 0 && f.offset + 4 <= batch.descriptorSize),
-    'descriptor fields are u32s inside the descriptor');
+    'a descriptor field is not a u32 inside the descriptor');
   check(config.fields.every((f) => f.offset + fieldBytes(f) <= config.size), 'a config field lies outside the block');
   check(umem.offset % spec.pageSize === 0 && handler.offset % spec.pageSize === 0,
-    'the UMEM and the handler region start on a page');
-  check(umem.frameSizes.every((s) => (s & (s - 1)) === 0), 'frame sizes are powers of two');
+    'the UMEM or the handler region does not start on a page');
+  check(umem.frameSizes.every((s) => (s & (s - 1)) === 0), 'a frame size is not a power of two');
   check(Math.min(...umem.frameSizes) > umem.xdpHeadroom + spec.tx.minLen, 'the smallest frame leaves no room');
   return spec;
 }
@@ -61,7 +61,7 @@ const fieldBytes = (f) => (f.type === 'u32' ? 4 : 1) * (f.count ?? 1);
  * Every number of the contract as a named constant, in the order the generated files list them.
  * `as` is its AssemblyScript type (usize for addresses and offsets, as the SDK has always used).
  */
-export function constants(spec) {
+function constants(spec) {
   const { control, counters, config, batch, umem, handler } = spec;
   const minFrame = Math.min(...umem.frameSizes);
   const handlerSize = handler.pages * spec.pageSize;
@@ -195,23 +195,28 @@ const table = (head, rows) => [row(head), row(head.map(() => '---')), ...rows.ma
 function memoryTable(spec) {
   const { control, counters, config, batch, umem, handler } = spec;
   const words = control.words.map((w, i) => `\`[${i}]\` ${w.name}`).join(', ');
-  const offset = (n) => `\`0x${n.toString(16).padStart(4, '0')}\``;
+  const at = (name, n) => `\`0x${n.toString(16).padStart(4, '0')}\` \`${name}\``;
   const handlerSize = handler.pages * spec.pageSize;
   return table(['offset', 'size', 'what', 'who writes'], [
-    [offset(control.offset), sizeText(control.size), `${control.what}: ${words}`, control.writer],
-    [offset(counters.offset), sizeText(counters.size), `${counters.what}, ${counters.list.length} used: see *Counters*`,
-      counters.writer],
-    [offset(config.offset), sizeText(config.size), config.what, config.writer],
-    [offset(batch.offset), `up to ${batch.maxDescriptors} × ${batch.descriptorSize} B`, batch.what, batch.writer],
-    [offset(umem.offset), 'frames × frame size', umem.what, umem.writer],
-    [`${offset(handler.offset)} (${sizeText(handler.offset)})`, sizeText(handlerSize), handler.what, handler.writer],
+    [at('CONTROL_OFFSET', control.offset), sizeText(control.size), `${control.what}: ${words}`, control.writer],
+    [at('COUNTERS_OFFSET', counters.offset), sizeText(counters.size),
+      `${counters.what}, ${counters.list.length} used: see *Counters*`, counters.writer],
+    [at('HANDLER_CONFIG_OFFSET', config.offset), sizeText(config.size), config.what, config.writer],
+    [at('BATCH_OFFSET', batch.offset), `up to ${batch.maxDescriptors} × ${batch.descriptorSize} B`, batch.what,
+      batch.writer],
+    [at('UMEM_OFFSET', umem.offset), 'frames × frame size', umem.what, umem.writer],
+    [`${at('HANDLER_BASE', handler.offset)} (${sizeText(handler.offset)})`, sizeText(handlerSize), handler.what,
+      handler.writer],
   ]);
 }
 
 function numbersTable(spec) {
   const byName = Object.fromEntries(constants(spec).map((c) => [c.name, c]));
   const pages = byName.MEMORY_PAGES.value;
-  const named = ['ABI_VERSION', 'XDP_HEADROOM', 'MIN_FRAME_ROOM', 'TX_MIN_LEN', 'MAX_BATCH'].map((n) => byName[n]);
+  const names = [
+    'ABI_VERSION', 'DESC_SIZE', 'MAX_BATCH', 'XDP_HEADROOM', 'MIN_FRAME_ROOM', 'TX_MIN_LEN', 'HANDLER_PAGES',
+  ];
+  const named = names.map((n) => byName[n]);
   return table(['name', 'value', 'what'], [
     ...named.map((c) => [`\`${c.name}\``, literal(c), c.doc.replace(/\.$/, '')]),
     ['frame sizes', spec.umem.frameSizes.join(', '), 'bytes of a UMEM frame (`--frame-size`)'],
@@ -256,7 +261,7 @@ function contractMarkdown(spec, current) {
 }
 
 /** path -> the content it should have, for every file this script writes. */
-export function renderAll(root) {
+function renderAll(root) {
   const spec = readSpec(readFileSync(join(root, SPEC), 'utf8'));
   return {
     [GENERATED.assemblyscript]: assemblyScript(spec),

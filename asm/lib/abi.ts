@@ -2,8 +2,8 @@
 // asm/contract/abi.json; this file adds the accessors handlers use.
 import { ABI_VERSION, DESC_ADDR, DESC_LEN, DESC_SIZE, DESC_VERDICT } from './abi.generated';
 export {
-  DESC_ADDR, DESC_LEN, DESC_QUEUE, DESC_SIZE, DESC_VERDICT, MAX_BATCH, MIN_FRAME_ROOM, TX_MIN_LEN, VERDICT_DROP, VERDICT_TX,
-  XDP_HEADROOM,
+  DESC_ADDR, DESC_LEN, DESC_QUEUE, DESC_SIZE, DESC_VERDICT, MAX_BATCH, MIN_FRAME_ROOM, TX_MIN_LEN,
+  VERDICT_DROP, VERDICT_TX, XDP_HEADROOM,
 } from './abi.generated';
 
 export const ABI: u32 = ABI_VERSION;
