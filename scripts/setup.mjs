@@ -12,8 +12,9 @@
 //                                          handlers, the host and the tests (replay, fuzz, unit tests)
 import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
-import { basename, delimiter, dirname, join, resolve } from 'node:path';
+import { basename, delimiter, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CONTRACT_MD, GENERATED, SPEC } from './contract.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const argv = process.argv.slice(2);
@@ -107,6 +108,14 @@ function installNodeModules() {
   run('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error']);
 }
 
+// The contract's definitions for every language, and CONTRACT.md's tables, come from one spec.
+function generateContract() {
+  const outputs = [...Object.values(GENERATED), CONTRACT_MD].map((path) => join(root, path));
+  const generator = join(root, 'scripts', 'contract.mjs');
+  if (!stale(outputs, [join(root, SPEC), generator])) return;
+  run(process.execPath, [generator]);
+}
+
 const bin = (pkg, file) => join(root, 'node_modules', pkg, file);
 
 function buildHandlers() {
@@ -197,6 +206,7 @@ if (kernelSide) {
   mountBpffs();
 }
 installNodeModules();
+generateContract();
 buildHandlers();
 if (kernelSide) {
   buildBpf();

@@ -9,6 +9,10 @@
 #include <time.h>
 #include <unistd.h>
 
+// The UMEM is made with no frame headroom of its own: a packet then starts the kernel's
+// XDP_PACKET_HEADROOM into its frame, where the contract says it does.
+static_assert(XDP_PACKET_HEADROOM == AFXDP_XDP_HEADROOM, "the contract's headroom is the kernel's");
+
 #ifndef SO_PREFER_BUSY_POLL
 #define SO_PREFER_BUSY_POLL 69
 #endif
@@ -121,7 +125,7 @@ static void kick_tx(struct port *p, uint32_t submitted)
 static bool tx_ok(const struct port *p, const struct batch_desc *d, uint64_t frame)
 {
 	uint64_t start = p->cfg.umem_offset + frame, end = start + p->cfg.frame_size;
-	return d->len >= 14 && d->addr >= start && (uint64_t)d->addr + d->len <= end;
+	return d->len >= AFXDP_TX_MIN_LEN && d->addr >= start && (uint64_t)d->addr + d->len <= end;
 }
 
 static void settle_batch(struct port *p)

@@ -15,30 +15,9 @@
 
 #include "admission.h"
 
-// Counter slots (u64) in the wasm memory, read by the host without a call.
-// Keep in step with asm/CONTRACT.md and host/dataplane/layout.ts.
-enum port_counter {
-	PC_RX_PACKETS, PC_RX_BYTES, PC_TX_PACKETS, PC_TX_BYTES,
-	PC_DROPPED,        // the handler's verdict was DROP
-	PC_INVALID,        // a verdict, length or address the port refused (frame dropped)
-	PC_TX_RING_FULL,   // TX verdicts dropped because the TX ring had no room
-	PC_BATCHES, PC_KICKS, PC_KICK_ERRORS,
-	PC_FRAMES_TOTAL, PC_FRAMES_FREE, PC_FRAMES_RX_KERNEL, PC_FRAMES_BATCH, PC_FRAMES_TX_KERNEL,
-	PC_HANDLER_ERRORS, // written by the host: batches whose handler trapped
-	// Admission (--fair): the XDP program's drops, and the controller's state.
-	PC_ADMISSION_DROPPED, PC_ADMISSION_CONGESTED, PC_ADMISSION_QUANTUM, PC_ADMISSION_DELAY_US,
-	PC_COUNT
-};
-
-// The descriptor the handler sees, 16 bytes, in wasm memory.
-struct batch_desc {
-	uint32_t addr;    // in: where the packet starts, as an offset in wasm memory; out: may move inside its frame
-	uint32_t len;     // in: packet length; out: length to transmit
-	uint32_t verdict; // out: VERDICT_*
-	uint32_t queue;   // in: RX queue the packet came from
-};
-
-enum verdict { VERDICT_DROP = 0, VERDICT_TX = 1 };
+// The contract's layout (enum port_counter, struct batch_desc, enum verdict and the AFXDP_ numbers),
+// generated from asm/contract/abi.json.
+#include "abi.generated.h"
 
 struct port_config {
 	const char *ifname;

@@ -1,26 +1,12 @@
-// The handler side of the host/handler contract (asm/CONTRACT.md).
-// Changing anything here means bumping ABI_VERSION.
+// The handler side of the host/handler contract (asm/CONTRACT.md). The numbers are generated from
+// asm/contract/abi.json; this file adds the accessors handlers use.
+import { ABI_VERSION, DESC_ADDR, DESC_LEN, DESC_SIZE, DESC_VERDICT } from './abi.generated';
+export {
+  DESC_ADDR, DESC_LEN, DESC_QUEUE, DESC_SIZE, DESC_VERDICT, MAX_BATCH, MIN_FRAME_ROOM, TX_MIN_LEN,
+  VERDICT_DROP, VERDICT_TX, XDP_HEADROOM,
+} from './abi.generated';
 
-export const ABI: u32 = 1;
-
-/** One packet of a batch: 16 bytes, in linear memory. */
-export const DESC_SIZE: usize = 16;
-/** In: packet start (offset in memory). Out: may move inside the same frame. */
-export const DESC_ADDR: usize = 0;
-/** In: packet length. Out: length to transmit. */
-export const DESC_LEN: usize = 4;
-/** Out: one of the VERDICT_ values. */
-export const DESC_VERDICT: usize = 8;
-/** In: the RX queue the packet arrived on. */
-export const DESC_QUEUE: usize = 12;
-
-/** The frame goes back to the kernel for RX. */
-export const VERDICT_DROP: u32 = 0;
-/** The frame is sent out of the queue it came from, [addr, addr + len). */
-export const VERDICT_TX: u32 = 1;
-
-/** Bytes a packet may use from its start: a frame holds 2048 or 4096 bytes, 256 of them headroom. */
-export const MIN_FRAME_ROOM: u32 = 2048 - 256;
+export const ABI: u32 = ABI_VERSION;
 
 @inline export function descAddr(batch: usize, i: u32): usize {
   return <usize>load<u32>(batch + <usize>i * DESC_SIZE, DESC_ADDR);

@@ -1,13 +1,7 @@
-// What the host tells a handler about the interface it serves, at init().
-// Layout of the config block (asm/CONTRACT.md):
-//   0  u32 flags: 1 = has IPv6 address, 2 = has IPv4 address
-//   4  u32 hop limit for replies (0: 64)
-//   8  u8[6] interface MAC
-//  16  u8[16] the interface's IPv6 unicast address
-//  32  u8[4] the interface's IPv4 address
-
-export const HAS_IPV6: u32 = 1;
-export const HAS_IPV4: u32 = 2;
+// What the host tells a handler about the interface it serves, at init(): the config block, whose
+// layout is generated from asm/contract/abi.json (asm/CONTRACT.md).
+import { CONFIG_FLAGS, CONFIG_HOP_LIMIT, CONFIG_IPV4, CONFIG_IPV6, CONFIG_MAC } from './abi.generated';
+export { HAS_IPV4, HAS_IPV6 } from './abi.generated';
 
 let block: usize = 0;
 
@@ -17,18 +11,18 @@ export function setConfig(config: usize): void {
 }
 
 @inline export function configFlags(): u32 {
-  return block ? load<u32>(block) : 0;
+  return block ? load<u32>(block, CONFIG_FLAGS) : 0;
 }
 export function hopLimit(): u32 {
-  const h = block ? load<u32>(block, 4) : 0;
+  const h = block ? load<u32>(block, CONFIG_HOP_LIMIT) : 0;
   return h ? h & 0xff : 64;
 }
 @inline export function ifaceMac(): usize {
-  return block + 8;
+  return block + CONFIG_MAC;
 }
 @inline export function ifaceAddr6(): usize {
-  return block + 16;
+  return block + CONFIG_IPV6;
 }
 @inline export function ifaceAddr4(): usize {
-  return block + 32;
+  return block + CONFIG_IPV4;
 }

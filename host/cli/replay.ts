@@ -51,7 +51,7 @@ function replay(values: Values<typeof REPLAY_OPTIONS>, positionals: string[]): v
   });
   const sent: Uint8Array[] = [];
   const tally = { tx: 0, drop: 0, invalid: 0, trap: 0, tooBig: 0 };
-  const room = runner.frameSize - 256;
+  const room = runner.frameRoom;
   for (let i = 0; i < frames.length; i += 64) {
     const batch = frames.slice(i, i + 64).filter((f) => (f.length <= room ? true : (tally.tooBig++, false)));
     for (const outcome of runner.run(batch)) {

@@ -1,10 +1,10 @@
-// The handler config block (asm/lib/config.ts, asm/CONTRACT.md): what a
-// handler knows about the interface it serves. Filled from the interface's
-// own configuration, or from --addr.
+// The handler config block (asm/lib/config.ts, asm/CONTRACT.md; its layout is generated from
+// asm/contract/abi.json): what a handler knows about the interface it serves. Filled from the
+// interface's own configuration, or from --addr.
 import { isIPv6 } from 'node:net';
 import { ipv4Bytes, ipv6Bytes, macBytes } from '../lib/addr.js';
 import { run } from '../lib/exec.js';
-import { HANDLER_CONFIG_OFFSET } from './layout.js';
+import { CONFIG, CONFIG_FLAG, HANDLER_CONFIG_OFFSET, HANDLER_CONFIG_SIZE } from './layout.js';
 
 export interface InterfaceConfig {
   mac: number[] | undefined;
@@ -37,12 +37,12 @@ export function interfaceConfig(ifname: string, addrs: string[], hopLimit: numbe
 }
 
 export function writeInterfaceConfig(memory: WebAssembly.Memory, cfg: InterfaceConfig): void {
-  const block = new Uint8Array(memory.buffer, HANDLER_CONFIG_OFFSET, 64);
-  const view = new DataView(memory.buffer, HANDLER_CONFIG_OFFSET, 64);
+  const block = new Uint8Array(memory.buffer, HANDLER_CONFIG_OFFSET, HANDLER_CONFIG_SIZE);
+  const view = new DataView(memory.buffer, HANDLER_CONFIG_OFFSET, HANDLER_CONFIG_SIZE);
   block.fill(0);
-  view.setUint32(0, (cfg.ipv6 ? 1 : 0) | (cfg.ipv4 ? 2 : 0), true);
-  view.setUint32(4, cfg.hopLimit, true);
-  if (cfg.mac) block.set(cfg.mac, 8);
-  if (cfg.ipv6) block.set(cfg.ipv6, 16);
-  if (cfg.ipv4) block.set(cfg.ipv4, 32);
+  view.setUint32(CONFIG.flags, (cfg.ipv6 ? CONFIG_FLAG.hasIpv6 : 0) | (cfg.ipv4 ? CONFIG_FLAG.hasIpv4 : 0), true);
+  view.setUint32(CONFIG.hopLimit, cfg.hopLimit, true);
+  if (cfg.mac) block.set(cfg.mac, CONFIG.mac);
+  if (cfg.ipv6) block.set(cfg.ipv6, CONFIG.ipv6);
+  if (cfg.ipv4) block.set(cfg.ipv4, CONFIG.ipv4);
 }

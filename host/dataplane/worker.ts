@@ -8,11 +8,12 @@
 // waits on its message port). A handler that traps loses its batch; one that
 // keeps trapping is replaced by the last good one (or by drop).
 import { type MessagePort, parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
+import { Batch } from './batch.js';
 import { type CounterTable, type Handler, type HandlerInstance, instantiate, readCounters } from './handler.js';
 import { loadShim } from './shim.js';
 import {
   BATCH_OFFSET, CONTROL_HEARTBEAT, CONTROL_OFFSET, CONTROL_STOP, CONTROL_SWAP, CONTROL_WORDS, COUNTERS_OFFSET, COUNTER,
-  COUNTER_COUNT, DESC_SIZE, HANDLER_BASE, HANDLER_REGION_SIZE, TRAP_LIMIT,
+  COUNTER_COUNT, HANDLER_BASE, HANDLER_REGION_SIZE, TRAP_LIMIT,
 } from './layout.js';
 
 export interface WorkerQueue {
@@ -60,7 +61,7 @@ interface Served {
   port: number;
   memory: WebAssembly.Memory;
   counters: BigUint64Array;
-  descs: Uint32Array;
+  batch: Batch;
   instance: HandlerInstance;
 }
 
@@ -87,7 +88,7 @@ function run(input: WorkerInput): void {
   const served: Served[] = queues.map(({ port, memory }) => ({
     port, memory,
     counters: new BigUint64Array(memory.buffer, COUNTERS_OFFSET, COUNTER_COUNT),
-    descs: new Uint32Array(memory.buffer, BATCH_OFFSET),
+    batch: new Batch(memory),
     instance: instantiateFresh(current, memory),
   }));
   if (input.restarted) {
@@ -143,7 +144,7 @@ function run(input: WorkerInput): void {
         }
       } catch (err) {
         // A trapping handler loses its batch, not the process: every frame goes back for RX.
-        for (let i = 0; i < n; i++) q.descs[(i * DESC_SIZE) / 4 + 2] = 0;
+        q.batch.dropAll(n);
         q.counters[COUNTER.handlerErrors]! += 1n;
         if (++traps >= TRAP_LIMIT) {
           const from = current;

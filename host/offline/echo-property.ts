@@ -8,7 +8,8 @@ import { ipv6Bytes, macBytes } from '../lib/addr.js';
 import { type Echo4, type Echo6, type ExtHeader, echo4Frame, echo6Frame } from '../lib/frames.js';
 import { handlerFile } from '../lib/paths.js';
 import { type RefConfig, referenceEcho } from './reference-echo.js';
-import { OfflineRunner, XDP_HEADROOM } from './runner.js';
+import { XDP_HEADROOM } from '../dataplane/layout.js';
+import { OfflineRunner } from './runner.js';
 
 const FULL: RefConfig = { mac: macBytes('02:aa:bb:cc:dd:ee'), ipv6: ipv6Bytes('fc00:dead:cafe:1::1'), ipv4: [10, 11, 1, 1], hopLimit: 64 };
 const BARE: RefConfig = { hopLimit: 200 };

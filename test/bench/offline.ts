@@ -3,8 +3,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadHandler } from '../../host/dataplane/handler.js';
-import { BATCH_OFFSET, DESC_SIZE } from '../../host/dataplane/layout.js';
-import { OfflineRunner, XDP_HEADROOM } from '../../host/offline/runner.js';
+import { BATCH_OFFSET, XDP_HEADROOM } from '../../host/dataplane/layout.js';
+import { OfflineRunner } from '../../host/offline/runner.js';
 import { echo4Frame, echo6Frame } from '../helpers/packets.js';
 import { ROOT } from '../helpers/testenv.js';
 import { buildC } from './common.js';
@@ -22,15 +22,12 @@ export function offlineBench(): Record<string, number> {
 
   const runner = new OfflineRunner(loadHandler(join(ROOT, 'build', 'asm', 'echo.wasm')), { mac: [2, 0xaa, 0xbb, 0xcc, 0xdd, 0xee], hopLimit: 64 });
   const bytes = new Uint8Array(runner.memory.buffer);
-  const words = new Uint32Array(runner.memory.buffer);
   const heapBase = Number((runner.instance.exports['heap_base'] as () => number)());
   bytes.fill(0x5a, heapBase, heapBase + (1 << 20));
   const place = () => frames.forEach((f, i) => {
     const addr = runner.frameStart(i) + XDP_HEADROOM;
     bytes.set(f, addr);
-    const d = (BATCH_OFFSET + i * DESC_SIZE) / 4;
-    words[d] = addr;
-    words[d + 1] = f.length;
+    runner.batch.lay(i, addr, f.length);
   });
   for (let i = 0; i < 2000; i++) { place(); runner.instance.process(BATCH_OFFSET, 64); } // warm up the JIT
   const t0 = process.hrtime.bigint();
