@@ -14,6 +14,7 @@
 #include <xdp/xsk.h>
 
 #include "admission.h"
+#include "stage.h"
 
 // Counter slots (u64) in the wasm memory, read by the host without a call.
 // Keep in step with asm/CONTRACT.md and host/dataplane/layout.ts.
@@ -60,8 +61,8 @@ struct port_config {
 
 struct port;
 
-// Returns 0 or a negative errno; *err_step names what failed.
-int port_open(const struct port_config *cfg, struct port **out, const char **err_step);
+// Returns 0 or a negative errno; *failed_at names what failed.
+int port_open(const struct port_config *cfg, struct port **out, enum shim_stage *failed_at);
 // Settles the previous batch's verdicts, kicks TX, reaps COMPLETION, refills
 // FILL and takes the next RX batch. Returns how many descriptors it holds.
 uint32_t port_step(struct port *p);
