@@ -10,7 +10,7 @@
 //   node scripts/setup.mjs --handler path/to/h.ts   also build that handler to build/asm/h.wasm
 import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
-import { basename, delimiter, dirname, join, resolve } from 'node:path';
+import { basename, delimiter, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -179,7 +179,8 @@ async function buildHost() {
 async function buildTests() {
   const tests = [...filesUnder(join(root, 'test'), '.test.ts'), join(root, 'test', 'bench.ts'), join(root, 'test', 'fuzz.ts')];
   const inputs = [...filesUnder(join(root, 'test'), '.ts'), ...filesUnder(join(root, 'host'), '.ts')];
-  const outs = tests.map((t) => join(root, 'build', 'test', basename(t, '.ts') + '.js'));
+  // Subfolders keep their place: test/kernel/x.test.ts -> build/test/kernel/x.test.js.
+  const outs = tests.map((t) => join(root, 'build', 'test', relative(join(root, 'test'), t).replace(/\.ts$/, '.js')));
   if (tests.length === 0 || !stale(outs, inputs)) return;
   await bundle(tests.map((t) => t.slice(root.length + 1)), 'build/test');
 }

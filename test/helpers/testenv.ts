@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { removeEnv, setup, type SetupOptions } from '../../host/testenv/env.js';
 import type { EnvState } from '../../host/testenv/state.js';
+import { projectRoot } from '../../host/dataplane/shim.js';
 
 // Our own state folder: tests never change the user's current environment.
 process.env['AFXDP_TESTENV_STATE'] ??= mkdtempSync(join(tmpdir(), 'afxdp-testenv-'));
@@ -26,7 +27,8 @@ export async function withEnv<T>(opts: Partial<SetupOptions>, fn: (env: EnvState
   }
 }
 
-export const ROOT = join(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '..', '..');
+// Found by its package.json, not by a fixed depth: tests are bundled into subfolders too.
+export const ROOT = projectRoot();
 
 /** Runs one of the built commands (dist/NAME.js) and collects what it printed. */
 export function runCli(name: string, args: string[], extra: { uid?: number } = {}) {
