@@ -40,11 +40,23 @@ constexpr int MAX_PORTS = 256;
 
 struct Slot {
 	port *p = nullptr;
+	bool used = false; // taken, possibly still opening (p is set once it is open)
 	Napi::Reference<Napi::Uint8Array> memory; // keeps the wasm memory alive while the socket uses it
 };
 
-std::mutex slots_lock;
+constexpr int MAX_PROGRAMS = 16;
+struct ProgramSlot {
+	loaded_program lp = {};
+	bool used = false; // taken, possibly still loading (lp.prog is set once it is attached)
+};
+
+// Guards slots[] and programs[]: workers look ports up while the main thread opens and
+// closes others. Held only to read or write an entry, never across a slow call (opening a
+// socket, the verifier). What it does not do is keep a port alive while a worker steps it:
+// the host closes a port only after every worker that steps it has stopped.
+std::mutex tables_lock;
 Slot slots[MAX_PORTS];
+ProgramSlot programs[MAX_PROGRAMS];
 
 // libxdp and libbpf talk on stderr; we keep what they say for --verbose and errors.
 std::mutex log_lock;
@@ -66,6 +78,65 @@ int capture(const char *fmt, va_list args)
 int capture_libxdp(enum libxdp_print_level, const char *fmt, va_list args) { return capture(fmt, args); }
 int capture_libbpf(enum libbpf_print_level, const char *fmt, va_list args) { return capture(fmt, args); }
 
+// Everything libxdp and libbpf said since the last take, one entry a line.
+Napi::Array take_log(Napi::Env env)
+{
+	std::vector<std::string> lines;
+	{
+		std::lock_guard<std::mutex> g(log_lock);
+		lines.swap(log_lines);
+	}
+	Napi::Array out = Napi::Array::New(env);
+	uint32_t n = 0;
+	for (const std::string &message : lines) {
+		size_t from = 0;
+		while (from <= message.size()) {
+			size_t to = message.find('\n', from);
+			if (to == std::string::npos)
+				to = message.size();
+			out.Set(n++, message.substr(from, to - from));
+			from = to + 1;
+		}
+	}
+	return out;
+}
+
+const char *stage_what(enum shim_stage stage)
+{
+#define SHIM_STAGE_WHAT(name, what) case STAGE_##name: return what;
+	switch (stage) {
+		SHIM_STAGES(SHIM_STAGE_WHAT)
+	}
+#undef SHIM_STAGE_WHAT
+	return "?";
+}
+
+// The error a failed port or program operation throws, as data: stage (a number of
+// `stages`), errno (positive), reason (the errno in words), and log (libxdp's and libbpf's
+// lines, taken). The message is for a human reading a stack trace; the host decides on
+// stage and errno alone.
+Napi::Error stage_error(Napi::Env env, enum shim_stage stage, int err)
+{
+	int code = err < 0 ? -err : err;
+	char reason[256];
+	libbpf_strerror(code, reason, sizeof(reason)); // also names libbpf's own codes (4000 and up)
+	Napi::Error e = Napi::Error::New(env, std::string("cannot ") + stage_what(stage) + ": " + reason);
+	e.Set("stage", Napi::Number::New(env, stage));
+	e.Set("errno", Napi::Number::New(env, code));
+	e.Set("reason", Napi::String::New(env, reason));
+	e.Set("log", take_log(env));
+	return e;
+}
+
+Napi::Object stage_numbers(Napi::Env env)
+{
+	Napi::Object o = Napi::Object::New(env);
+#define SHIM_STAGE_EXPORT(name, what) o.Set(#name, Napi::Number::New(env, STAGE_##name));
+	SHIM_STAGES(SHIM_STAGE_EXPORT)
+#undef SHIM_STAGE_EXPORT
+	return o;
+}
+
 Napi::Error errno_error(Napi::Env env, int err, const std::string &what)
 {
 	Napi::Error e = Napi::Error::New(env, what + ": " + strerror(err < 0 ? -err : err));
@@ -80,7 +151,10 @@ uint32_t u32(const Napi::Object &o, const char *key)
 
 port *port_of_id(uint32_t id)
 {
-	return id < MAX_PORTS ? slots[id].p : nullptr;
+	if (id >= MAX_PORTS)
+		return nullptr;
+	std::lock_guard<std::mutex> g(tables_lock);
+	return slots[id].p;
 }
 
 port *port_of(const Napi::CallbackInfo &info)
@@ -105,18 +179,8 @@ bool memory_of(Napi::Env env, Napi::Value view, uint8_t **base, size_t *size)
 	return true;
 }
 
-// open({ ifname, queue, memory: Uint8Array, umemOffset, frameSize, frames, ringSize,
-//        batchOffset, batchMax, countersOffset, xdpFlags, bindFlags, inhibitProgLoad }) -> id
-Napi::Value Open(const Napi::CallbackInfo &info)
+port_config config_of(const Napi::Object &o, const std::string &ifname, uint8_t *base, size_t size)
 {
-	Napi::Env env = info.Env();
-	Napi::Object o = info[0].As<Napi::Object>();
-	Napi::Uint8Array mem = o.Get("memory").As<Napi::Uint8Array>();
-	uint8_t *base = nullptr;
-	size_t size = 0;
-	if (!memory_of(env, mem, &base, &size))
-		return env.Undefined();
-	std::string ifname = o.Get("ifname").As<Napi::String>();
 	port_config cfg = {};
 	cfg.ifname = ifname.c_str();
 	cfg.queue = u32(o, "queue");
@@ -133,24 +197,55 @@ Napi::Value Open(const Napi::CallbackInfo &info)
 	cfg.bind_flags = static_cast<uint16_t>(u32(o, "bindFlags"));
 	cfg.inhibit_prog_load = o.Get("inhibitProgLoad").ToBoolean();
 	cfg.busy_poll_us = o.Has("busyPollUs") ? u32(o, "busyPollUs") : 0;
+	return cfg;
+}
 
-	std::lock_guard<std::mutex> g(slots_lock);
-	int id = 0;
-	while (id < MAX_PORTS && slots[id].p)
-		id++;
-	if (id == MAX_PORTS) {
-		Napi::Error::New(env, "too many open ports").ThrowAsJavaScriptException();
+// Takes a free entry of a table (slots[] or programs[]), or returns -1.
+template <typename Entry, size_t N> int reserve(Entry (&table)[N])
+{
+	std::lock_guard<std::mutex> g(tables_lock);
+	for (size_t i = 0; i < N; i++) {
+		if (!table[i].used) {
+			table[i].used = true;
+			return static_cast<int>(i);
+		}
+	}
+	return -1;
+}
+
+// open({ ifname, queue, memory: Uint8Array, umemOffset, frameSize, frames, ringSize,
+//        batchOffset, batchMax, countersOffset, xdpFlags, bindFlags, inhibitProgLoad }) -> id
+Napi::Value Open(const Napi::CallbackInfo &info)
+{
+	Napi::Env env = info.Env();
+	Napi::Object o = info[0].As<Napi::Object>();
+	Napi::Uint8Array mem = o.Get("memory").As<Napi::Uint8Array>();
+	uint8_t *base = nullptr;
+	size_t size = 0;
+	if (!memory_of(env, mem, &base, &size))
+		return env.Undefined();
+	std::string ifname = o.Get("ifname").As<Napi::String>();
+	port_config cfg = config_of(o, ifname, base, size);
+	int id = reserve(slots);
+	if (id < 0) {
+		stage_error(env, STAGE_RESERVE_SLOT, EMFILE).ThrowAsJavaScriptException();
 		return env.Undefined();
 	}
-	const char *step = "";
+	enum shim_stage stage = STAGE_CHECK_LAYOUT;
 	port *p = nullptr;
-	int err = port_open(&cfg, &p, &step);
+	int err = port_open(&cfg, &p, &stage);
 	if (err) {
-		errno_error(env, err, std::string("cannot ") + step).ThrowAsJavaScriptException();
+		std::lock_guard<std::mutex> g(tables_lock);
+		slots[id].used = false;
+	} else {
+		std::lock_guard<std::mutex> g(tables_lock);
+		slots[id].p = p;
+		slots[id].memory = Napi::Persistent(mem);
+	}
+	if (err) {
+		stage_error(env, stage, err).ThrowAsJavaScriptException();
 		return env.Undefined();
 	}
-	slots[id].p = p;
-	slots[id].memory = Napi::Persistent(mem);
 	return Napi::Number::New(env, id);
 }
 
@@ -312,12 +407,20 @@ Napi::Value SetAffinity(const Napi::CallbackInfo &info)
 Napi::Value Close(const Napi::CallbackInfo &info)
 {
 	uint32_t id = info[0].As<Napi::Number>().Uint32Value();
-	std::lock_guard<std::mutex> g(slots_lock);
-	if (id < MAX_PORTS && slots[id].p) {
-		port_close(slots[id].p);
-		slots[id].p = nullptr;
-		slots[id].memory.Reset();
+	port *p = nullptr;
+	{
+		std::lock_guard<std::mutex> g(tables_lock);
+		if (id < MAX_PORTS && slots[id].p) {
+			p = slots[id].p;
+			slots[id].p = nullptr;
+		}
 	}
+	if (!p)
+		return info.Env().Undefined();
+	port_close(p);
+	std::lock_guard<std::mutex> g(tables_lock);
+	slots[id].memory.Reset(); // the socket no longer writes into it
+	slots[id].used = false;
 	return info.Env().Undefined();
 }
 
@@ -405,8 +508,18 @@ Napi::Value XdpDetach(const Napi::CallbackInfo &info)
 	return Napi::Boolean::New(env, err == 0);
 }
 
-constexpr int MAX_PROGRAMS = 16;
-loaded_program programs[MAX_PROGRAMS];
+Napi::Error program_error(Napi::Env env, const program_failure &why, int err)
+{
+	Napi::Error e = stage_error(env, why.stage, err);
+	if (!why.program.empty())
+		e.Set("program", Napi::String::New(env, why.program));
+	Napi::Array programs = Napi::Array::New(env, why.programs.size());
+	for (size_t i = 0; i < why.programs.size(); i++)
+		programs.Set(i, why.programs[i]);
+	e.Set("programs", programs);
+	e.Set("verifierLog", Napi::String::New(env, why.verifier_log));
+	return e;
+}
 
 // loadProgram(ifname, filename, progname, xdpFlags) -> { handle, id, name }
 Napi::Value LoadProgram(const Napi::CallbackInfo &info)
@@ -417,30 +530,43 @@ Napi::Value LoadProgram(const Napi::CallbackInfo &info)
 	std::string progname = info[2].As<Napi::String>();
 	uint32_t flags = info[3].As<Napi::Number>().Uint32Value();
 	if (!ifindex) {
-		errno_error(env, ENODEV, "no such interface").ThrowAsJavaScriptException();
+		stage_error(env, STAGE_FIND_INTERFACE, ENODEV).ThrowAsJavaScriptException();
 		return env.Undefined();
 	}
-	std::lock_guard<std::mutex> g(slots_lock);
-	int handle = 0;
-	while (handle < MAX_PROGRAMS && programs[handle].prog)
-		handle++;
-	if (handle == MAX_PROGRAMS) {
-		Napi::Error::New(env, "too many programs").ThrowAsJavaScriptException();
+	int handle = reserve(programs);
+	if (handle < 0) {
+		stage_error(env, STAGE_RESERVE_SLOT, EMFILE).ThrowAsJavaScriptException();
 		return env.Undefined();
 	}
-	const char *why = "";
-	int err = program_load(filename.c_str(), progname.c_str(), ifindex, flags, &programs[handle], &why);
+	loaded_program lp;
+	program_failure why = {};
+	int err = program_load(filename.c_str(), progname.c_str(), ifindex, flags, &lp, &why);
+	{
+		std::lock_guard<std::mutex> g(tables_lock);
+		if (err)
+			programs[handle].used = false;
+		else
+			programs[handle].lp = lp;
+	}
 	if (err) {
-		Napi::Error e = errno_error(env, err, std::string("cannot ") + why);
-		e.Set("step", Napi::String::New(env, why));
-		e.ThrowAsJavaScriptException();
+		program_error(env, why, err).ThrowAsJavaScriptException();
 		return env.Undefined();
 	}
 	Napi::Object o = Napi::Object::New(env);
 	o.Set("handle", Napi::Number::New(env, handle));
-	o.Set("id", Napi::Number::New(env, programs[handle].id));
-	o.Set("name", Napi::String::New(env, programs[handle].name));
+	o.Set("id", Napi::Number::New(env, lp.id));
+	o.Set("name", Napi::String::New(env, lp.name));
 	return o;
+}
+
+// The attached program behind a handle, copied under the lock; false when there is none.
+bool program_of(uint32_t handle, loaded_program *out)
+{
+	std::lock_guard<std::mutex> g(tables_lock);
+	if (handle >= MAX_PROGRAMS || !programs[handle].lp.prog)
+		return false;
+	*out = programs[handle].lp;
+	return true;
 }
 
 // bindToProgram(port, handle): enters the port's socket in the program's xsks_map, at its queue.
@@ -448,14 +574,14 @@ Napi::Value BindToProgram(const Napi::CallbackInfo &info)
 {
 	Napi::Env env = info.Env();
 	port *p = port_of(info);
-	uint32_t handle = info[1].As<Napi::Number>().Uint32Value();
-	if (!p || handle >= MAX_PROGRAMS || !programs[handle].prog) {
+	loaded_program lp;
+	if (!p || !program_of(info[1].As<Napi::Number>().Uint32Value(), &lp)) {
 		Napi::Error::New(env, "no such port or program").ThrowAsJavaScriptException();
 		return env.Undefined();
 	}
-	int err = xsk_socket__update_xskmap(port_socket(p), programs[handle].xsks_map_fd);
+	int err = xsk_socket__update_xskmap(port_socket(p), lp.xsks_map_fd);
 	if (err)
-		errno_error(env, err, "cannot enter the socket in xsks_map").ThrowAsJavaScriptException();
+		stage_error(env, STAGE_ENTER_XSKS_MAP, err).ThrowAsJavaScriptException();
 	return env.Undefined();
 }
 
@@ -465,37 +591,36 @@ Napi::Value Admit(const Napi::CallbackInfo &info)
 {
 	Napi::Env env = info.Env();
 	port *p = port_of(info);
-	uint32_t handle = info[1].As<Napi::Number>().Uint32Value();
 	uint32_t target_us = info[2].As<Napi::Number>().Uint32Value();
-	if (!p || handle >= MAX_PROGRAMS || !programs[handle].fair_queues) {
+	loaded_program lp;
+	if (!p || !program_of(info[1].As<Napi::Number>().Uint32Value(), &lp) || !lp.fair_queues) {
 		Napi::Error::New(env, "no such port, or the program has no fair_queues map").ThrowAsJavaScriptException();
 		return env.Undefined();
 	}
-	const loaded_program &lp = programs[handle];
 	int err = port_set_admission(p, lp.fair_queues, lp.fair_queue_count, target_us);
 	if (err)
-		errno_error(env, err, "the queue has no entry in fair_queues").ThrowAsJavaScriptException();
+		stage_error(env, STAGE_SET_ADMISSION, err).ThrowAsJavaScriptException();
 	return env.Undefined();
 }
 
 Napi::Value CloseProgram(const Napi::CallbackInfo &info)
 {
 	uint32_t handle = info[0].As<Napi::Number>().Uint32Value();
-	std::lock_guard<std::mutex> g(slots_lock);
-	if (handle < MAX_PROGRAMS)
-		program_close(&programs[handle]);
+	loaded_program lp;
+	{
+		std::lock_guard<std::mutex> g(tables_lock);
+		if (handle >= MAX_PROGRAMS || !programs[handle].lp.prog)
+			return info.Env().Undefined();
+		lp = programs[handle].lp;
+		programs[handle] = ProgramSlot();
+	}
+	program_close(&lp);
 	return info.Env().Undefined();
 }
 
 Napi::Value TakeLog(const Napi::CallbackInfo &info)
 {
-	Napi::Env env = info.Env();
-	std::lock_guard<std::mutex> g(log_lock);
-	Napi::Array out = Napi::Array::New(env, log_lines.size());
-	for (size_t i = 0; i < log_lines.size(); i++)
-		out.Set(i, log_lines[i]);
-	log_lines.clear();
-	return out;
+	return take_log(info.Env());
 }
 
 Napi::Value Versions(const Napi::CallbackInfo &info)
@@ -530,6 +655,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports)
 	exports.Set("closeProgram", Napi::Function::New(env, CloseProgram));
 	exports.Set("admit", Napi::Function::New(env, Admit));
 	exports.Set("takeLog", Napi::Function::New(env, TakeLog));
+	exports.Set("stages", stage_numbers(env));
 	exports.Set("versions", Napi::Function::New(env, Versions));
 	return exports;
 }

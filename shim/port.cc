@@ -344,16 +344,17 @@ void port_close(struct port *p)
 	port_free(p);
 }
 
-int port_open(const struct port_config *cfg, struct port **out, const char **err_step)
+int port_open(const struct port_config *cfg, struct port **out, enum shim_stage *failed_at)
 {
 	uint64_t umem_size = (uint64_t)cfg->frames * cfg->frame_size;
 	uint64_t batch_end = cfg->batch_offset + (uint64_t)cfg->batch_max * sizeof(struct batch_desc);
-	*err_step = "check the memory layout";
+	*failed_at = STAGE_CHECK_LAYOUT;
 	if (cfg->umem_offset % 4096 || cfg->umem_offset + umem_size > cfg->memory_size || batch_end > cfg->umem_offset ||
 	    cfg->counters_offset + PC_COUNT * 8 > cfg->batch_offset || cfg->counters_offset % 8)
 		return -EINVAL;
 
 	// Zeroed: libxdp reads the ring structs before filling them in.
+	*failed_at = STAGE_ALLOCATE;
 	struct port *p = (struct port *)calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
@@ -377,7 +378,7 @@ int port_open(const struct port_config *cfg, struct port **out, const char **err
 		.frame_headroom = 0,
 		.flags = 0,
 	};
-	*err_step = "create the UMEM";
+	*failed_at = STAGE_CREATE_UMEM;
 	int err = xsk_umem__create(&p->umem, p->umem_area, umem_size, &p->fill, &p->comp, &ucfg);
 	if (err) {
 		p->umem = NULL;
@@ -392,7 +393,7 @@ int port_open(const struct port_config *cfg, struct port **out, const char **err
 	scfg.libxdp_flags = cfg->inhibit_prog_load ? XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD : 0;
 	scfg.xdp_flags = cfg->xdp_flags;
 	scfg.bind_flags = cfg->bind_flags;
-	*err_step = "create the AF_XDP socket";
+	*failed_at = STAGE_CREATE_SOCKET;
 	// Rebinding a queue just after a socket on it closed can answer EBUSY for a moment.
 	for (int tries = 0;; tries++) {
 		err = xsk_socket__create(&p->xsk, cfg->ifname, cfg->queue, p->umem, &p->rx, &p->tx, &scfg);
@@ -413,7 +414,7 @@ int port_open(const struct port_config *cfg, struct port **out, const char **err
 	if (cfg->busy_poll_us) {
 		int one = 1, us = (int)cfg->busy_poll_us, budget = (int)cfg->batch_max;
 		int fd = xsk_socket__fd(p->xsk);
-		*err_step = "set busy polling";
+		*failed_at = STAGE_SET_BUSY_POLL;
 		if (setsockopt(fd, SOL_SOCKET, SO_PREFER_BUSY_POLL, &one, sizeof(one)) ||
 		    setsockopt(fd, SOL_SOCKET, SO_BUSY_POLL, &us, sizeof(us)) ||
 		    setsockopt(fd, SOL_SOCKET, SO_BUSY_POLL_BUDGET, &budget, sizeof(budget))) {

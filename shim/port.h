@@ -14,6 +14,7 @@
 #include <xdp/xsk.h>
 
 #include "admission.h"
+#include "stage.h"
 
 // The contract's layout (enum port_counter, struct batch_desc, enum verdict and the AFXDP_ numbers),
 // generated from asm/contract/abi.json.
@@ -39,8 +40,8 @@ struct port_config {
 
 struct port;
 
-// Returns 0 or a negative errno; *err_step names what failed.
-int port_open(const struct port_config *cfg, struct port **out, const char **err_step);
+// Returns 0 or a negative errno; *failed_at names what failed.
+int port_open(const struct port_config *cfg, struct port **out, enum shim_stage *failed_at);
 // Settles the previous batch's verdicts, kicks TX, reaps COMPLETION, refills
 // FILL and takes the next RX batch. Returns how many descriptors it holds.
 uint32_t port_step(struct port *p);

@@ -4,11 +4,17 @@
 #pragma once
 #include <stddef.h>
 #include <stdint.h>
+#include <string>
+#include <vector>
 
+#include "stage.h"
+
+struct bpf_object;
 struct xdp_program;
 struct fair_queue;
 
 struct loaded_program {
+	struct bpf_object *obj;
 	struct xdp_program *prog;
 	int xsks_map_fd;
 	uint32_t id;
@@ -20,8 +26,16 @@ struct loaded_program {
 	size_t fair_map_len;
 };
 
-// Returns 0 or a negative errno; *why says which step failed.
+// What a failed program_load found out, besides its errno.
+struct program_failure {
+	enum shim_stage stage;
+	std::string program;               // the program's name, once found
+	std::vector<std::string> programs; // FIND_PROGRAM: the programs the object has
+	std::string verifier_log;          // LOAD_PROGRAM: the kernel verifier's own words
+};
+
+// Returns 0 or a negative errno; *why says which stage failed and what it found.
 int program_load(const char *filename, const char *progname, int ifindex, uint32_t xdp_flags,
-		 struct loaded_program *out, const char **why);
-// Frees libxdp's object; the program stays attached until detached.
+		 struct loaded_program *out, struct program_failure *why);
+// Frees libxdp's and libbpf's objects; the program stays attached until detached.
 void program_close(struct loaded_program *lp);

@@ -19,6 +19,7 @@ import { claimInterface, recordOwnership, releaseInterface } from './ownership.j
 import { keepOffWorkerCpus } from './placement.js';
 import { type AttachedProgram, type Shim, type XdpStatistics, loadShim } from './shim.js';
 import { handlerFile } from '../lib/paths.js';
+import { type FailureContext, describeFailure, errnoName, failureOf } from './errors.js';
 
 export interface CustomProgram {
   filename: string;
@@ -82,10 +83,25 @@ export interface QueueStatus {
 
 const STOP_TIMEOUT_MS = 2000;
 const { ENETDOWN } = constants.errno;
-const osErrorName = (errno: number) => Object.entries(constants.errno).find(([, n]) => n === errno)?.[0] ?? `errno ${errno}`;
 const WATCHDOG_PERIOD_MS = 250;
 /** A batch that takes longer than this is an endless loop. */
 export const STUCK_MS = 1000;
+
+/**
+ * A hook for tests of the failure paths: with AFXDP_TEST_FAIL=<point>, start() fails at that
+ * point, as a real failure would. The one point: after-first-worker (a worker runs, the
+ * others do not yet), where a failed start must stop that worker before closing its ports.
+ */
+const TEST_FAIL_POINTS = ['after-first-worker'] as const;
+function failForTest(point: (typeof TEST_FAIL_POINTS)[number]): void {
+  const wanted = process.env['AFXDP_TEST_FAIL'];
+  if (wanted === undefined || wanted === '') return;
+  if (!(TEST_FAIL_POINTS as readonly string[]).includes(wanted)) {
+    const points = TEST_FAIL_POINTS.join(', ');
+    throw new UserError(`AFXDP_TEST_FAIL=${wanted} is not a failure point; use one of: ${points}, or unset it`);
+  }
+  if (wanted === point) throw new UserError(`start failed on purpose at ${point} (AFXDP_TEST_FAIL)`);
+}
 
 function driverOf(ifname: string): string {
   const out = spawnSync('ethtool', ['-i', ifname], { encoding: 'utf8' }).stdout ?? '';
@@ -142,7 +158,7 @@ export class Dataplane {
       const err = this.shim.socketError(q.port);
       if (err === 0) continue;
       const what = err === ENETDOWN ? 'went away' : 'failed';
-      this.failed(`interface ${this.opts.ifname} ${what}: its AF_XDP socket (queue ${q.queue}) reports ${osErrorName(err)}`);
+      this.failed(`interface ${this.opts.ifname} ${what}: its AF_XDP socket (queue ${q.queue}) reports ${errnoName(err)}`);
       return;
     }
   }
@@ -167,10 +183,7 @@ export class Dataplane {
       for (const queue of opts.queues) {
         const memory = newMemory();
         writeInterfaceConfig(memory, ifConfig);
-        const port = Dataplane.openPort(shim, opts, queue, memory, handle !== undefined);
-        undo.add(() => shim.close(port));
-        if (handle !== undefined) shim.bindToProgram(port, handle);
-        if (handle !== undefined && opts.admissionTargetUs > 0) shim.admit(port, handle, opts.admissionTargetUs);
+        const port = Dataplane.openPort(shim, opts, queue, memory, handle, undo);
         served.push({
           queue, port, memory, counterView: new BigUint64Array(memory.buffer, COUNTERS_OFFSET, COUNTER_COUNT),
           handlerCounters: undefined, retired: {}, handler: opts.handler, since: new Date(),
@@ -178,11 +191,11 @@ export class Dataplane {
         // libxdp attached its default program with the first socket.
         program ??= recordOwnership(shim, opts.ifname);
       }
-      Dataplane.showLog(shim, opts);
+      Dataplane.showLog(opts, shim.takeLog());
       const slots = await Dataplane.startWorkers(opts, served, undo);
       return new Dataplane(shim, opts, served, program, slots, undo);
     } catch (err) {
-      Dataplane.showLog(shim, opts);
+      Dataplane.showLog(opts, shim.takeLog());
       await undo.run();
       // Whatever libxdp attached before failing goes too: we found the interface empty.
       const left = shim.xdpQuery(opts.ifname);
@@ -196,70 +209,48 @@ export class Dataplane {
     try {
       return shim.loadProgram(opts.ifname, filename, progname, opts.xdpFlags);
     } catch (err) {
-      const e = err as Error & { errno?: number; step?: string };
-      const log = shim.takeLog();
-      if (e.step === 'find xsks_map') {
-        return Dataplane.fail(`${filename} has no XSKMAP named xsks_map, which AF_XDP needs to find its sockets; declare one (see bpf/xsks_map.h)`);
-      }
-      if (e.step === 'open the object') {
-        const missing = log.find((l) => /find .*program|program .*not found|No such program/i.test(l)) ?? (progname && e.errno === 2);
-        if (missing) return Dataplane.fail(`${filename} has no XDP program named '${progname}'; name one of its programs with --progname`);
-        return Dataplane.fail(`cannot open ${filename} as a BPF object (${e.message}); build it with clang -target bpf`);
-      }
-      // libbpf hands over the verifier's log as one message of many lines; its last lines say why.
-      const lines = log.flatMap((l) => l.split('\n')).map((l) => l.trim());
-      const begin = lines.findLastIndex((l) => l.includes('BEGIN PROG LOAD LOG'));
-      const end = lines.findIndex((l, i) => i > begin && /^--$|END PROG LOAD LOG/.test(l));
-      const verifier = begin < 0 ? [] : lines.slice(begin + 1, end < 0 ? undefined : end).filter((l) => l !== '' && !/^processed \d+ insns/.test(l));
-      const prog = progname || /prog '([^']+)'/.exec(lines[begin] ?? '')?.[1] || 'the program';
-      if (verifier.length > 0 || e.errno === 13) {
-        return Dataplane.fail(`the kernel's verifier refused ${prog} in ${filename} (${e.message}): ${verifier.slice(-2).join(' | ')}`);
-      }
-      const tail = lines.filter(Boolean).slice(-2).join(' | ');
-      return Dataplane.fail(`cannot attach ${filename}: ${e.message}${tail ? `: ${tail}` : ''}`);
+      throw Dataplane.explain(shim, opts, err, {});
     }
   }
 
-  private static fail(message: string): never {
-    throw new UserError(message);
-  }
-
-  private static openPort(shim: Shim, opts: DataplaneOptions, queue: number, memory: WebAssembly.Memory, inhibit: boolean): number {
+  /** Opens the port of one queue and, with a program of ours, enters it in the program's maps. */
+  private static openPort(shim: Shim, opts: DataplaneOptions, queue: number, memory: WebAssembly.Memory,
+    handle: number | undefined, undo: Undo): number {
     try {
-      return shim.open({
+      const port = shim.open({
         ifname: opts.ifname, queue, memory: new Uint8Array(memory.buffer), umemOffset: UMEM_OFFSET,
         frameSize: opts.frameSize, frames: opts.frames, ringSize: opts.ringSize, batchOffset: BATCH_OFFSET,
         batchMax: opts.batch, countersOffset: COUNTERS_OFFSET, xdpFlags: opts.xdpFlags, bindFlags: opts.bindFlags,
-        inhibitProgLoad: inhibit, busyPollUs: opts.busyPollUs,
+        inhibitProgLoad: handle !== undefined, busyPollUs: opts.busyPollUs,
       });
+      undo.add(() => shim.close(port));
+      if (handle !== undefined) shim.bindToProgram(port, handle);
+      if (handle !== undefined && opts.admissionTargetUs > 0) shim.admit(port, handle, opts.admissionTargetUs);
+      return port;
     } catch (err) {
-      throw Dataplane.explain(err as Error & { errno?: number }, opts, queue);
+      throw Dataplane.explain(shim, opts, err, { queue });
     }
   }
 
-  private static showLog(shim: Shim, opts: DataplaneOptions): void {
-    const lines = shim.takeLog();
+  private static showLog(opts: DataplaneOptions, lines: string[]): void {
     if (opts.verbose) for (const line of lines) opts.say(`libxdp: ${line}`);
     else if (lines.some((l) => l.includes('Compatibility check for dispatcher program failed'))) {
-      opts.say('Note: libxdp\'s multi-program dispatcher does not load on this kernel; the XDP program is attached on its own (--verbose shows why).');
+      opts.say('Note: libxdp\'s multi-program dispatcher does not load on this kernel; ' +
+        'the XDP program is attached on its own (--verbose shows why).');
     }
   }
 
-  private static explain(err: Error & { errno?: number }, opts: DataplaneOptions, queue: number): Error {
-    const { ifname } = opts;
-    switch (err.errno) {
-      case 95: // EOPNOTSUPP
-        if (opts.zeroCopy) return new UserError(`${ifname} (driver ${driverOf(ifname)}) has no zero-copy AF_XDP; run without -z: copy mode (-c) works`);
-        return new UserError(`${ifname} (driver ${driverOf(ifname)}) does not support AF_XDP in this mode (${err.message}); try -S (SKB mode)`);
-      case 16: // EBUSY
-        return new UserError(`queue ${queue} of ${ifname} is busy: another AF_XDP socket is bound to it`);
-      case 22: // EINVAL
-        return new UserError(`the kernel refused the socket on ${ifname} queue ${queue} (${err.message}); check --frame-size, --frames and the queue`);
-      case 1: // EPERM
-        return new UserError(`not permitted to create an AF_XDP socket (${err.message}): run as root, or with CAP_NET_ADMIN, CAP_BPF and CAP_IPC_LOCK`);
-      default:
-        return new UserError(`cannot serve ${ifname} queue ${queue}: ${err.message} (--verbose shows libxdp's own words)`);
-    }
+  /** What the shim threw, as the user's one line (errors.ts); libxdp's words go to --verbose. Bugs pass unchanged. */
+  private static explain(shim: Shim, opts: DataplaneOptions, err: unknown, at: Pick<FailureContext, 'queue'>): unknown {
+    const failure = failureOf(shim, err);
+    if (!failure) return err;
+    if (opts.verbose) Dataplane.showLog(opts, failure.log);
+    const { ifname, zeroCopy } = opts;
+    const context: FailureContext = {
+      ifname, zeroCopy, filename: opts.program?.filename, progname: opts.program?.progname,
+      driver: () => driverOf(ifname), ...at,
+    };
+    return new UserError(describeFailure(failure, context));
   }
 
   /**
@@ -287,10 +278,12 @@ export class Dataplane {
     for (const [i, group] of groups.entries()) {
       const slot = new WorkerSlot(group.map((q) => ({ queue: q.queue, port: q.port, memory: q.memory })), opts.handler, fallback,
         { pollMode: opts.pollMode, coalesceUs: opts.coalesceUs, batchMax: opts.batch, cpu: opts.cpus?.[i] }, events);
-      const counters = await slot.start();
+      // Before it starts: a start that fails half-way still stops the thread before the ports close.
       undo.add(() => slot.stop(STOP_TIMEOUT_MS));
+      const counters = await slot.start();
       group.forEach((q, i) => (q.handlerCounters = counters[i]));
       slots.push(slot);
+      failForTest('after-first-worker');
     }
     if (opts.cpus) {
       const note = keepOffWorkerCpus(loadShim(), slots.map((s) => s.tid!), opts.cpus.slice(0, count));

@@ -35,7 +35,34 @@ export interface AttachedProgram {
   mode: 'native' | 'skb' | 'hw' | 'multi';
 }
 
+/** Where opening a port or loading a program can fail (shim/stage.h); the addon exports their numbers. */
+export const STAGES = [
+  'FIND_INTERFACE', 'RESERVE_SLOT', 'CHECK_LAYOUT', 'ALLOCATE', 'CREATE_UMEM', 'CREATE_SOCKET', 'SET_BUSY_POLL',
+  'OPEN_OBJECT', 'FIND_PROGRAM', 'FIND_XSKS_MAP', 'LOAD_PROGRAM', 'ATTACH_PROGRAM', 'MAP_FAIR_QUEUES',
+  'ENTER_XSKS_MAP', 'SET_ADMISSION',
+] as const;
+export type Stage = (typeof STAGES)[number];
+
+/** What open(), loadProgram(), bindToProgram() and admit() throw: what failed, as data. */
+export interface ShimError extends Error {
+  /** A value of Shim.stages. */
+  stage: number;
+  /** Positive; libbpf's own codes are 4000 and up. */
+  errno: number;
+  /** The errno in words, for the user; nothing decides on it. */
+  reason: string;
+  /** What libxdp and libbpf said during the call, one line each. */
+  log: string[];
+  /** loadProgram: the program's name, once found. */
+  program?: string;
+  /** loadProgram: the programs the object has (filled when the named one is missing). */
+  programs?: string[];
+  /** loadProgram: the kernel verifier's own words, when it refused the program. */
+  verifierLog?: string;
+}
+
 export interface Shim {
+  stages: Record<Stage, number>;
   open(config: PortConfig): number;
   step(port: number): number;
   settle(port: number): void;

@@ -30,7 +30,8 @@ export class WorkerSlot {
   private pendingSwap: ((err?: Error) => void) | undefined;
   private lastBeat = -1;
   private lastBeatAt = 0;
-  private restarting = false;
+  /** The watchdog's restart in progress: stop() waits for it, so no worker outlives a stop. */
+  private restarting: Promise<void> | undefined;
   private exited = false;
   private stopping: Promise<void> | undefined;
   private readonly wakeFd = loadShim().newWaker();
@@ -73,10 +74,13 @@ export class WorkerSlot {
         this.worker.off('error', onError);
         this.worker.off('exit', onExit);
       };
+      // Rejects only once the thread is gone: the caller may then close the ports it was given.
       const fail = (err: Error) => {
         settle();
-        void this.worker.terminate();
-        reject(new Error(`the packet worker failed to start: ${err.message}`));
+        void this.worker.terminate().finally(() => {
+          this.exited = true;
+          reject(new Error(`the packet worker failed to start: ${err.message}`));
+        });
       };
       this.worker.once('error', onError);
       this.worker.once('exit', onExit);
@@ -95,7 +99,7 @@ export class WorkerSlot {
   }
 
   private died(err: Error | undefined): void {
-    if (!this.restarting && Atomics.load(this.words, CONTROL_STOP) === 0) this.onDeath?.(err);
+    if (!this.restarting && !this.stopRequested()) this.onDeath?.(err);
   }
 
   private onMessage(msg: WorkerMessage): void {
@@ -155,23 +159,37 @@ export class WorkerSlot {
       this.lastBeatAt = now;
       return;
     }
-    if (now - this.lastBeatAt < stuckMs || Atomics.load(this.words, CONTROL_STOP) !== 0) return;
-    this.restarting = true;
-    const stuck = this.current;
-    try {
-      await this.worker.terminate();
-      Atomics.store(this.words, CONTROL_SWAP, 0);
-      this.pendingSwap?.(new Error('the worker was restarted'));
-      this.pendingSwap = undefined;
-      this.current = this.lastGood && this.lastGood.hash !== stuck.hash ? this.lastGood : this.fallback;
-      const counters = await this.start(true);
-      this.events.say(`Handler ${stuck.path} (${stuck.hash}) ran for over ${stuckMs} ms in one batch; the worker of queues ` +
-        `${this.queueNames()} was restarted with ${this.current.path} (${this.current.hash}), same sockets.`);
-      this.events.running(this, this.current, counters, this.queues.map(() => ({})));
-    } finally {
+    if (now - this.lastBeatAt < stuckMs || this.stopRequested()) return;
+    this.restarting = this.restart(stuckMs).finally(() => {
       this.lastBeatAt = now;
-      this.restarting = false;
+      this.restarting = undefined;
+    });
+    return this.restarting;
+  }
+
+  private stopRequested(): boolean {
+    return Atomics.load(this.words, CONTROL_STOP) !== 0;
+  }
+
+  /** A restart that fails, or comes after a stop was asked for, leaves no thread behind. */
+  private async restart(stuckMs: number): Promise<void> {
+    const stuck = this.current;
+    await this.worker.terminate();
+    if (this.stopRequested()) return;
+    Atomics.store(this.words, CONTROL_SWAP, 0);
+    this.pendingSwap?.(new Error('the worker was restarted'));
+    this.pendingSwap = undefined;
+    this.current = this.lastGood && this.lastGood.hash !== stuck.hash ? this.lastGood : this.fallback;
+    let counters: (CounterTable | undefined)[];
+    try {
+      counters = await this.start(true);
+    } catch (err) {
+      this.onDeath?.(err as Error);
+      return;
     }
+    this.events.say(`Handler ${stuck.path} (${stuck.hash}) ran for over ${stuckMs} ms in one batch; the worker of queues ` +
+      `${this.queueNames()} was restarted with ${this.current.path} (${this.current.hash}), same sockets.`);
+    this.events.running(this, this.current, counters, this.queues.map(() => ({})));
   }
 
   /** Asks the worker to finish its last batch and exit; terminates it if it does not. Once, however often called. */
@@ -183,6 +201,7 @@ export class WorkerSlot {
   private async stopOnce(timeoutMs: number): Promise<void> {
     Atomics.store(this.words, CONTROL_STOP, 1);
     loadShim().wake(this.wakeFd);
+    await this.restarting; // then this.worker is the last thread there will be
     const exited = new Promise<void>((resolve) => {
       if (this.exited) resolve();
       this.worker.once('exit', () => resolve());
