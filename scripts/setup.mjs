@@ -38,6 +38,7 @@ const PACKAGES = {
   'netsniff-ng': 'cmd:trafgen',
   tcpdump: 'cmd:tcpdump',
   tshark: 'cmd:tshark',
+  'clang-format': 'cmd:clang-format',
 };
 
 const searchPath = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/sbin', '/usr/bin', '/bin'];

@@ -61,6 +61,7 @@ function countTests(tier) {
 }
 
 node(join(root, 'scripts', 'setup.mjs'), '--for', tiers.includes('kernel') ? 'all' : 'offline');
+node(join(root, 'scripts', 'lint.mjs'));
 node(join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '--noEmit');
 for (const tier of tiers) node(join(root, 'node_modules', 'uvu', 'bin.js'), tierDir(tier), '.test.js$');
 if (asked === 'all' && !isRoot) {
