@@ -27,7 +27,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, MAX_QUEUES * FAIR_BUCKETS);
+	__uint(max_entries, MAX_QUEUES *FAIR_BUCKETS);
 	__type(key, __u32);
 	__type(value, struct fair_bucket);
 } fair_buckets SEC(".maps");

@@ -16,7 +16,7 @@
 
 #include "xsks_map.h"
 
-#define MAX_VLAN_TAGS 2
+#define MAX_VLAN_TAGS	2
 #define MAX_EXT_HEADERS 4
 
 static __always_inline int to_socket(struct xdp_md *ctx)

@@ -39,18 +39,30 @@ function readSpec(text) {
   }
   spec.config.size = Number(spec.config.size);
   const { control, counters, config, batch, umem, handler } = spec;
-  check(control.words.length * 4 <= control.size && control.offset + control.size <= counters.offset,
-    'the control words overflow their area');
+  check(
+    control.words.length * 4 <= control.size && control.offset + control.size <= counters.offset,
+    'the control words overflow their area',
+  );
   check(counters.offset % 8 === 0 && counters.list.length * 8 <= counters.size, 'the counters overflow their area');
   check(counters.offset + counters.size <= config.offset, 'the counters overlap the config block');
   check(config.offset + config.size <= batch.offset, 'the config block overlaps the batch');
   check(batch.offset + batch.maxDescriptors * batch.descriptorSize <= umem.offset, 'the batch overlaps the UMEM');
-  check(batch.fields.every((f) => f.offset % 4 === 0 && f.offset + 4 <= batch.descriptorSize),
-    'a descriptor field is not a u32 inside the descriptor');
-  check(config.fields.every((f) => f.offset + fieldBytes(f) <= config.size), 'a config field lies outside the block');
-  check(umem.offset % spec.pageSize === 0 && handler.offset % spec.pageSize === 0,
-    'the UMEM or the handler region does not start on a page');
-  check(umem.frameSizes.every((s) => (s & (s - 1)) === 0), 'a frame size is not a power of two');
+  check(
+    batch.fields.every((f) => f.offset % 4 === 0 && f.offset + 4 <= batch.descriptorSize),
+    'a descriptor field is not a u32 inside the descriptor',
+  );
+  check(
+    config.fields.every((f) => f.offset + fieldBytes(f) <= config.size),
+    'a config field lies outside the block',
+  );
+  check(
+    umem.offset % spec.pageSize === 0 && handler.offset % spec.pageSize === 0,
+    'the UMEM or the handler region does not start on a page',
+  );
+  check(
+    umem.frameSizes.every((s) => (s & (s - 1)) === 0),
+    'a frame size is not a power of two',
+  );
   check(Math.min(...umem.frameSizes) > umem.xdpHeadroom + spec.tx.minLen, 'the smallest frame leaves no room');
   return spec;
 }
@@ -83,20 +95,27 @@ function constants(spec) {
     u32('MAX_BATCH', batch.maxDescriptors, 'The most descriptors in one batch.'),
     offset('DESC_SIZE', batch.descriptorSize, 'Bytes of one descriptor.'),
     ...batch.fields.map((f) =>
-      offset(`DESC_${snake(f.name)}`, f.offset, `Descriptor field (u32). In: ${f.in}. Out: ${f.out}.`)),
+      offset(`DESC_${snake(f.name)}`, f.offset, `Descriptor field (u32). In: ${f.in}. Out: ${f.out}.`),
+    ),
     ...spec.verdicts.map((v) => ({ ...u32(`VERDICT_${snake(v.name)}`, v.value, `Verdict: ${v.doc}.`), verdict: true })),
     address('UMEM_OFFSET', umem.offset, `Start of ${umem.what} (frames x frame size).`),
     u32('MIN_FRAME_SIZE', minFrame, 'The smaller of the two frame sizes.'),
     u32('MAX_FRAME_SIZE', Math.max(...umem.frameSizes), 'The larger of the two frame sizes.'),
     u32('XDP_HEADROOM', umem.xdpHeadroom, 'Bytes before a received packet in its frame.'),
-    u32('MIN_FRAME_ROOM', minFrame - umem.xdpHeadroom,
-      'Bytes a packet may always use from its start: the smaller frame less the headroom.'),
+    u32(
+      'MIN_FRAME_ROOM',
+      minFrame - umem.xdpHeadroom,
+      'Bytes a packet may always use from its start: the smaller frame less the headroom.',
+    ),
     u32('TX_MIN_LEN', spec.tx.minLen, `TX rule: ${spec.tx.rule}.`),
     address('HANDLER_BASE', handler.offset, `Start of ${handler.what}.`),
     u32('HANDLER_PAGES', handler.pages, "Pages of the handler's own region."),
     address('HANDLER_REGION_SIZE', handlerSize, "Bytes of the handler's own region."),
-    u32('MEMORY_PAGES', (handler.offset + handlerSize) / spec.pageSize,
-      'Pages of the shared memory: initial and maximum.'),
+    u32(
+      'MEMORY_PAGES',
+      (handler.offset + handlerSize) / spec.pageSize,
+      'Pages of the shared memory: initial and maximum.',
+    ),
   ];
 }
 
@@ -130,7 +149,8 @@ function typeScript(spec) {
   for (const c of constants(spec)) lines.push(...jsDoc(c.doc), `export const ${c.name} = ${literal(c)};`);
   const { counters, config, batch } = spec;
   lines.push(
-    '', '/** Counter indices: u64 at COUNTERS_OFFSET + 8 x index. */',
+    '',
+    '/** Counter indices: u64 at COUNTERS_OFFSET + 8 x index. */',
     `export const COUNTER = ${objectOf(counters.list.map((c, i) => [c.name, i]))} as const;`,
     `export const COUNTER_COUNT = ${counters.list.length};`,
     '/** Descriptor fields (u32): their byte offsets in a descriptor. */',
@@ -145,10 +165,24 @@ function typeScript(spec) {
 }
 
 /** C names: the shim keeps its own, a handler's header has them all under one prefix. */
-const SHIM_NAMES = { guard: 'AFXDP_SHIM_ABI_GENERATED_H', counters: 'port_counter', counter: 'PC_', desc: 'batch_desc',
-  verdicts: 'verdict', verdict: 'VERDICT_', config: 'handler_config' };
-const HANDLER_NAMES = { guard: 'AFXDP_ABI_H', counters: 'afxdp_counter', counter: 'AFXDP_COUNTER_', desc: 'afxdp_desc',
-  verdicts: 'afxdp_verdict', verdict: 'AFXDP_VERDICT_', config: 'afxdp_config' };
+const SHIM_NAMES = {
+  guard: 'AFXDP_SHIM_ABI_GENERATED_H',
+  counters: 'port_counter',
+  counter: 'PC_',
+  desc: 'batch_desc',
+  verdicts: 'verdict',
+  verdict: 'VERDICT_',
+  config: 'handler_config',
+};
+const HANDLER_NAMES = {
+  guard: 'AFXDP_ABI_H',
+  counters: 'afxdp_counter',
+  counter: 'AFXDP_COUNTER_',
+  desc: 'afxdp_desc',
+  verdicts: 'afxdp_verdict',
+  verdict: 'AFXDP_VERDICT_',
+  config: 'afxdp_config',
+};
 
 function cStruct(name, fields, size) {
   const lines = [`struct ${name} {`];
@@ -170,22 +204,45 @@ function cStruct(name, fields, size) {
 
 function cHeader(spec, names, intro) {
   const { counters, config, batch } = spec;
-  const lines = [`// ${STAMP}`, ...intro.map((l) => `// ${l}`), `#ifndef ${names.guard}`, `#define ${names.guard}`,
-    '#include <stdint.h> // freestanding: the compiler\'s own, no libc', '',
-    '#ifndef AFXDP_STATIC_ASSERT', '#ifdef __cplusplus', '#define AFXDP_STATIC_ASSERT static_assert', '#else',
-    '#define AFXDP_STATIC_ASSERT _Static_assert', '#endif', '#endif', ''];
+  const lines = [
+    `// ${STAMP}`,
+    ...intro.map((l) => `// ${l}`),
+    `#ifndef ${names.guard}`,
+    `#define ${names.guard}`,
+    "#include <stdint.h> // freestanding: the compiler's own, no libc",
+    '',
+    '#ifndef AFXDP_STATIC_ASSERT',
+    '#ifdef __cplusplus',
+    '#define AFXDP_STATIC_ASSERT static_assert',
+    '#else',
+    '#define AFXDP_STATIC_ASSERT _Static_assert',
+    '#endif',
+    '#endif',
+    '',
+  ];
   for (const c of constants(spec).filter((c) => !c.verdict)) {
     lines.push(...wrap('// ', c.doc), `#define AFXDP_${c.name} ${literal(c)}u`);
   }
   const verdicts = spec.verdicts.map((v) => `\t${names.verdict}${snake(v.name)} = ${v.value}, // ${v.doc}`);
   lines.push('', `enum ${names.verdicts} {`, ...verdicts, '};');
-  lines.push('', `// Counter indices: u64 at AFXDP_COUNTERS_OFFSET + 8 x index.`, `enum ${names.counters} {`,
-    ...counters.list.map((c) => `\t${names.counter}${snake(c.name)}, // ${c.doc}`), `\t${names.counter}COUNT`, '};');
+  lines.push(
+    '',
+    `// Counter indices: u64 at AFXDP_COUNTERS_OFFSET + 8 x index.`,
+    `enum ${names.counters} {`,
+    ...counters.list.map((c) => `\t${names.counter}${snake(c.name)}, // ${c.doc}`),
+    `\t${names.counter}COUNT`,
+    '};',
+  );
   const descFields = batch.fields.map((f) => ({ ...f, type: 'u32', doc: `in: ${f.in}; out: ${f.out}` }));
   lines.push('', '// One packet of a batch.', ...cStruct(names.desc, descFields, batch.descriptorSize));
   const used = Math.max(...config.fields.map((f) => f.offset + fieldBytes(f)));
-  lines.push('', '// The handler config block\'s fields (it is HANDLER_CONFIG_SIZE bytes long).',
-    ...cStruct(names.config, config.fields, Math.ceil(used / 4) * 4), '', `#endif // ${names.guard}`);
+  lines.push(
+    '',
+    "// The handler config block's fields (it is HANDLER_CONFIG_SIZE bytes long).",
+    ...cStruct(names.config, config.fields, Math.ceil(used / 4) * 4),
+    '',
+    `#endif // ${names.guard}`,
+  );
   return lines.join('\n') + '\n';
 }
 
@@ -197,39 +254,66 @@ function memoryTable(spec) {
   const words = control.words.map((w, i) => `\`[${i}]\` ${w.name}`).join(', ');
   const at = (name, n) => `\`0x${n.toString(16).padStart(4, '0')}\` \`${name}\``;
   const handlerSize = handler.pages * spec.pageSize;
-  return table(['offset', 'size', 'what', 'who writes'], [
-    [at('CONTROL_OFFSET', control.offset), sizeText(control.size), `${control.what}: ${words}`, control.writer],
-    [at('COUNTERS_OFFSET', counters.offset), sizeText(counters.size),
-      `${counters.what}, ${counters.list.length} used: see *Counters*`, counters.writer],
-    [at('HANDLER_CONFIG_OFFSET', config.offset), sizeText(config.size), config.what, config.writer],
-    [at('BATCH_OFFSET', batch.offset), `up to ${batch.maxDescriptors} × ${batch.descriptorSize} B`, batch.what,
-      batch.writer],
-    [at('UMEM_OFFSET', umem.offset), 'frames × frame size', umem.what, umem.writer],
-    [`${at('HANDLER_BASE', handler.offset)} (${sizeText(handler.offset)})`, sizeText(handlerSize), handler.what,
-      handler.writer],
-  ]);
+  return table(
+    ['offset', 'size', 'what', 'who writes'],
+    [
+      [at('CONTROL_OFFSET', control.offset), sizeText(control.size), `${control.what}: ${words}`, control.writer],
+      [
+        at('COUNTERS_OFFSET', counters.offset),
+        sizeText(counters.size),
+        `${counters.what}, ${counters.list.length} used: see *Counters*`,
+        counters.writer,
+      ],
+      [at('HANDLER_CONFIG_OFFSET', config.offset), sizeText(config.size), config.what, config.writer],
+      [
+        at('BATCH_OFFSET', batch.offset),
+        `up to ${batch.maxDescriptors} × ${batch.descriptorSize} B`,
+        batch.what,
+        batch.writer,
+      ],
+      [at('UMEM_OFFSET', umem.offset), 'frames × frame size', umem.what, umem.writer],
+      [
+        `${at('HANDLER_BASE', handler.offset)} (${sizeText(handler.offset)})`,
+        sizeText(handlerSize),
+        handler.what,
+        handler.writer,
+      ],
+    ],
+  );
 }
 
 function numbersTable(spec) {
   const byName = Object.fromEntries(constants(spec).map((c) => [c.name, c]));
   const pages = byName.MEMORY_PAGES.value;
   const names = [
-    'ABI_VERSION', 'DESC_SIZE', 'MAX_BATCH', 'XDP_HEADROOM', 'MIN_FRAME_ROOM', 'TX_MIN_LEN', 'HANDLER_PAGES',
+    'ABI_VERSION',
+    'DESC_SIZE',
+    'MAX_BATCH',
+    'XDP_HEADROOM',
+    'MIN_FRAME_ROOM',
+    'TX_MIN_LEN',
+    'HANDLER_PAGES',
   ];
   const named = names.map((n) => byName[n]);
-  return table(['name', 'value', 'what'], [
-    ...named.map((c) => [`\`${c.name}\``, literal(c), c.doc.replace(/\.$/, '')]),
-    ['frame sizes', spec.umem.frameSizes.join(', '), 'bytes of a UMEM frame (`--frame-size`)'],
-    ['`MEMORY_PAGES`', `${pages} (${sizeText(pages * spec.pageSize)})`, byName.MEMORY_PAGES.doc.replace(/\.$/, '')],
-  ]);
+  return table(
+    ['name', 'value', 'what'],
+    [
+      ...named.map((c) => [`\`${c.name}\``, literal(c), c.doc.replace(/\.$/, '')]),
+      ['frame sizes', spec.umem.frameSizes.join(', '), 'bytes of a UMEM frame (`--frame-size`)'],
+      ['`MEMORY_PAGES`', `${pages} (${sizeText(pages * spec.pageSize)})`, byName.MEMORY_PAGES.doc.replace(/\.$/, '')],
+    ],
+  );
 }
 
 function configTable(spec) {
   const flags = spec.config.flags.map((f) => `${f.value} = ${f.doc}`).join(', ');
-  return table(['offset', 'field'], spec.config.fields.map((f) => {
-    const type = f.count ? `${f.type}[${f.count}]` : f.type;
-    return [String(f.offset), `\`${f.name}\` ${type}: ${f.name === 'flags' ? flags : f.doc}`];
-  }));
+  return table(
+    ['offset', 'field'],
+    spec.config.fields.map((f) => {
+      const type = f.count ? `${f.type}[${f.count}]` : f.type;
+      return [String(f.offset), `\`${f.name}\` ${type}: ${f.name === 'flags' ? flags : f.doc}`];
+    }),
+  );
 }
 
 function descriptorTable(spec) {
@@ -238,11 +322,19 @@ function descriptorTable(spec) {
 }
 
 function countersTable(spec) {
-  return table(['index', 'name', 'meaning'], spec.counters.list.map((c, i) => [String(i), c.name, c.doc]));
+  return table(
+    ['index', 'name', 'meaning'],
+    spec.counters.list.map((c, i) => [String(i), c.name, c.doc]),
+  );
 }
 
-const TABLES = { memory: memoryTable, numbers: numbersTable, config: configTable, descriptor: descriptorTable,
-  counters: countersTable };
+const TABLES = {
+  memory: memoryTable,
+  numbers: numbersTable,
+  config: configTable,
+  descriptor: descriptorTable,
+  counters: countersTable,
+};
 
 /** CONTRACT.md with each table between its markers written afresh; the prose around them is kept. */
 function contractMarkdown(spec, current) {
@@ -266,9 +358,11 @@ function renderAll(root) {
   return {
     [GENERATED.assemblyscript]: assemblyScript(spec),
     [GENERATED.typescript]: typeScript(spec),
-    [GENERATED.shim]: cHeader(spec, SHIM_NAMES, ['The shim\'s names for the contract; shim/port.h includes it.']),
-    [GENERATED.handlerC]: cHeader(spec, HANDLER_NAMES, ['For a handler written in C: the memory layout, descriptor,',
-      'verdicts, config block and counters of the host/handler contract (asm/CONTRACT.md).']),
+    [GENERATED.shim]: cHeader(spec, SHIM_NAMES, ["The shim's names for the contract; shim/port.h includes it."]),
+    [GENERATED.handlerC]: cHeader(spec, HANDLER_NAMES, [
+      'For a handler written in C: the memory layout, descriptor,',
+      'verdicts, config block and counters of the host/handler contract (asm/CONTRACT.md).',
+    ]),
     [CONTRACT_MD]: contractMarkdown(spec, readFileSync(join(root, CONTRACT_MD), 'utf8')),
   };
 }

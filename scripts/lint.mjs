@@ -33,19 +33,29 @@ function cSources() {
 }
 
 const onPath = (cmd) =>
-  (process.env.PATH ?? '').split(delimiter).some((dir) => dir && spawnSync('test', ['-x', join(dir, cmd)]).status === 0);
+  (process.env.PATH ?? '')
+    .split(delimiter)
+    .some((dir) => dir && spawnSync('test', ['-x', join(dir, cmd)]).status === 0);
 
-const biome = spawnSync(process.execPath, [join(root, 'node_modules', '@biomejs', 'biome', 'bin', 'biome'),
-  'check', ...(fix ? ['--write'] : [])], { stdio: 'inherit', cwd: root });
+const biome = spawnSync(
+  process.execPath,
+  [join(root, 'node_modules', '@biomejs', 'biome', 'bin', 'biome'), 'check', ...(fix ? ['--write'] : [])],
+  { stdio: 'inherit', cwd: root },
+);
 if (biome.error) fail(`cannot run Biome (${biome.error.message}); run npm ci`);
 
 // The C side needs a Debian package the offline work does not: without it, say so and check the rest.
 let clang = { status: 0 };
 if (onPath('clang-format')) {
-  clang = spawnSync('clang-format', [...(fix ? ['-i'] : ['--dry-run', '--Werror']), ...cSources()], { stdio: 'inherit', cwd: root });
+  clang = spawnSync('clang-format', [...(fix ? ['-i'] : ['--dry-run', '--Werror']), ...cSources()], {
+    stdio: 'inherit',
+    cwd: root,
+  });
 } else {
   console.log('lint: clang-format is not installed, so the C sources were not checked (apt-get install clang-format)');
 }
 if (biome.status !== 0 || clang.status !== 0) {
-  fail(`${biome.status !== 0 ? 'Biome' : 'clang-format'} found code off its style or rules (above); npm run format rewrites the style`);
+  fail(
+    `${biome.status !== 0 ? 'Biome' : 'clang-format'} found code off its style or rules (above); npm run format rewrites the style`,
+  );
 }

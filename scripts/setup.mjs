@@ -66,7 +66,8 @@ function installPackages() {
   const missing = Object.keys(PACKAGES).filter((pkg) => !provided(PACKAGES[pkg]));
   if (missing.length === 0) return;
   const install = ['install', '-y', '--no-install-recommends', ...missing];
-  if (!isRoot && !dryRun) fail(`missing Debian packages; run as root: apt-get update && apt-get install ${install.slice(1).join(' ')}`);
+  if (!isRoot && !dryRun)
+    fail(`missing Debian packages; run as root: apt-get update && apt-get install ${install.slice(1).join(' ')}`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   run('apt-get', ['update', '-qq'], { env });
   run('apt-get', ['-qq', ...install], { env });
@@ -121,21 +122,39 @@ const bin = (pkg, file) => join(root, 'node_modules', pkg, file);
 
 function buildHandlers() {
   const inputs = [...filesUnder(join(root, 'asm'), '.ts'), join(root, 'asconfig.json')];
-  const handlers = readdirSync(join(root, 'asm')).filter((f) => f.endsWith('.ts')).map((f) => join(root, 'asm', f));
+  const handlers = readdirSync(join(root, 'asm'))
+    .filter((f) => f.endsWith('.ts'))
+    .map((f) => join(root, 'asm', f));
   for (const given of extraHandlers) {
-    if (!given.endsWith('.ts') || !existsSync(given)) fail(`--handler wants an AssemblyScript file (.ts) that exists, not '${given}'`);
+    if (!given.endsWith('.ts') || !existsSync(given))
+      fail(`--handler wants an AssemblyScript file (.ts) that exists, not '${given}'`);
   }
   // The tests' own misbehaving handlers (test/handlers/) go to build/test-asm/.
   const testHandlers = filesUnder(join(root, 'test', 'handlers'), '.ts');
-  const outOf = (file) => join(root, 'build', testHandlers.includes(file) ? 'test-asm' : 'asm', basename(file, '.ts') + '.wasm');
+  const outOf = (file) =>
+    join(root, 'build', testHandlers.includes(file) ? 'test-asm' : 'asm', basename(file, '.ts') + '.wasm');
   for (const file of [...handlers, ...extraHandlers.map((h) => resolve(h)), ...testHandlers]) {
     const out = outOf(file);
     if (!stale([out], [...inputs, file])) continue;
-    run(process.execPath, [bin('assemblyscript', 'bin/asc.js'), file, '--config', join(root, 'asconfig.json'), '--target', 'release', '--outFile', out]);
+    run(process.execPath, [
+      bin('assemblyscript', 'bin/asc.js'),
+      file,
+      '--config',
+      join(root, 'asconfig.json'),
+      '--target',
+      'release',
+      '--outFile',
+      out,
+    ]);
   }
 }
 
-const MULTIARCH = { x64: 'x86_64-linux-gnu', arm64: 'aarch64-linux-gnu', arm: 'arm-linux-gnueabihf', riscv64: 'riscv64-linux-gnu' };
+const MULTIARCH = {
+  x64: 'x86_64-linux-gnu',
+  arm64: 'aarch64-linux-gnu',
+  arm: 'arm-linux-gnueabihf',
+  riscv64: 'riscv64-linux-gnu',
+};
 
 function buildBpf() {
   const sources = filesUnder(join(root, 'bpf'), '.c');
@@ -144,7 +163,18 @@ function buildBpf() {
     const out = join(root, 'build', 'bpf', basename(src, '.c') + '.o');
     if (!stale([out], [src, ...headers])) continue;
     if (!dryRun) mkdirSync(dirname(out), { recursive: true });
-    run('clang', ['-O2', '-g', '-Wall', '-target', 'bpf', `-I/usr/include/${MULTIARCH[process.arch] ?? ''}`, '-c', src, '-o', out]);
+    run('clang', [
+      '-O2',
+      '-g',
+      '-Wall',
+      '-target',
+      'bpf',
+      `-I/usr/include/${MULTIARCH[process.arch] ?? ''}`,
+      '-c',
+      src,
+      '-o',
+      out,
+    ]);
   }
 }
 
@@ -173,8 +203,17 @@ async function bundle(entries, outdir, extra = {}) {
   // esbuild's JS API finds its own binary package; no install script needed.
   const esbuild = await import(join(root, 'node_modules', 'esbuild', 'lib', 'main.js'));
   try {
-    esbuild.buildSync({ entryPoints: entries.map((e) => join(root, e)), outdir: join(root, outdir), bundle: true, platform: 'node',
-      format: 'esm', target: 'node20', packages: 'external', logLevel: 'warning', ...extra });
+    esbuild.buildSync({
+      entryPoints: entries.map((e) => join(root, e)),
+      outdir: join(root, outdir),
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      packages: 'external',
+      logLevel: 'warning',
+      ...extra,
+    });
   } catch {
     fail(`bundling ${entries.join(' ')} failed (the errors are above)`);
   }
@@ -195,7 +234,11 @@ async function buildTests() {
   // test/unit/x.test.ts -> build/test/unit/x.test.js: the tiers keep their folders.
   const outs = tests.map((t) => join(root, 'build', t.slice(root.length + 1).replace(/\.ts$/, '.js')));
   if (tests.length === 0 || !stale(outs, inputs)) return;
-  await bundle(tests.map((t) => t.slice(root.length + 1)), 'build/test', { outbase: join(root, 'test') });
+  await bundle(
+    tests.map((t) => t.slice(root.length + 1)),
+    'build/test',
+    { outbase: join(root, 'test') },
+  );
 }
 
 if (!['all', 'offline'].includes(forWhat)) fail(`--for takes offline or all, not '${forWhat}'`);

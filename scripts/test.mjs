@@ -38,7 +38,8 @@ const tierDir = (tier) => join(root, 'build', 'test', tier);
  * temporary folders, goes to a folder of our own that is removed after. Undefined if that fails.
  */
 function countTests(tier) {
-  const stub = 'export const test = () => void globalThis.counted++; globalThis.counted = 0; ' +
+  const stub =
+    'export const test = () => void globalThis.counted++; globalThis.counted = 0; ' +
     'Object.assign(test, { skip() {}, only: test, run() {} }); process.on("exit", () => console.log(globalThis.counted));';
   const data = (code) => `data:text/javascript,${encodeURIComponent(code)}`;
   const hooks = `export async function resolve(spec, context, next) {
@@ -47,12 +48,23 @@ function countTests(tier) {
     return next(spec, context);
   }`;
   const register = `import { register } from 'node:module'; register(${JSON.stringify(data(hooks))});`;
-  const files = readdirSync(tierDir(tier)).filter((f) => f.endsWith('.test.js')).map((f) => join(tierDir(tier), f));
+  const files = readdirSync(tierDir(tier))
+    .filter((f) => f.endsWith('.test.js'))
+    .map((f) => join(tierDir(tier), f));
   const scratch = mkdtempSync(join(tmpdir(), 'afxdp-count-'));
   try {
-    const res = spawnSync(process.execPath, ['--import', data(register), '--input-type=module', '-e',
-      'for (const f of JSON.parse(process.argv[1])) await import(f);', JSON.stringify(files)],
-    { encoding: 'utf8', env: { ...process.env, TMPDIR: scratch } });
+    const res = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        data(register),
+        '--input-type=module',
+        '-e',
+        'for (const f of JSON.parse(process.argv[1])) await import(f);',
+        JSON.stringify(files),
+      ],
+      { encoding: 'utf8', env: { ...process.env, TMPDIR: scratch } },
+    );
     const count = Number(res.stdout.trim());
     return res.status === 0 && count > 0 ? count : undefined;
   } finally {

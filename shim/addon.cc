@@ -34,13 +34,14 @@
 #define SOL_XDP 283
 #endif
 
-namespace {
+namespace
+{
 
 constexpr int MAX_PORTS = 256;
 
 struct Slot {
 	port *p = nullptr;
-	bool used = false; // taken, possibly still opening (p is set once it is open)
+	bool used = false;			  // taken, possibly still opening (p is set once it is open)
 	Napi::Reference<Napi::Uint8Array> memory; // keeps the wasm memory alive while the socket uses it
 };
 
@@ -75,8 +76,14 @@ int capture(const char *fmt, va_list args)
 	return 0;
 }
 
-int capture_libxdp(enum libxdp_print_level, const char *fmt, va_list args) { return capture(fmt, args); }
-int capture_libbpf(enum libbpf_print_level, const char *fmt, va_list args) { return capture(fmt, args); }
+int capture_libxdp(enum libxdp_print_level, const char *fmt, va_list args)
+{
+	return capture(fmt, args);
+}
+int capture_libbpf(enum libbpf_print_level, const char *fmt, va_list args)
+{
+	return capture(fmt, args);
+}
 
 // Everything libxdp and libbpf said since the last take, one entry a line.
 Napi::Array take_log(Napi::Env env)
@@ -103,7 +110,9 @@ Napi::Array take_log(Napi::Env env)
 
 const char *stage_what(enum shim_stage stage)
 {
-#define SHIM_STAGE_WHAT(name, what) case STAGE_##name: return what;
+#define SHIM_STAGE_WHAT(name, what)                                                                                    \
+	case STAGE_##name:                                                                                             \
+		return what;
 	switch (stage) {
 		SHIM_STAGES(SHIM_STAGE_WHAT)
 	}
@@ -170,8 +179,10 @@ bool memory_of(Napi::Env env, Napi::Value view, uint8_t **base, size_t *size)
 	size_t length = 0, offset = 0;
 	napi_typedarray_type type;
 	napi_value ab;
-	if (!view.IsTypedArray() || napi_get_typedarray_info(env, view, &type, &length, &data, &ab, &offset) != napi_ok) {
-		Napi::TypeError::New(env, "memory must be a Uint8Array over the whole wasm memory").ThrowAsJavaScriptException();
+	if (!view.IsTypedArray() ||
+	    napi_get_typedarray_info(env, view, &type, &length, &data, &ab, &offset) != napi_ok) {
+		Napi::TypeError::New(env, "memory must be a Uint8Array over the whole wasm memory")
+			.ThrowAsJavaScriptException();
 		return false;
 	}
 	*base = static_cast<uint8_t *>(data) - offset;
@@ -374,7 +385,8 @@ Napi::Value Discard(const Napi::CallbackInfo &info)
 	uint64_t offset = info[1].As<Napi::Number>().Int64Value(), length = info[2].As<Napi::Number>().Int64Value();
 	long page = sysconf(_SC_PAGESIZE);
 	if (offset % page || length % page || offset + length > size) {
-		Napi::RangeError::New(env, "discard: range not page-aligned or outside the memory").ThrowAsJavaScriptException();
+		Napi::RangeError::New(env, "discard: range not page-aligned or outside the memory")
+			.ThrowAsJavaScriptException();
 		return env.Undefined();
 	}
 	if (madvise(base + offset, length, MADV_DONTNEED))
@@ -470,9 +482,14 @@ Napi::Value XdpQuery(const Napi::CallbackInfo &info)
 	}
 	if (q.attach_mode == XDP_ATTACHED_NONE)
 		return env.Null();
-	uint32_t id = q.prog_id ? q.prog_id : q.drv_prog_id ? q.drv_prog_id : q.skb_prog_id ? q.skb_prog_id : q.hw_prog_id;
-	const char *mode = q.attach_mode == XDP_ATTACHED_DRV ? "native" : q.attach_mode == XDP_ATTACHED_SKB ? "skb"
-			 : q.attach_mode == XDP_ATTACHED_HW ? "hw" : "multi";
+	uint32_t id = q.prog_id	      ? q.prog_id
+		      : q.drv_prog_id ? q.drv_prog_id
+		      : q.skb_prog_id ? q.skb_prog_id
+				      : q.hw_prog_id;
+	const char *mode = q.attach_mode == XDP_ATTACHED_DRV   ? "native"
+			   : q.attach_mode == XDP_ATTACHED_SKB ? "skb"
+			   : q.attach_mode == XDP_ATTACHED_HW  ? "hw"
+							       : "multi";
 	Napi::Object o = Napi::Object::New(env);
 	o.Set("id", Napi::Number::New(env, id));
 	o.Set("mode", Napi::String::New(env, mode));
@@ -501,7 +518,9 @@ Napi::Value XdpDetach(const Napi::CallbackInfo &info)
 	int fd = bpf_prog_get_fd_by_id(id);
 	if (fd < 0)
 		return Napi::Boolean::New(env, false);
-	uint32_t flags = XDP_FLAGS_REPLACE | (mode == "skb" ? XDP_FLAGS_SKB_MODE : mode == "hw" ? XDP_FLAGS_HW_MODE : XDP_FLAGS_DRV_MODE);
+	uint32_t flags = XDP_FLAGS_REPLACE | (mode == "skb"  ? XDP_FLAGS_SKB_MODE
+					      : mode == "hw" ? XDP_FLAGS_HW_MODE
+							     : XDP_FLAGS_DRV_MODE);
 	LIBBPF_OPTS(bpf_xdp_attach_opts, opts, .old_prog_fd = fd);
 	int err = bpf_xdp_detach(ifindex, flags, &opts);
 	close(fd);
@@ -594,7 +613,8 @@ Napi::Value Admit(const Napi::CallbackInfo &info)
 	uint32_t target_us = info[2].As<Napi::Number>().Uint32Value();
 	loaded_program lp;
 	if (!p || !program_of(info[1].As<Napi::Number>().Uint32Value(), &lp) || !lp.fair_queues) {
-		Napi::Error::New(env, "no such port, or the program has no fair_queues map").ThrowAsJavaScriptException();
+		Napi::Error::New(env, "no such port, or the program has no fair_queues map")
+			.ThrowAsJavaScriptException();
 		return env.Undefined();
 	}
 	int err = port_set_admission(p, lp.fair_queues, lp.fair_queue_count, target_us);

@@ -349,8 +349,9 @@ int port_open(const struct port_config *cfg, struct port **out, enum shim_stage 
 	uint64_t umem_size = (uint64_t)cfg->frames * cfg->frame_size;
 	uint64_t batch_end = cfg->batch_offset + (uint64_t)cfg->batch_max * sizeof(struct batch_desc);
 	*failed_at = STAGE_CHECK_LAYOUT;
-	if (cfg->umem_offset % 4096 || cfg->umem_offset + umem_size > cfg->memory_size || batch_end > cfg->umem_offset ||
-	    cfg->counters_offset + PC_COUNT * 8 > cfg->batch_offset || cfg->counters_offset % 8)
+	if (cfg->umem_offset % 4096 || cfg->umem_offset + umem_size > cfg->memory_size ||
+	    batch_end > cfg->umem_offset || cfg->counters_offset + PC_COUNT * 8 > cfg->batch_offset ||
+	    cfg->counters_offset % 8)
 		return -EINVAL;
 
 	// Zeroed: libxdp reads the ring structs before filling them in.

@@ -23,19 +23,19 @@
 struct port_config {
 	const char *ifname;
 	uint32_t queue;
-	uint8_t *memory;        // base of the wasm linear memory
+	uint8_t *memory; // base of the wasm linear memory
 	uint64_t memory_size;
-	uint32_t umem_offset;   // page-aligned offset of the UMEM in that memory
-	uint32_t frame_size;    // 2048 or 4096
+	uint32_t umem_offset; // page-aligned offset of the UMEM in that memory
+	uint32_t frame_size;  // 2048 or 4096
 	uint32_t frames;
-	uint32_t ring_size;     // FILL, COMPLETION, RX and TX
-	uint32_t batch_offset;  // where the batch_desc array lives
+	uint32_t ring_size;    // FILL, COMPLETION, RX and TX
+	uint32_t batch_offset; // where the batch_desc array lives
 	uint32_t batch_max;
 	uint32_t counters_offset;
-	uint32_t xdp_flags;     // XDP_FLAGS_* for attaching the default program
-	uint16_t bind_flags;    // XDP_COPY / XDP_ZEROCOPY / XDP_USE_NEED_WAKEUP
-	int inhibit_prog_load;  // a custom program is attached by the host
-	uint32_t busy_poll_us;  // 0: off; else SO_PREFER_BUSY_POLL, SO_BUSY_POLL and its budget
+	uint32_t xdp_flags;    // XDP_FLAGS_* for attaching the default program
+	uint16_t bind_flags;   // XDP_COPY / XDP_ZEROCOPY / XDP_USE_NEED_WAKEUP
+	int inhibit_prog_load; // a custom program is attached by the host
+	uint32_t busy_poll_us; // 0: off; else SO_PREFER_BUSY_POLL, SO_BUSY_POLL and its budget
 };
 
 struct port;

@@ -52,8 +52,7 @@ static struct bpf_program *find_program(struct bpf_object *obj, const char *prog
 		return prog;
 	}
 	struct bpf_program *each;
-	bpf_object__for_each_program(each, obj)
-		why->programs.push_back(bpf_program__name(each));
+	bpf_object__for_each_program(each, obj) why->programs.push_back(bpf_program__name(each));
 	return NULL;
 }
 
@@ -63,8 +62,8 @@ static char verifier_log[1 << 20];
 
 // Loads (the verifier) and attaches. A program without a descriptor afterwards never got
 // through the load: the kernel refused it (or the maps it needs); else the attach failed.
-static int load_and_attach(struct xdp_program *prog, struct bpf_program *bpf_prog, int ifindex,
-			   uint32_t xdp_flags, struct program_failure *why)
+static int load_and_attach(struct xdp_program *prog, struct bpf_program *bpf_prog, int ifindex, uint32_t xdp_flags,
+			   struct program_failure *why)
 {
 	verifier_log[0] = '\0';
 	bpf_program__set_log_buf(bpf_prog, verifier_log, sizeof(verifier_log));

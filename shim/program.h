@@ -29,9 +29,9 @@ struct loaded_program {
 // What a failed program_load found out, besides its errno.
 struct program_failure {
 	enum shim_stage stage;
-	std::string program;               // the program's name, once found
+	std::string program;		   // the program's name, once found
 	std::vector<std::string> programs; // FIND_PROGRAM: the programs the object has
-	std::string verifier_log;          // LOAD_PROGRAM: the kernel verifier's own words
+	std::string verifier_log;	   // LOAD_PROGRAM: the kernel verifier's own words
 };
 
 // Returns 0 or a negative errno; *why says which stage failed and what it found.

@@ -28,28 +28,43 @@ const RUNS = Number(process.env['BENCH_RUNS'] ?? 3);
 const HOLD_SECONDS = Number(process.env['BENCH_HOLD_SECONDS'] ?? 60);
 // Paced by the generator's AF_XDP socket; the flood point (live frames) is added from the runs above.
 // The generator's AF_XDP socket tops out near 0.7-0.8 M/s here: the last points find where.
-const SWEEP: Load[] = (process.env['BENCH_SWEEP'] ?? '100000,300000,500000,600000,700000,800000').split(',').map(Number);
+const SWEEP: Load[] = (process.env['BENCH_SWEEP'] ?? '100000,300000,500000,600000,700000,800000')
+  .split(',')
+  .map(Number);
 
 async function main(): Promise<void> {
   const dir = join(ROOT, 'build', 'bench');
   mkdirSync(dir, { recursive: true });
   if (process.argv.includes('--tuning')) {
     const tuning = await withEnv({ name: uniqueName('btune') }, (env) => tuningBench(env, RUNS, SECONDS));
-    writeFileSync(join(dir, 'tuning.json'), JSON.stringify({ date: new Date().toISOString(), seconds: SECONDS, rounds: RUNS, tuning }, null, 2) + '\n');
+    writeFileSync(
+      join(dir, 'tuning.json'),
+      JSON.stringify({ date: new Date().toISOString(), seconds: SECONDS, rounds: RUNS, tuning }, null, 2) + '\n',
+    );
     return;
   }
   if (process.argv.includes('--latency')) {
-    const sweep = (process.env['BENCH_LATENCY_SWEEP'] ?? '100000,200000,300000,400000,500000,600000,700000,800000').split(',').map(Number);
+    const sweep = (process.env['BENCH_LATENCY_SWEEP'] ?? '100000,200000,300000,400000,500000,600000,700000,800000')
+      .split(',')
+      .map(Number);
     const seconds = Number(process.env['BENCH_LATENCY_SECONDS'] ?? 5.5);
-    const { result, svg } = await withEnv({ name: uniqueName('blat') }, (env) => latencyBench(env, { seconds, sweepSeconds: SECONDS, sweep }));
-    writeFileSync(join(dir, 'latency.json'), JSON.stringify({ date: new Date().toISOString(), seconds, ...result }, null, 2) + '\n');
+    const { result, svg } = await withEnv({ name: uniqueName('blat') }, (env) =>
+      latencyBench(env, { seconds, sweepSeconds: SECONDS, sweep }),
+    );
+    writeFileSync(
+      join(dir, 'latency.json'),
+      JSON.stringify({ date: new Date().toISOString(), seconds, ...result }, null, 2) + '\n',
+    );
     writeFileSync(join(dir, 'latency.svg'), svg);
     console.log(`\nRaw figures: ${join(dir, 'latency.json')}; plot: ${join(dir, 'latency.svg')}`);
     return;
   }
   if (process.argv.includes('--endurance')) {
     const endurance = await withEnv({ name: uniqueName('bend') }, (env) => enduranceBench(env, SECONDS, HOLD_SECONDS));
-    writeFileSync(join(dir, 'endurance.json'), JSON.stringify({ date: new Date().toISOString(), ...endurance }, null, 2) + '\n');
+    writeFileSync(
+      join(dir, 'endurance.json'),
+      JSON.stringify({ date: new Date().toISOString(), ...endurance }, null, 2) + '\n',
+    );
     return;
   }
   const offline = offlineBench();
@@ -77,9 +92,12 @@ async function main(): Promise<void> {
       }
     }
     // CPU per reply with the generator's receive billed to the generator (see gen --napi-thread).
-    for (const who of RESPONDERS.filter((r) => r.args !== undefined && r.args.some((a) => a === '-p' || a === '--coalesce'))) {
+    for (const who of RESPONDERS.filter(
+      (r) => r.args !== undefined && r.args.some((a) => a === '-p' || a === '--coalesce'),
+    )) {
       const ns: number[] = [];
-      for (let run = 0; run < RUNS; run++) ns.push((await measure(env, who, SECONDS, 300_000, ['--napi-thread'])).responderNsPerReply!);
+      for (let run = 0; run < RUNS; run++)
+        ns.push((await measure(env, who, SECONDS, 300_000, ['--napi-thread'])).responderNsPerReply!);
       napiThread.push({ name: who.name, ns: median(ns) });
     }
     rows.forEach((row, i) => {
@@ -87,18 +105,55 @@ async function main(): Promise<void> {
       if (flood) series[i]!.points.push({ x: flood.offered, y: flood.replies });
     });
   });
-  console.log(`\nEcho replies under a flat-out flood from afxdp-wasm gen (live frames), ${RUNS} runs of ${SECONDS} s, median (min – max):\n`);
+  console.log(
+    `\nEcho replies under a flat-out flood from afxdp-wasm gen (live frames), ${RUNS} runs of ${SECONDS} s, median (min – max):\n`,
+  );
   console.log(table(rows));
-  console.log('\nPaced loads (one run each): reply ratio, and responder CPU ns per reply where the responder is a process:\n');
+  console.log(
+    '\nPaced loads (one run each): reply ratio, and responder CPU ns per reply where the responder is a process:\n',
+  );
   console.log(`| responder | ${SWEEP.map((l) => `${Number(l) / 1000}k/s`).join(' | ')} |`);
   console.log(`|---|${SWEEP.map(() => '---').join('|')}|`);
-  RESPONDERS.forEach((who, i) => console.log(`| ${who.name} | ${sweep[i]!.map((s) =>
-    `${s.ratio.toFixed(3)}${s.responderNsPerReply === null ? '' : `, ${s.responderNsPerReply.toFixed(0)} ns`}`).join(' | ')} |`));
-  console.log(`\nIdle, no traffic: ${Object.entries(idle).map(([k, v]) => `${k} ${(v * 100).toFixed(1)}% of a core`).join(', ')}`);
+  RESPONDERS.forEach((who, i) =>
+    console.log(
+      `| ${who.name} | ${sweep[i]!.map(
+        (s) =>
+          `${s.ratio.toFixed(3)}${s.responderNsPerReply === null ? '' : `, ${s.responderNsPerReply.toFixed(0)} ns`}`,
+      ).join(' | ')} |`,
+    ),
+  );
+  console.log(
+    `\nIdle, no traffic: ${Object.entries(idle)
+      .map(([k, v]) => `${k} ${(v * 100).toFixed(1)}% of a core`)
+      .join(', ')}`,
+  );
   const goals = targets(RESPONDERS, rows, sweep, idle['poll (-p)']!, napiThread);
   console.log(`\nTargets (issue #7), from this run:\n\n${targetTable(goals)}`);
-  writeFileSync(join(dir, 'bench.json'), JSON.stringify({ date: new Date().toISOString(), seconds: SECONDS, runs: RUNS, offline, swaps, timings, idle, rows, sweep, napiThread, targets: goals, series }, null, 2) + '\n');
-  writeFileSync(join(dir, 'replies.svg'), svgPlot('Echo replies against offered load (veth, copy mode, 2 cores)', series));
+  writeFileSync(
+    join(dir, 'bench.json'),
+    JSON.stringify(
+      {
+        date: new Date().toISOString(),
+        seconds: SECONDS,
+        runs: RUNS,
+        offline,
+        swaps,
+        timings,
+        idle,
+        rows,
+        sweep,
+        napiThread,
+        targets: goals,
+        series,
+      },
+      null,
+      2,
+    ) + '\n',
+  );
+  writeFileSync(
+    join(dir, 'replies.svg'),
+    svgPlot('Echo replies against offered load (veth, copy mode, 2 cores)', series),
+  );
   console.log(`\nRaw figures: ${join(dir, 'bench.json')}; plot: ${join(dir, 'replies.svg')}`);
 }
 

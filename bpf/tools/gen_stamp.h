@@ -10,11 +10,11 @@
 #pragma once
 #include <linux/types.h>
 
-#define GEN_STAMP_MAGIC 0x73677861u // "axgs" in memory on a little-endian host
-#define GEN_STAMP_AT 8              // magic's offset in the ICMP message
-#define GEN_STAMP_TIME_AT 12        // time's offset in the ICMP message
-#define GEN_STAMP_END 20
-#define GEN_ICMP_CSUM_AT 2
+#define GEN_STAMP_MAGIC	  0x73677861u // "axgs" in memory on a little-endian host
+#define GEN_STAMP_AT	  8	      // magic's offset in the ICMP message
+#define GEN_STAMP_TIME_AT 12	      // time's offset in the ICMP message
+#define GEN_STAMP_END	  20
+#define GEN_ICMP_CSUM_AT  2
 
 #define GEN_INLINE static inline __attribute__((always_inline))
 
@@ -60,10 +60,10 @@ GEN_INLINE void gen_stamp(__u8 *icmp, __u16 csum, __u64 t)
 // RTT histogram, log-linear: under 2^10 ns (about 1 us) in bucket 0, then 16
 // buckets per power of two up to 2^32 ns (4.3 s), then one for anything
 // longer. A bucket's upper bound is at most 1/16 (6.25 %) above any time in it.
-#define GEN_RTT_SUB_BITS 4
+#define GEN_RTT_SUB_BITS  4
 #define GEN_RTT_MIN_SHIFT 10
 #define GEN_RTT_MAX_SHIFT 32
-#define GEN_RTT_BUCKETS (1 + (GEN_RTT_MAX_SHIFT - GEN_RTT_MIN_SHIFT) * (1 << GEN_RTT_SUB_BITS) + 1)
+#define GEN_RTT_BUCKETS	  (1 + (GEN_RTT_MAX_SHIFT - GEN_RTT_MIN_SHIFT) * (1 << GEN_RTT_SUB_BITS) + 1)
 
 struct gen_rtt_hist {
 	__u64 buckets[GEN_RTT_BUCKETS];
@@ -78,10 +78,22 @@ GEN_INLINE __u32 gen_rtt_bucket(__u64 ns)
 		return GEN_RTT_BUCKETS - 1;
 	__u32 e = 0; // floor(log2(ns)), by halving: BPF has no count-leading-zeros
 	__u64 x = ns;
-	if (x >> 16) { x >>= 16; e += 16; }
-	if (x >> 8) { x >>= 8; e += 8; }
-	if (x >> 4) { x >>= 4; e += 4; }
-	if (x >> 2) { x >>= 2; e += 2; }
+	if (x >> 16) {
+		x >>= 16;
+		e += 16;
+	}
+	if (x >> 8) {
+		x >>= 8;
+		e += 8;
+	}
+	if (x >> 4) {
+		x >>= 4;
+		e += 4;
+	}
+	if (x >> 2) {
+		x >>= 2;
+		e += 2;
+	}
 	if (x >> 1)
 		e += 1;
 	__u32 sub = (__u32)(ns >> (e - GEN_RTT_SUB_BITS)) & ((1u << GEN_RTT_SUB_BITS) - 1);

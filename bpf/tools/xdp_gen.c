@@ -19,7 +19,11 @@
 #include <bpf/bpf_helpers.h>
 #include "gen_stamp.h"
 
-enum { SINK_REPLIES, SINK_OTHER, SINK_COUNTERS };
+enum {
+	SINK_REPLIES,
+	SINK_OTHER,
+	SINK_COUNTERS
+};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -41,7 +45,8 @@ struct {
 // in place (XDP_TX) writes its reply into the generator's own recycled pages:
 // every run lays the request in again.
 #define TEMPLATE_WORDS 32
-struct template {
+struct template
+{
 	__u64 words[TEMPLATE_WORDS];
 };
 

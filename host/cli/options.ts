@@ -9,7 +9,11 @@ import type { DataplaneOptions, DataplaneSetting } from '../dataplane/dataplane.
 import { MAX_BATCH, MAX_UMEM } from '../dataplane/layout.js';
 import { checkCpus, parseCpuList } from '../dataplane/placement.js';
 import {
-  XDP_COPY, XDP_FLAGS_DRV_MODE, XDP_FLAGS_SKB_MODE, XDP_USE_NEED_WAKEUP, XDP_ZEROCOPY,
+  XDP_COPY,
+  XDP_FLAGS_DRV_MODE,
+  XDP_FLAGS_SKB_MODE,
+  XDP_USE_NEED_WAKEUP,
+  XDP_ZEROCOPY,
 } from '../dataplane/shim.js';
 import { type Parser, type Values, flag, integer, list, optional, seconds, text, value } from './table.js';
 
@@ -81,26 +85,44 @@ export const SERVE_OPTIONS = {
   'native-mode': flag('attach XDP in native (driver) mode', 'N'),
   'auto-mode': flag('let the kernel choose (the default)', 'A'),
   force: flag('replace an XDP program already on the interface', 'F'),
-  steer: optional('name', 'a built-in XDP program: echo (only echo requests; the rest\n' +
-    'stays with the kernel), all, every-other (lesson assignment 2),\n' +
-    'fair (all, with admission control: --fair)', steerName),
-  fair: flag('under overload, drop in XDP per flow (source /64, IPv4 address\n' +
-    'or MAC) so the RX queue stays short and sparse flows get through'),
-  'target-delay': optional('us',
-    `the RX queueing delay --fair holds (default ${DEFAULT_TARGET_DELAY_US}; implies --fair)`, integer(10, 1_000_000)),
+  steer: optional(
+    'name',
+    'a built-in XDP program: echo (only echo requests; the rest\n' +
+      'stays with the kernel), all, every-other (lesson assignment 2),\n' +
+      'fair (all, with admission control: --fair)',
+    steerName,
+  ),
+  fair: flag(
+    'under overload, drop in XDP per flow (source /64, IPv4 address\n' +
+      'or MAC) so the RX queue stays short and sparse flows get through',
+  ),
+  'target-delay': optional(
+    'us',
+    `the RX queueing delay --fair holds (default ${DEFAULT_TARGET_DELAY_US}; implies --fair)`,
+    integer(10, 1_000_000),
+  ),
   'no-fair': flag('no admission control'),
   filename: optional('obj', 'load this XDP object instead (it must have an XSKMAP xsks_map)', existingObject),
   progname: optional('name', 'the program in it (default: its first)', text),
   copy: flag('force copy mode', 'c'),
   'zero-copy': flag('force zero-copy mode', 'z'),
   'poll-mode': flag('wait in poll() when idle instead of spinning', 'p'),
-  coalesce: value('us', 'poll mode (implied): after a wake-up that finds less than a\n' +
-    'full batch, sleep this long so packets gather into one batch,\nwhen they arrive fast enough to gather 4 or more ' +
-    "(like a NIC's\nadaptive rx-usecs); less CPU per packet, up to <us> more latency", '0', integer(0, 10_000)),
+  coalesce: value(
+    'us',
+    'poll mode (implied): after a wake-up that finds less than a\n' +
+      'full batch, sleep this long so packets gather into one batch,\nwhen they arrive fast enough to gather 4 or more ' +
+      "(like a NIC's\nadaptive rx-usecs); less CPU per packet, up to <us> more latency",
+    '0',
+    integer(0, 10_000),
+  ),
   'busy-poll': value('us', 'busy-poll the driver from our own calls (SO_PREFER_BUSY_POLL)', '0', integer(0, 1_000_000)),
   'no-need-wakeup': flag('bind without XDP_USE_NEED_WAKEUP (kick the kernel every time)'),
-  cpu: optional('list', "pin each queue's worker thread alone to a core of the list (1, 2,3\n" +
-    "or 2-5; one per worker) and keep Node's other threads off them", (raw) => checkCpus(parseCpuList(raw, '--cpu'))),
+  cpu: optional(
+    'list',
+    "pin each queue's worker thread alone to a core of the list (1, 2,3\n" +
+      "or 2-5; one per worker) and keep Node's other threads off them",
+    (raw) => checkCpus(parseCpuList(raw, '--cpu')),
+  ),
   quiet: flag('no stats lines', 'q'),
   handler: value('file', 'wasm handler', handlerFile('echo.wasm'), (raw) => resolve(raw)),
   watch: flag('swap in the handler file again whenever it changes'),
@@ -108,8 +130,12 @@ export const SERVE_OPTIONS = {
   'frame-size': value('n', '2048 or 4096', '2048', frameSize),
   'ring-size': value('n', 'size of each of the four rings, a power of two', '16384', ringSize),
   batch: value('n', `most descriptors per batch, 1..${MAX_BATCH}`, '256', integer(1, MAX_BATCH)),
-  addr: list('address', "the interface's IPv6 or IPv4 address for replies to multicast\n" +
-    "(default: the interface's own; may be given twice)", address),
+  addr: list(
+    'address',
+    "the interface's IPv6 or IPv4 address for replies to multicast\n" +
+      "(default: the interface's own; may be given twice)",
+    address,
+  ),
   'hop-limit': value('n', 'hop limit / TTL of replies', '64', integer(1, 255)),
   interval: value('s', 'seconds between stats lines', '2', seconds(0.05, 3600)),
   json: flag('one JSON object per stats period instead of text'),
@@ -147,8 +173,9 @@ function checkCombinations(v: ServeValues): void {
   const maxFrames = Math.floor(MAX_UMEM / v['frame-size']);
   if (v.frames > maxFrames) {
     const size = v['frame-size'];
-    throw new UserError(`--frames must be a whole number from 64 to ${maxFrames} with --frame-size ${size}, ` +
-      `not '${v.frames}'`);
+    throw new UserError(
+      `--frames must be a whole number from 64 to ${maxFrames} with --frame-size ${size}, ` + `not '${v.frames}'`,
+    );
   }
 }
 
@@ -161,9 +188,14 @@ export function optionsFrom(v: ServeValues): Options {
   return {
     dev: v.dev,
     queues: v.queue,
-    program: v.steer !== undefined ? steerProgram(v.steer)
-      : v.filename !== undefined ? { filename: v.filename, progname: v.progname ?? '' }
-      : admissionTargetUs > 0 ? steerProgram('fair') : undefined,
+    program:
+      v.steer !== undefined
+        ? steerProgram(v.steer)
+        : v.filename !== undefined
+          ? { filename: v.filename, progname: v.progname ?? '' }
+          : admissionTargetUs > 0
+            ? steerProgram('fair')
+            : undefined,
     admissionTargetUs,
     xdpFlags: v['skb-mode'] ? XDP_FLAGS_SKB_MODE : v['native-mode'] ? XDP_FLAGS_DRV_MODE : 0,
     bindFlags,
@@ -196,8 +228,12 @@ function admissionTarget(v: ServeValues): number {
     return 0;
   }
   if (!asked && v.steer !== 'fair') return 0;
-  const other = v.filename !== undefined ? `--filename ${v.filename}`
-    : v.steer !== undefined && v.steer !== 'fair' ? `--steer ${v.steer}` : undefined;
+  const other =
+    v.filename !== undefined
+      ? `--filename ${v.filename}`
+      : v.steer !== undefined && v.steer !== 'fair'
+        ? `--steer ${v.steer}`
+        : undefined;
   if (other) {
     throw new UserError(`--fair drops in its own XDP program (--steer fair), so it cannot go with ${other}; drop one`);
   }
@@ -222,14 +258,17 @@ export function checkPrivileges(): void {
 /** The interface exists, is up, and has the queues asked for; returns them. */
 export function checkInterface(ifname: string, queues: number[] | 'all'): { queues: number[]; rxQueues: number } {
   const sys = `/sys/class/net/${ifname}`;
-  if (ifname.includes('/') || !existsSync(sys)) throw new UserError(`no interface named '${ifname}' (ip link lists them; npm run testenv -- setup makes one)`);
+  if (ifname.includes('/') || !existsSync(sys))
+    throw new UserError(`no interface named '${ifname}' (ip link lists them; npm run testenv -- setup makes one)`);
   const flags = parseInt(readFileSync(`${sys}/flags`, 'utf8'), 16);
   if ((flags & 1) === 0) throw new UserError(`interface ${ifname} is down; bring it up: ip link set dev ${ifname} up`);
   const rxQueues = readdirSync(`${sys}/queues`).filter((q) => q.startsWith('rx-')).length;
   if (queues === 'all') return { queues: Array.from({ length: rxQueues }, (_, i) => i), rxQueues };
   const missing = queues.find((q) => q >= rxQueues);
   if (missing !== undefined) {
-    throw new UserError(`${ifname} has ${rxQueues} RX queue${rxQueues === 1 ? '' : 's'} (0..${rxQueues - 1}); -Q ${missing} does not exist`);
+    throw new UserError(
+      `${ifname} has ${rxQueues} RX queue${rxQueues === 1 ? '' : 's'} (0..${rxQueues - 1}); -Q ${missing} does not exist`,
+    );
   }
   return { queues, rxQueues };
 }

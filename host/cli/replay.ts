@@ -10,7 +10,8 @@ import { type Capture, readCapture, writePcap } from '../offline/pcap.js';
 import { OfflineRunner } from '../offline/runner.js';
 import { type Values, command, flag, integer, list, optional, text, value } from './table.js';
 
-const SYNOPSIS = 'usage: npm run replay -- --handler <file.wasm> <in.pcap|in.pcapng> <out.pcap> [options]  ' +
+const SYNOPSIS =
+  'usage: npm run replay -- --handler <file.wasm> <in.pcap|in.pcapng> <out.pcap> [options]  ' +
   '(or afxdp-wasm replay)';
 
 const address = (raw: string): string => {
@@ -60,9 +61,14 @@ function replay(values: Values<typeof REPLAY_OPTIONS>, positionals: string[]): v
     }
   }
   writeOutput(output, writePcap(sent));
-  const reasons = Object.entries(runner.reasons()).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ');
-  console.log(`${frames.length} frames in: ${tally.tx} transmitted (written to ${output}), ${tally.drop} dropped, ` +
-    `${tally.invalid} refused verdicts, ${tally.trap} in trapped batches${tally.tooBig ? `, ${tally.tooBig} larger than a frame` : ''}`);
+  const reasons = Object.entries(runner.reasons())
+    .filter(([, n]) => n > 0)
+    .map(([k, n]) => `${k} ${n}`)
+    .join(', ');
+  console.log(
+    `${frames.length} frames in: ${tally.tx} transmitted (written to ${output}), ${tally.drop} dropped, ` +
+      `${tally.invalid} refused verdicts, ${tally.trap} in trapped batches${tally.tooBig ? `, ${tally.tooBig} larger than a frame` : ''}`,
+  );
   if (reasons) console.log(`handler's reasons: ${reasons}`);
 }
 

@@ -18,7 +18,8 @@ export const serveCommand = command({
   summary: 'serve queues of an interface with a wasm handler (the default)',
   prog: 'afxdp-wasm',
   synopsis: 'Usage: afxdp-wasm [serve] [options]   (npm start -- [options])',
-  about: 'Serve queues of an interface through AF_XDP with a WebAssembly handler.\n' +
+  about:
+    'Serve queues of an interface through AF_XDP with a WebAssembly handler.\n' +
     'Without -d it serves the test environment veth-adv03, making it if needed.',
   options: SERVE_OPTIONS,
   notes: SERVE_NOTES,
@@ -35,9 +36,11 @@ function defaultInterface(): string {
 function noteUnservedQueues(ifname: string, queues: number[], rxQueues: number): void {
   if (queues.length >= rxQueues) return;
   const served = `${queues.join(',')} ${queues.length === 1 ? 'is' : 'are'} served`;
-  say(`Note: ${ifname} has ${rxQueues} RX queues and only ${served}: ` +
-    `packets hashed to the others never reach us. Serve them all with -Q all, or steer flows: ` +
-    `ethtool -N ${ifname} flow-type udp6 action ${queues[0]}, or ethtool -L ${ifname} combined 1.`);
+  say(
+    `Note: ${ifname} has ${rxQueues} RX queues and only ${served}: ` +
+      `packets hashed to the others never reach us. Serve them all with -Q all, or steer flows: ` +
+      `ethtool -N ${ifname} flow-type udp6 action ${queues[0]}, or ethtool -L ${ifname} combined 1.`,
+  );
 }
 
 async function serve(opts: Options): Promise<void> {
@@ -83,21 +86,30 @@ async function listen(dp: Dataplane, ifname: string, swapper: Swapper): Promise<
     control = await ControlServer.listen(ifname, {
       swap: (path) => swapper.swap(path, 'ctl swap'),
       status: () => ({ interface: ifname, program: dp.program ?? null, queues: dp.status() }),
-      stats: () => ({ counters: dp.counters(), reasons: dp.reasons(), queues: dp.perQueue(), xdp: dp.statistics() ?? null }),
+      stats: () => ({
+        counters: dp.counters(),
+        reasons: dp.reasons(),
+        queues: dp.perQueue(),
+        xdp: dp.statistics() ?? null,
+      }),
     });
   } catch (err) {
     await dp.stop();
     throw err;
   }
-  say(`Control socket: ${control.path} (afxdp-wasm ctl status -d ${ifname}; ` +
-    `kill -HUP ${process.pid} reloads the handler).`);
+  say(
+    `Control socket: ${control.path} (afxdp-wasm ctl status -d ${ifname}; ` +
+      `kill -HUP ${process.pid} reloads the handler).`,
+  );
   return control;
 }
 
 function announce(dp: Dataplane, ifname: string, queues: number[], handler: Handler): void {
   const program = `${dp.program?.name ?? '?'} (id ${dp.program?.id ?? '?'}, ${dp.program?.mode ?? '?'})`;
-  say(`Serving ${ifname} queue${queues.length > 1 ? 's' : ''} ${queues.join(',')} with ${handler.path} ` +
-    `(sha256 ${handler.hash}); XDP program ${program}. Ctrl-C stops.`);
+  say(
+    `Serving ${ifname} queue${queues.length > 1 ? 's' : ''} ${queues.join(',')} with ${handler.path} ` +
+      `(sha256 ${handler.hash}); XDP program ${program}. Ctrl-C stops.`,
+  );
 }
 
 function printStats(dp: Dataplane, opts: Options): NodeJS.Timeout {

@@ -19,7 +19,11 @@ export class Swapper {
   private watcher: FSWatcher | undefined;
   private swapsSinceCollection = 0;
 
-  constructor(private readonly dp: Dataplane, private current: string, private readonly say: (line: string) => void) {}
+  constructor(
+    private readonly dp: Dataplane,
+    private current: string,
+    private readonly say: (line: string) => void,
+  ) {}
 
   get path(): string {
     return this.current;
@@ -37,17 +41,20 @@ export class Swapper {
       }
       await this.dp.swap(handler);
       this.current = path;
-      const message = `Swapped in ${path} (sha256 ${handler.hash}) on queue${this.dp.served.length > 1 ? 's' : ''} ` +
+      const message =
+        `Swapped in ${path} (sha256 ${handler.hash}) on queue${this.dp.served.length > 1 ? 's' : ''} ` +
         `${this.dp.served.map((q) => q.queue).join(',')} (${why}) in ${(performance.now() - started).toFixed(1)} ms.`;
       this.say(message);
       return { message };
     });
-    this.chain = next.catch(() => undefined).then(() => {
-      if (++this.swapsSinceCollection >= COLLECT_EVERY) {
-        this.swapsSinceCollection = 0;
-        collectGarbage();
-      }
-    });
+    this.chain = next
+      .catch(() => undefined)
+      .then(() => {
+        if (++this.swapsSinceCollection >= COLLECT_EVERY) {
+          this.swapsSinceCollection = 0;
+          collectGarbage();
+        }
+      });
     return next;
   }
 

@@ -35,46 +35,72 @@ export interface List<T> extends Described {
 export type Table = Record<string, Flag | Value<unknown> | List<unknown>>;
 
 export type Values<T extends Table> = {
-  [K in keyof T]: T[K] extends Flag ? boolean
-    : T[K] extends List<infer V> ? V[]
-    : T[K] extends Value<infer V> ? V
-    : never;
+  [K in keyof T]: T[K] extends Flag
+    ? boolean
+    : T[K] extends List<infer V>
+      ? V[]
+      : T[K] extends Value<infer V>
+        ? V
+        : never;
 };
 
 export const flag = (help: string, short?: string): Flag => ({ kind: 'flag', help, short });
 /** An option with a value and a default. */
-export const value = <T>(arg: string, help: string, fallback: string, parse: Parser<T>, short?: string): Value<T> =>
-  ({ kind: 'value', arg, help, default: fallback, parse, short });
+export const value = <T>(arg: string, help: string, fallback: string, parse: Parser<T>, short?: string): Value<T> => ({
+  kind: 'value',
+  arg,
+  help,
+  default: fallback,
+  parse,
+  short,
+});
 /** An option with a value and no default: undefined when not given. */
-export const optional = <T>(arg: string, help: string, parse: Parser<T>, short?: string): Value<T | undefined> =>
-  ({ kind: 'value', arg, help, default: undefined, parse, short });
-export const list = <T>(arg: string, help: string, parse: Parser<T>, short?: string): List<T> =>
-  ({ kind: 'list', arg, help, parse, short });
+export const optional = <T>(arg: string, help: string, parse: Parser<T>, short?: string): Value<T | undefined> => ({
+  kind: 'value',
+  arg,
+  help,
+  default: undefined,
+  parse,
+  short,
+});
+export const list = <T>(arg: string, help: string, parse: Parser<T>, short?: string): List<T> => ({
+  kind: 'list',
+  arg,
+  help,
+  parse,
+  short,
+});
 
 // --- parsers -------------------------------------------------------------
 
 export const text: Parser<string> = (raw) => raw;
 
-export const nonEmpty = (example: string): Parser<string> => (raw, flag) => {
-  if (raw === '') throw new UserError(`${flag} needs a value, e.g. ${flag} ${example}`);
-  return raw;
-};
+export const nonEmpty =
+  (example: string): Parser<string> =>
+  (raw, flag) => {
+    if (raw === '') throw new UserError(`${flag} needs a value, e.g. ${flag} ${example}`);
+    return raw;
+  };
 
-export const integer = (min: number, max: number): Parser<number> => (raw, flag) => {
-  const n = Number(raw);
-  if (raw.trim() === '' || !Number.isInteger(n) || n < min || n > max) {
-    throw new UserError(`${flag} must be a whole number from ${min} to ${max}, not '${raw}'`);
-  }
-  return n;
-};
+export const integer =
+  (min: number, max: number): Parser<number> =>
+  (raw, flag) => {
+    const n = Number(raw);
+    if (raw.trim() === '' || !Number.isInteger(n) || n < min || n > max) {
+      throw new UserError(`${flag} must be a whole number from ${min} to ${max}, not '${raw}'`);
+    }
+    return n;
+  };
 
-export const seconds = (min: number, max: number): Parser<number> => (raw, flag) => {
-  const n = Number(raw);
-  if (raw.trim() === '' || !(n >= min && n <= max)) {
-    throw new UserError(`${flag} must be seconds from ${min} to ${max}, not '${raw}'`);
-  }
-  return n;
-};
+export const seconds =
+  (min: number, max: number): Parser<number> =>
+  (raw, flag) => {
+    const n = Number(raw);
+    if (raw.trim() === '' || !(n >= min && n <= max)) {
+      throw new UserError(`${flag} must be seconds from ${min} to ${max}, not '${raw}'`);
+    }
+    return n;
+  };
 
 // --- from the table ------------------------------------------------------
 
@@ -116,10 +142,12 @@ export function optionLines(table: Table): string {
     return { head, lines: `${o.help}${fallback}`.split('\n') };
   });
   const width = Math.min(24, Math.max(...rows.map((r) => r.head.length)));
-  return rows.map(({ head, lines }) => {
-    const pad = (first: boolean) => ' '.repeat(first ? Math.max(2, width + 2 - head.length) : width + 4);
-    return lines.map((line, i) => `${i === 0 ? `  ${head}` : ''}${pad(i === 0)}${line}`).join('\n');
-  }).join('\n');
+  return rows
+    .map(({ head, lines }) => {
+      const pad = (first: boolean) => ' '.repeat(first ? Math.max(2, width + 2 - head.length) : width + 4);
+      return lines.map((line, i) => `${i === 0 ? `  ${head}` : ''}${pad(i === 0)}${line}`).join('\n');
+    })
+    .join('\n');
 }
 
 export interface Parsed<T extends Table> {
@@ -145,7 +173,9 @@ export function parseCommandLine<T extends Table>(table: T, argv: string[], allo
  * first other word are ours.
  */
 export function takeOwnOptions<T extends Table>(
-  table: T, argv: string[], leadingOnly = false,
+  table: T,
+  argv: string[],
+  leadingOnly = false,
 ): { values: Values<T>; rest: string[] } {
   const raw: Raw = {};
   const rest: string[] = [];

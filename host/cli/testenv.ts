@@ -6,10 +6,26 @@ import { requireRoot, runInteractive } from '../lib/exec.js';
 import { distFile } from '../lib/paths.js';
 import { MAX_QUEUES, removeEnv, setup, status, teardown, validateName } from '../testenv/env.js';
 import {
-  DEFAULT_NAME, type EnvState, INNER_IF, currentName, innerAddr, loadEnv, outerAddr, outerAddr4,
+  DEFAULT_NAME,
+  type EnvState,
+  INNER_IF,
+  currentName,
+  innerAddr,
+  loadEnv,
+  outerAddr,
+  outerAddr4,
 } from '../testenv/state.js';
 import {
-  type Command, type Table, type Values, flag, integer, optional, optionLines, parseCommandLine, takeOwnOptions, text,
+  type Command,
+  type Table,
+  type Values,
+  flag,
+  integer,
+  optional,
+  optionLines,
+  parseCommandLine,
+  takeOwnOptions,
+  text,
   value,
 } from './table.js';
 
@@ -50,9 +66,14 @@ function usage(): string {
     const options = Object.keys(s.options).length ? `\n${optionLines(s.options).replace(/^/gm, '    ')}` : '';
     return `  ${name.padEnd(9)} ${s.about}${options}`;
   });
-  return ['usage: afxdp-wasm testenv <command> [options]   (npm run testenv -- <command>)',
+  return [
+    'usage: afxdp-wasm testenv <command> [options]   (npm run testenv -- <command>)',
     'A network namespace joined to this one by a veth pair: a real interface to serve, a real peer to ping.',
-    '', ...subs, '', 'The last environment set up is the default --name.'].join('\n');
+    '',
+    ...subs,
+    '',
+    'The last environment set up is the default --name.',
+  ].join('\n');
 }
 
 export const testenvCommand: Command = {
@@ -90,12 +111,18 @@ function envNamed(name: string | undefined): EnvState {
 
 function describe(env: EnvState): string {
   const v4 = env.legacyIp ? `, ${outerAddr4(env)} <-> 10.11.${env.id}.2` : '';
-  return `${env.name}: ${outerAddr(env)} (outer, ${env.name}) <-> ${innerAddr(env)} (inside, ${INNER_IF})${v4}` +
-    `${env.queues > 1 ? `, ${env.queues} queues` : ''}${env.staticNeighbours ? '' : ', no static neighbours'}`;
+  return (
+    `${env.name}: ${outerAddr(env)} (outer, ${env.name}) <-> ${innerAddr(env)} (inside, ${INNER_IF})${v4}` +
+    `${env.queues > 1 ? `, ${env.queues} queues` : ''}${env.staticNeighbours ? '' : ', no static neighbours'}`
+  );
 }
 
 const setupOptions = (v: Values<typeof SETUP>) => ({
-  name: v.name, legacyIp: v['legacy-ip'], vlan: v.vlan, queues: v.queues, staticNeighbours: !v['no-static-neigh'],
+  name: v.name,
+  legacyIp: v['legacy-ip'],
+  vlan: v.vlan,
+  queues: v.queues,
+  staticNeighbours: !v['no-static-neigh'],
 });
 
 function setUp(v: Values<typeof SETUP>): void {
@@ -156,7 +183,8 @@ function inside(argv: string[], shell: boolean): void {
 function tcpdump(argv: string[]): void {
   const { values, rest } = takeOwnOptions(TCPDUMP, argv);
   const env = envNamed(values.name);
-  const where = values.inner ? ['ip', 'netns', 'exec', env.name, 'tcpdump', '-i', INNER_IF]
+  const where = values.inner
+    ? ['ip', 'netns', 'exec', env.name, 'tcpdump', '-i', INNER_IF]
     : ['tcpdump', '-i', env.name];
   process.exitCode = runInteractive([...where, '-nn', '-e', ...rest]);
 }

@@ -85,8 +85,10 @@ export function request(path: string, req: Request): Promise<Reply> {
       }
     });
     conn.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'EACCES') fail(new UserError(`permission denied on ${path}: only the user who started afxdp-wasm may control it`));
-      else if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED') fail(new UserError(`no afxdp-wasm is listening on ${path}`));
+      if (err.code === 'EACCES')
+        fail(new UserError(`permission denied on ${path}: only the user who started afxdp-wasm may control it`));
+      else if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED')
+        fail(new UserError(`no afxdp-wasm is listening on ${path}`));
       else fail(new UserError(`${path}: ${err.message}`));
     });
   });

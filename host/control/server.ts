@@ -24,13 +24,18 @@ function parse(line: string): Request | string {
     return ONE_LINE;
   }
   const cmd = (req as { cmd?: unknown } | null)?.cmd;
-  if (typeof cmd !== 'string' || !COMMANDS.includes(cmd)) return `unknown command '${String(cmd)}'; one of: ${COMMANDS.join(', ')}`;
-  if (cmd === 'swap' && typeof (req as { path?: unknown }).path !== 'string') return 'swap needs the path of a .wasm file';
+  if (typeof cmd !== 'string' || !COMMANDS.includes(cmd))
+    return `unknown command '${String(cmd)}'; one of: ${COMMANDS.join(', ')}`;
+  if (cmd === 'swap' && typeof (req as { path?: unknown }).path !== 'string')
+    return 'swap needs the path of a .wasm file';
   return req as Request;
 }
 
 export class ControlServer {
-  private constructor(private readonly server: Server, readonly path: string) {}
+  private constructor(
+    private readonly server: Server,
+    readonly path: string,
+  ) {}
 
   static async listen(ifname: string, handlers: ControlHandlers): Promise<ControlServer> {
     mkdirSync(controlDir(), { recursive: true, mode: 0o700 });

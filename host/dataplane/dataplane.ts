@@ -57,8 +57,23 @@ export interface DataplaneOptions {
 }
 
 /** The settings the command line passes through unchanged. */
-export type DataplaneSetting = 'frames' | 'frameSize' | 'ringSize' | 'batch' | 'xdpFlags' | 'bindFlags' | 'zeroCopy' | 'force'
-  | 'pollMode' | 'coalesceUs' | 'verbose' | 'addrs' | 'hopLimit' | 'busyPollUs' | 'cpus' | 'admissionTargetUs';
+export type DataplaneSetting =
+  | 'frames'
+  | 'frameSize'
+  | 'ringSize'
+  | 'batch'
+  | 'xdpFlags'
+  | 'bindFlags'
+  | 'zeroCopy'
+  | 'force'
+  | 'pollMode'
+  | 'coalesceUs'
+  | 'verbose'
+  | 'addrs'
+  | 'hopLimit'
+  | 'busyPollUs'
+  | 'cpus'
+  | 'admissionTargetUs';
 
 export type Counters = Record<keyof typeof COUNTER, number>;
 
@@ -158,7 +173,9 @@ export class Dataplane {
       const err = this.shim.socketError(q.port);
       if (err === 0) continue;
       const what = err === ENETDOWN ? 'went away' : 'failed';
-      this.failed(`interface ${this.opts.ifname} ${what}: its AF_XDP socket (queue ${q.queue}) reports ${errnoName(err)}`);
+      this.failed(
+        `interface ${this.opts.ifname} ${what}: its AF_XDP socket (queue ${q.queue}) reports ${errnoName(err)}`,
+      );
       return;
     }
   }
@@ -185,8 +202,14 @@ export class Dataplane {
         writeInterfaceConfig(memory, ifConfig);
         const port = Dataplane.openPort(shim, opts, queue, memory, handle, undo);
         served.push({
-          queue, port, memory, counterView: new BigUint64Array(memory.buffer, COUNTERS_OFFSET, COUNTER_COUNT),
-          handlerCounters: undefined, retired: {}, handler: opts.handler, since: new Date(),
+          queue,
+          port,
+          memory,
+          counterView: new BigUint64Array(memory.buffer, COUNTERS_OFFSET, COUNTER_COUNT),
+          handlerCounters: undefined,
+          retired: {},
+          handler: opts.handler,
+          since: new Date(),
         });
         // libxdp attached its default program with the first socket.
         program ??= recordOwnership(shim, opts.ifname);
@@ -214,14 +237,30 @@ export class Dataplane {
   }
 
   /** Opens the port of one queue and, with a program of ours, enters it in the program's maps. */
-  private static openPort(shim: Shim, opts: DataplaneOptions, queue: number, memory: WebAssembly.Memory,
-    handle: number | undefined, undo: Undo): number {
+  private static openPort(
+    shim: Shim,
+    opts: DataplaneOptions,
+    queue: number,
+    memory: WebAssembly.Memory,
+    handle: number | undefined,
+    undo: Undo,
+  ): number {
     try {
       const port = shim.open({
-        ifname: opts.ifname, queue, memory: new Uint8Array(memory.buffer), umemOffset: UMEM_OFFSET,
-        frameSize: opts.frameSize, frames: opts.frames, ringSize: opts.ringSize, batchOffset: BATCH_OFFSET,
-        batchMax: opts.batch, countersOffset: COUNTERS_OFFSET, xdpFlags: opts.xdpFlags, bindFlags: opts.bindFlags,
-        inhibitProgLoad: handle !== undefined, busyPollUs: opts.busyPollUs,
+        ifname: opts.ifname,
+        queue,
+        memory: new Uint8Array(memory.buffer),
+        umemOffset: UMEM_OFFSET,
+        frameSize: opts.frameSize,
+        frames: opts.frames,
+        ringSize: opts.ringSize,
+        batchOffset: BATCH_OFFSET,
+        batchMax: opts.batch,
+        countersOffset: COUNTERS_OFFSET,
+        xdpFlags: opts.xdpFlags,
+        bindFlags: opts.bindFlags,
+        inhibitProgLoad: handle !== undefined,
+        busyPollUs: opts.busyPollUs,
       });
       undo.add(() => shim.close(port));
       if (handle !== undefined) shim.bindToProgram(port, handle);
@@ -235,8 +274,10 @@ export class Dataplane {
   private static showLog(opts: DataplaneOptions, lines: string[]): void {
     if (opts.verbose) for (const line of lines) opts.say(`libxdp: ${line}`);
     else if (lines.some((l) => l.includes('Compatibility check for dispatcher program failed'))) {
-      opts.say('Note: libxdp\'s multi-program dispatcher does not load on this kernel; ' +
-        'the XDP program is attached on its own (--verbose shows why).');
+      opts.say(
+        "Note: libxdp's multi-program dispatcher does not load on this kernel; " +
+          'the XDP program is attached on its own (--verbose shows why).',
+      );
     }
   }
 
@@ -247,8 +288,12 @@ export class Dataplane {
     if (opts.verbose) Dataplane.showLog(opts, failure.log);
     const { ifname, zeroCopy } = opts;
     const context: FailureContext = {
-      ifname, zeroCopy, filename: opts.program?.filename, progname: opts.program?.progname,
-      driver: () => driverOf(ifname), ...at,
+      ifname,
+      zeroCopy,
+      filename: opts.program?.filename,
+      progname: opts.program?.progname,
+      driver: () => driverOf(ifname),
+      ...at,
     };
     return new UserError(describeFailure(failure, context));
   }
@@ -276,8 +321,13 @@ export class Dataplane {
     const fallback = loadHandler(handlerFile('drop.wasm'));
     const slots: WorkerSlot[] = [];
     for (const [i, group] of groups.entries()) {
-      const slot = new WorkerSlot(group.map((q) => ({ queue: q.queue, port: q.port, memory: q.memory })), opts.handler, fallback,
-        { pollMode: opts.pollMode, coalesceUs: opts.coalesceUs, batchMax: opts.batch, cpu: opts.cpus?.[i] }, events);
+      const slot = new WorkerSlot(
+        group.map((q) => ({ queue: q.queue, port: q.port, memory: q.memory })),
+        opts.handler,
+        fallback,
+        { pollMode: opts.pollMode, coalesceUs: opts.coalesceUs, batchMax: opts.batch, cpu: opts.cpus?.[i] },
+        events,
+      );
       // Before it starts: a start that fails half-way still stops the thread before the ports close.
       undo.add(() => slot.stop(STOP_TIMEOUT_MS));
       const counters = await slot.start();
@@ -286,7 +336,11 @@ export class Dataplane {
       failForTest('after-first-worker');
     }
     if (opts.cpus) {
-      const note = keepOffWorkerCpus(loadShim(), slots.map((s) => s.tid!), opts.cpus.slice(0, count));
+      const note = keepOffWorkerCpus(
+        loadShim(),
+        slots.map((s) => s.tid!),
+        opts.cpus.slice(0, count),
+      );
       if (note) opts.say(note);
     }
     return slots;
@@ -298,7 +352,12 @@ export class Dataplane {
   }
 
   status(): QueueStatus[] {
-    return this.served.map((q) => ({ queue: q.queue, handler: q.handler.path, hash: q.handler.hash, since: q.since.toISOString() }));
+    return this.served.map((q) => ({
+      queue: q.queue,
+      handler: q.handler.path,
+      hash: q.handler.hash,
+      since: q.since.toISOString(),
+    }));
   }
 
   /** Counters of one served queue. */
@@ -353,7 +412,8 @@ export class Dataplane {
       told = true;
       fn(why);
     };
-    for (const slot of this.slots) slot.onDeath = (err) => this.failed!(`the packet worker died${err ? `: ${err.message}` : ''}`);
+    for (const slot of this.slots)
+      slot.onDeath = (err) => this.failed!(`the packet worker died${err ? `: ${err.message}` : ''}`);
   }
 
   /** Stops the workers, settles and closes the ports, detaches our program. Returns the kernel's last statistics. */

@@ -39,21 +39,31 @@ type StageMessages = Partial<Record<ErrnoName, Message>> & { other: Message };
 export const errnoName = (errno: number): string =>
   Object.entries(constants.errno).find(([, n]) => n === errno)?.[0] ?? `errno ${errno}`;
 
-const lastLines = (lines: string[], n: number) => lines.map((l) => l.trim()).filter(Boolean).slice(-n).join(' | ');
+const lastLines = (lines: string[], n: number) =>
+  lines
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .slice(-n)
+    .join(' | ');
 const queueOf = (c: FailureContext) => `${c.ifname} queue ${c.queue ?? '?'}`;
 const programIn = (f: Failure, c: FailureContext) => `${f.program ?? c.progname ?? 'the program'} in ${c.filename}`;
-const notPermitted: Message = (f) => `not permitted to create an AF_XDP socket (${f.reason}): ` +
+const notPermitted: Message = (f) =>
+  `not permitted to create an AF_XDP socket (${f.reason}): ` +
   'run as root, or with CAP_NET_ADMIN, CAP_BPF and CAP_IPC_LOCK';
 const cannotServe: Message = (f, c) => `cannot serve ${queueOf(c)}: ${f.message} (--verbose shows libxdp's own words)`;
 /** The verifier's last words, without its closing statistics line. */
 const verifierWords = (f: Failure) =>
-  lastLines((f.verifierLog ?? '').split('\n').filter((l) => !l.startsWith('processed ')), 2);
+  lastLines(
+    (f.verifierLog ?? '').split('\n').filter((l) => !l.startsWith('processed ')),
+    2,
+  );
 
 /** Opening a port: any of its stages may meet these. */
 const socketMessages: StageMessages = {
-  EOPNOTSUPP: (f, c) => c.zeroCopy
-    ? `${c.ifname} (driver ${c.driver()}) has no zero-copy AF_XDP; run without -z: copy mode (-c) works`
-    : `${c.ifname} (driver ${c.driver()}) does not support AF_XDP in this mode (${f.reason}); try -S (SKB mode)`,
+  EOPNOTSUPP: (f, c) =>
+    c.zeroCopy
+      ? `${c.ifname} (driver ${c.driver()}) has no zero-copy AF_XDP; run without -z: copy mode (-c) works`
+      : `${c.ifname} (driver ${c.driver()}) does not support AF_XDP in this mode (${f.reason}); try -S (SKB mode)`,
   EBUSY: (_f, c) => `queue ${c.queue} of ${c.ifname} is busy: another AF_XDP socket is bound to it`,
   EINVAL: (f, c) =>
     `the kernel refused the socket on ${queueOf(c)} (${f.reason}); check --frame-size, --frames and the queue`,
@@ -80,13 +90,15 @@ export const MESSAGES: Record<Stage, StageMessages> = {
     other: (f, c) => `cannot open ${c.filename} as a BPF object (${f.reason}); build it with clang -target bpf`,
   },
   FIND_PROGRAM: {
-    other: (f, c) => f.programs?.length
-      ? `${c.filename} has no XDP program named '${c.progname}'; ` +
-        `name one of its programs with --progname: ${f.programs.join(', ')}`
-      : `${c.filename} has no program at all; put one in a section SEC("xdp")`,
+    other: (f, c) =>
+      f.programs?.length
+        ? `${c.filename} has no XDP program named '${c.progname}'; ` +
+          `name one of its programs with --progname: ${f.programs.join(', ')}`
+        : `${c.filename} has no program at all; put one in a section SEC("xdp")`,
   },
   FIND_XSKS_MAP: {
-    other: (_f, c) => `${c.filename} has no XSKMAP named xsks_map, which AF_XDP needs to find its sockets; ` +
+    other: (_f, c) =>
+      `${c.filename} has no XSKMAP named xsks_map, which AF_XDP needs to find its sockets; ` +
       'declare one (see bpf/xsks_map.h)',
   },
   LOAD_PROGRAM: {
@@ -108,7 +120,8 @@ export const MESSAGES: Record<Stage, StageMessages> = {
       `${c.filename}'s fair_queues map cannot be used (${f.reason}); declare it as bpf/xsk_fair.c does (mmap-able)`,
   },
   ENTER_XSKS_MAP: {
-    other: (f, c) => `cannot enter the socket of ${queueOf(c)} in xsks_map of ${c.filename} (${f.reason}); ` +
+    other: (f, c) =>
+      `cannot enter the socket of ${queueOf(c)} in xsks_map of ${c.filename} (${f.reason}); ` +
       'give xsks_map an entry for every queue (max_entries)',
   },
   SET_ADMISSION: {
@@ -132,7 +145,13 @@ export function failureOf(shim: Shim, err: unknown): Failure | undefined {
   const stage = (Object.keys(shim.stages) as Stage[]).find((name) => shim.stages[name] === e.stage);
   if (!stage) return undefined;
   return {
-    stage, errno: e.errno, reason: e.reason ?? '', message: e.message ?? '', log: e.log ?? [],
-    program: e.program, programs: e.programs, verifierLog: e.verifierLog,
+    stage,
+    errno: e.errno,
+    reason: e.reason ?? '',
+    message: e.message ?? '',
+    log: e.log ?? [],
+    program: e.program,
+    programs: e.programs,
+    verifierLog: e.verifierLog,
   };
 }

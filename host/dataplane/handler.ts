@@ -29,7 +29,7 @@ export interface CounterTable {
 export class HandlerAbort extends Error {}
 
 const ALLOWED_IMPORTS = new Set(['env.memory', 'env.abort', 'env.trace', 'env.seed']);
-const BUILD_HINT = 'build it with the project\'s asconfig.json (npm run build)';
+const BUILD_HINT = "build it with the project's asconfig.json (npm run build)";
 const FILE_HINT = 'give --handler a .wasm file (built ones are in build/asm/)';
 /** Far above any handler (echo is a few KiB): a bound on what one load may read into memory. */
 export const MAX_HANDLER_BYTES = 16 * 1024 * 1024;
@@ -46,7 +46,10 @@ export function loadHandler(path: string): Handler {
   // Instantiate once on scratch memory: proves the memory import fits and reads the ABI version.
   scratch ??= newMemory();
   const abi = Number((instantiate(handler, scratch).exports['ABI_VERSION'] as WebAssembly.Global).value);
-  if (abi !== ABI_VERSION) throw new UserError(`handler ${path} speaks ABI ${abi}, this host speaks ${ABI_VERSION}; rebuild it against asm/lib/abi.ts`);
+  if (abi !== ABI_VERSION)
+    throw new UserError(
+      `handler ${path} speaks ABI ${abi}, this host speaks ${ABI_VERSION}; rebuild it against asm/lib/abi.ts`,
+    );
   checked.set(digest, handler);
   if (checked.size > CHECKED_KEPT) checked.delete(checked.keys().next().value!);
   return handler;
@@ -69,11 +72,14 @@ function compileAndCheck(path: string, bytes: Buffer): WebAssembly.Module {
   }
   const imports = WebAssembly.Module.imports(module).map((i) => `${i.module}.${i.name}`);
   const odd = imports.filter((i) => !ALLOWED_IMPORTS.has(i));
-  if (odd.length > 0) throw new UserError(`handler ${path} imports ${odd.join(', ')}, which the host does not provide; ${BUILD_HINT}`);
+  if (odd.length > 0)
+    throw new UserError(`handler ${path} imports ${odd.join(', ')}, which the host does not provide; ${BUILD_HINT}`);
   if (!imports.includes('env.memory')) throw new UserError(`handler ${path} does not import env.memory; ${BUILD_HINT}`);
   const exports = new Map(WebAssembly.Module.exports(module).map((e) => [e.name, e.kind]));
-  if (exports.get('ABI_VERSION') !== 'global') throw new UserError(`handler ${path} does not export ABI_VERSION; ${BUILD_HINT}`);
-  if (exports.get('process') !== 'function') throw new UserError(`handler ${path} does not export process(batch, count)`);
+  if (exports.get('ABI_VERSION') !== 'global')
+    throw new UserError(`handler ${path} does not export ABI_VERSION; ${BUILD_HINT}`);
+  if (exports.get('process') !== 'function')
+    throw new UserError(`handler ${path} does not export process(batch, count)`);
   return module;
 }
 
@@ -93,8 +99,10 @@ function readHandlerFile(path: string): Buffer {
     const stats = fstatSync(fd);
     if (!stats.isFile()) throw new UserError(`handler ${path} is ${fileKind(stats)}, not a regular file; ${FILE_HINT}`);
     if (stats.size > MAX_HANDLER_BYTES) {
-      throw new UserError(`handler ${path} is ${(stats.size / 2 ** 20).toFixed(1)} MiB, over the ` +
-        `${MAX_HANDLER_BYTES / 2 ** 20} MiB limit for a handler; ${FILE_HINT}`);
+      throw new UserError(
+        `handler ${path} is ${(stats.size / 2 ** 20).toFixed(1)} MiB, over the ` +
+          `${MAX_HANDLER_BYTES / 2 ** 20} MiB limit for a handler; ${FILE_HINT}`,
+      );
     }
     const buf = Buffer.allocUnsafe(stats.size + 1);
     let length = 0;
@@ -147,7 +155,11 @@ export function instantiate(handler: Handler, memory: WebAssembly.Memory): Handl
   const ex = instance.exports as Record<string, unknown>;
   if (typeof ex['_start'] === 'function') (ex['_start'] as () => void)();
   if (typeof ex['init'] === 'function') (ex['init'] as (config: number) => void)(HANDLER_CONFIG_OFFSET);
-  return { process: ex['process'] as (batch: number, count: number) => void, counters: counterTable(ex, memory), exports: ex };
+  return {
+    process: ex['process'] as (batch: number, count: number) => void,
+    counters: counterTable(ex, memory),
+    exports: ex,
+  };
 }
 
 /** counters() -> address of u64s; counter_names()/counter_names_len() -> a comma-separated UTF-16LE string. */
@@ -158,7 +170,9 @@ function counterTable(ex: Record<string, unknown>, memory: WebAssembly.Memory): 
   const namesLen = call('counter_names_len');
   if (address === undefined || namesAt === undefined || namesLen === undefined) return undefined;
   if (namesAt + namesLen > memory.buffer.byteLength || address % 8 !== 0) return undefined;
-  const names = Buffer.from(new Uint8Array(memory.buffer, namesAt, namesLen)).toString('utf16le').split(',');
+  const names = Buffer.from(new Uint8Array(memory.buffer, namesAt, namesLen))
+    .toString('utf16le')
+    .split(',');
   return { address, names };
 }
 

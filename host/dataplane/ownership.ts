@@ -15,7 +15,6 @@ interface Owner {
   program: AttachedProgram;
 }
 
-
 function readOwner(ifname: string): Owner | undefined {
   try {
     return JSON.parse(readFileSync(ownerFile(ifname), 'utf8')) as Owner;
@@ -55,9 +54,12 @@ export function claimInterface(shim: Shim, ifname: string, force: boolean): stri
     return [`Removed XDP program ${describe(attached)} that a killed afxdp-wasm (pid ${owner.pid}) left on ${ifname}.`];
   }
   if (!force) {
-    throw new UserError(`${ifname} already has XDP program ${describe(attached)} attached; add -F to replace it, or remove it: xdp-loader unload ${ifname} --all`);
+    throw new UserError(
+      `${ifname} already has XDP program ${describe(attached)} attached; add -F to replace it, or remove it: xdp-loader unload ${ifname} --all`,
+    );
   }
-  if (!shim.xdpDetach(ifname, attached.id, attached.mode)) throw new UserError(`cannot detach XDP program ${describe(attached)} from ${ifname}`);
+  if (!shim.xdpDetach(ifname, attached.id, attached.mode))
+    throw new UserError(`cannot detach XDP program ${describe(attached)} from ${ifname}`);
   return [`Replaced XDP program ${describe(attached)} on ${ifname} (-F).`];
 }
 

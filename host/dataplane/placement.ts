@@ -22,7 +22,8 @@ export function parseCpuList(text: string, what: string): number[] {
   return cpus;
 }
 
-export const onlineCpus = (): number[] => parseCpuList(readFileSync('/sys/devices/system/cpu/online', 'utf8'), 'online CPUs');
+export const onlineCpus = (): number[] =>
+  parseCpuList(readFileSync('/sys/devices/system/cpu/online', 'utf8'), 'online CPUs');
 
 /** --cpu: every CPU must exist and be online. */
 export function checkCpus(cpus: number[]): number[] {
@@ -46,7 +47,8 @@ export function keepOffWorkerCpus(shim: Shim, workerTids: number[], workerCpus: 
     if (workerTids.includes(tid)) continue;
     const err = shim.setAffinity(tid, rest);
     // A thread that ended meanwhile (ESRCH) needs no place; a cpuset that forbids the rest (EINVAL) is said.
-    if (err === 22) return `Note: this process may not run on CPUs ${rest.join(',')} (its cpuset); Node's own threads share the workers' cores.`;
+    if (err === 22)
+      return `Note: this process may not run on CPUs ${rest.join(',')} (its cpuset); Node's own threads share the workers' cores.`;
   }
   return undefined;
 }

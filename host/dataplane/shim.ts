@@ -37,9 +37,21 @@ export interface AttachedProgram {
 
 /** Where opening a port or loading a program can fail (shim/stage.h); the addon exports their numbers. */
 export const STAGES = [
-  'FIND_INTERFACE', 'RESERVE_SLOT', 'CHECK_LAYOUT', 'ALLOCATE', 'CREATE_UMEM', 'CREATE_SOCKET', 'SET_BUSY_POLL',
-  'OPEN_OBJECT', 'FIND_PROGRAM', 'FIND_XSKS_MAP', 'LOAD_PROGRAM', 'ATTACH_PROGRAM', 'MAP_FAIR_QUEUES',
-  'ENTER_XSKS_MAP', 'SET_ADMISSION',
+  'FIND_INTERFACE',
+  'RESERVE_SLOT',
+  'CHECK_LAYOUT',
+  'ALLOCATE',
+  'CREATE_UMEM',
+  'CREATE_SOCKET',
+  'SET_BUSY_POLL',
+  'OPEN_OBJECT',
+  'FIND_PROGRAM',
+  'FIND_XSKS_MAP',
+  'LOAD_PROGRAM',
+  'ATTACH_PROGRAM',
+  'MAP_FAIR_QUEUES',
+  'ENTER_XSKS_MAP',
+  'SET_ADMISSION',
 ] as const;
 export type Stage = (typeof STAGES)[number];
 
@@ -88,7 +100,12 @@ export interface Shim {
   statistics(port: number): XdpStatistics;
   xdpQuery(ifname: string): AttachedProgram | null;
   xdpDetach(ifname: string, progId: number, mode: string): boolean;
-  loadProgram(ifname: string, filename: string, progname: string, xdpFlags: number): { handle: number; id: number; name: string };
+  loadProgram(
+    ifname: string,
+    filename: string,
+    progname: string,
+    xdpFlags: number,
+  ): { handle: number; id: number; name: string };
   bindToProgram(port: number, handle: number): void;
   closeProgram(handle: number): void;
   /** The port holds its queue's RX delay near targetUs through the program's fair_queues map (bpf/xsk_fair.c). */

@@ -12,8 +12,18 @@ import { Batch } from './batch.js';
 import { type CounterTable, type Handler, type HandlerInstance, instantiate, readCounters } from './handler.js';
 import { loadShim } from './shim.js';
 import {
-  BATCH_OFFSET, CONTROL_HEARTBEAT, CONTROL_OFFSET, CONTROL_STOP, CONTROL_SWAP, CONTROL_WORDS, COUNTERS_OFFSET, COUNTER,
-  COUNTER_COUNT, HANDLER_BASE, HANDLER_REGION_SIZE, TRAP_LIMIT,
+  BATCH_OFFSET,
+  CONTROL_HEARTBEAT,
+  CONTROL_OFFSET,
+  CONTROL_STOP,
+  CONTROL_SWAP,
+  CONTROL_WORDS,
+  COUNTERS_OFFSET,
+  COUNTER,
+  COUNTER_COUNT,
+  HANDLER_BASE,
+  HANDLER_REGION_SIZE,
+  TRAP_LIMIT,
 } from './layout.js';
 
 export interface WorkerQueue {
@@ -52,7 +62,14 @@ export type WorkerMessage =
   | { type: 'ready'; counters: (CounterTable | undefined)[]; tid: number }
   | { type: 'swapped'; handler: Handler; counters: (CounterTable | undefined)[]; retired: Record<string, number>[] }
   | { type: 'good'; handler: Handler }
-  | { type: 'fallback'; handler: Handler; from: Handler; error: string; counters: (CounterTable | undefined)[]; retired: Record<string, number>[] };
+  | {
+      type: 'fallback';
+      handler: Handler;
+      from: Handler;
+      error: string;
+      counters: (CounterTable | undefined)[];
+      retired: Record<string, number>[];
+    };
 
 /** A sleeping worker still beats this often, for the host's watchdog (a swap or stop wakes it at once). */
 const POLL_TIMEOUT_MS = 250;
@@ -66,11 +83,17 @@ interface Served {
 }
 
 function run(input: WorkerInput): void {
-  const { queues, waiting: { pollMode, coalesceUs, batchMax, wakeFd, cpu } } = input;
+  const {
+    queues,
+    waiting: { pollMode, coalesceUs, batchMax, wakeFd, cpu },
+  } = input;
   const shim = loadShim();
   if (cpu !== undefined) {
     const err = shim.setAffinity(0, [cpu]);
-    if (err !== 0) throw new Error(`cannot pin the worker of queues ${queues.map((q) => q.queue).join(',')} to CPU ${cpu} (errno ${err})`);
+    if (err !== 0)
+      throw new Error(
+        `cannot pin the worker of queues ${queues.map((q) => q.queue).join(',')} to CPU ${cpu} (errno ${err})`,
+      );
   }
   const post = (msg: WorkerMessage) => parentPort!.postMessage(msg);
   let current = input.handler;
@@ -86,7 +109,8 @@ function run(input: WorkerInput): void {
     return instantiate(handler, memory);
   };
   const served: Served[] = queues.map(({ port, memory }) => ({
-    port, memory,
+    port,
+    memory,
     counters: new BigUint64Array(memory.buffer, COUNTERS_OFFSET, COUNTER_COUNT),
     batch: new Batch(memory),
     instance: instantiateFresh(current, memory),
@@ -149,7 +173,13 @@ function run(input: WorkerInput): void {
         if (++traps >= TRAP_LIMIT) {
           const from = current;
           const to = lastGood && lastGood.hash !== current.hash ? lastGood : input.fallback;
-          post({ type: 'fallback', handler: to, from, error: String((err as Error).message ?? err), ...replaceWith(to) });
+          post({
+            type: 'fallback',
+            handler: to,
+            from,
+            error: String((err as Error).message ?? err),
+            ...replaceWith(to),
+          });
         }
       }
     }

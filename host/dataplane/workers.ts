@@ -18,7 +18,12 @@ const SWAP_TIMEOUT_MS = 3000;
 
 export interface SlotEvents {
   /** The handler now running on these queues changed (swap, fallback, restart). */
-  running(slot: WorkerSlot, handler: Handler, counters: (CounterTable | undefined)[], retired: Record<string, number>[]): void;
+  running(
+    slot: WorkerSlot,
+    handler: Handler,
+    counters: (CounterTable | undefined)[],
+    retired: Record<string, number>[],
+  ): void;
   say(line: string): void;
 }
 
@@ -60,7 +65,14 @@ export class WorkerSlot {
   start(restarted = false): Promise<(CounterTable | undefined)[]> {
     const channel = new MessageChannel();
     this.control = channel.port1;
-    const input: WorkerInput = { queues: this.queues, handler: this.current, fallback: this.fallback, waiting: this.waiting, control: channel.port2, restarted };
+    const input: WorkerInput = {
+      queues: this.queues,
+      handler: this.current,
+      fallback: this.fallback,
+      waiting: this.waiting,
+      control: channel.port2,
+      restarted,
+    };
     this.worker = new Worker(WORKER_PATH, { workerData: input, transferList: [channel.port2] });
     this.exited = false;
     return new Promise((resolve, reject) => {
@@ -115,8 +127,10 @@ export class WorkerSlot {
         return;
       case 'fallback':
         this.current = msg.handler;
-        this.events.say(`Handler ${msg.from.path} (${msg.from.hash}) trapped in ${TRAP_LIMIT} batches in a row (${msg.error}); ` +
-          `queues ${this.queueNames()} fell back to ${msg.handler.path} (${msg.handler.hash}).`);
+        this.events.say(
+          `Handler ${msg.from.path} (${msg.from.hash}) trapped in ${TRAP_LIMIT} batches in a row (${msg.error}); ` +
+            `queues ${this.queueNames()} fell back to ${msg.handler.path} (${msg.handler.hash}).`,
+        );
         this.events.running(this, msg.handler, msg.counters, msg.retired);
         return;
       case 'ready':
@@ -187,9 +201,16 @@ export class WorkerSlot {
       this.onDeath?.(err as Error);
       return;
     }
-    this.events.say(`Handler ${stuck.path} (${stuck.hash}) ran for over ${stuckMs} ms in one batch; the worker of queues ` +
-      `${this.queueNames()} was restarted with ${this.current.path} (${this.current.hash}), same sockets.`);
-    this.events.running(this, this.current, counters, this.queues.map(() => ({})));
+    this.events.say(
+      `Handler ${stuck.path} (${stuck.hash}) ran for over ${stuckMs} ms in one batch; the worker of queues ` +
+        `${this.queueNames()} was restarted with ${this.current.path} (${this.current.hash}), same sockets.`,
+    );
+    this.events.running(
+      this,
+      this.current,
+      counters,
+      this.queues.map(() => ({})),
+    );
   }
 
   /** Asks the worker to finish its last batch and exit; terminates it if it does not. Once, however often called. */

@@ -6,7 +6,11 @@ import { delimiter, join } from 'node:path';
 import { UserError } from './errors.js';
 
 export class CommandError extends Error {
-  constructor(readonly argv: string[], readonly stderr: string, readonly status: number | null) {
+  constructor(
+    readonly argv: string[],
+    readonly stderr: string,
+    readonly status: number | null,
+  ) {
     const last = stderr.trim().split('\n').pop() ?? '';
     super(`'${argv.join(' ')}' failed${last ? `: ${last}` : ''}`);
   }
@@ -41,7 +45,9 @@ export function hasCommand(name: string): boolean {
 export function requireCommands(...names: string[]): void {
   const missing = names.filter((n) => !hasCommand(n));
   if (missing.length > 0) {
-    throw new UserError(`missing tool${missing.length > 1 ? 's' : ''}: ${missing.join(', ')} (run 'npm run setup' as root to install it)`);
+    throw new UserError(
+      `missing tool${missing.length > 1 ? 's' : ''}: ${missing.join(', ')} (run 'npm run setup' as root to install it)`,
+    );
   }
 }
 

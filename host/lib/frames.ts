@@ -15,14 +15,30 @@ export function trafgenConfig(frame: number[]): string {
   return `{ ${frame.map((b) => `0x${b.toString(16).padStart(2, '0')}`).join(', ')} }\n`;
 }
 
-export interface VlanTag { tpid: 0x8100 | 0x88a8; id: number }
-export interface ExtHeader { type: 0 | 43 | 44 | 60; body?: number[] } // body: bytes after next/len (padded to 8n - 2)
+export interface VlanTag {
+  tpid: 0x8100 | 0x88a8;
+  id: number;
+}
+export interface ExtHeader {
+  type: 0 | 43 | 44 | 60;
+  body?: number[];
+} // body: bytes after next/len (padded to 8n - 2)
 
 export interface Echo6 {
-  srcMac?: string; dstMac?: string; tags?: VlanTag[];
-  src?: string; dst?: string; ext?: ExtHeader[];
-  type?: number; code?: number; id?: number; seq?: number; data?: number[];
-  hopLimit?: number; padTo?: number; flow?: number;
+  srcMac?: string;
+  dstMac?: string;
+  tags?: VlanTag[];
+  src?: string;
+  dst?: string;
+  ext?: ExtHeader[];
+  type?: number;
+  code?: number;
+  id?: number;
+  seq?: number;
+  data?: number[];
+  hopLimit?: number;
+  padTo?: number;
+  flow?: number;
 }
 
 const word = (v: number) => [(v >> 8) & 0xff, v & 0xff];
@@ -51,17 +67,42 @@ export function echo6Frame(o: Echo6 = {}): number[] {
   const ext = o.ext ?? [];
   const exts = extBytes(ext, 58);
   const flow = o.flow ?? 0x12345;
-  const ip = [0x60, (flow >> 16) & 0x0f, (flow >> 8) & 0xff, flow & 0xff, ...word(exts.length + icmp.length),
-    ext.length ? ext[0]!.type : 58, o.hopLimit ?? 64, ...src, ...dst];
-  const eth = [...macBytes(o.dstMac ?? '02:00:00:00:00:01'), ...macBytes(o.srcMac ?? '02:00:00:00:00:02'), ...tagBytes(o.tags), 0x86, 0xdd];
+  const ip = [
+    0x60,
+    (flow >> 16) & 0x0f,
+    (flow >> 8) & 0xff,
+    flow & 0xff,
+    ...word(exts.length + icmp.length),
+    ext.length ? ext[0]!.type : 58,
+    o.hopLimit ?? 64,
+    ...src,
+    ...dst,
+  ];
+  const eth = [
+    ...macBytes(o.dstMac ?? '02:00:00:00:00:01'),
+    ...macBytes(o.srcMac ?? '02:00:00:00:00:02'),
+    ...tagBytes(o.tags),
+    0x86,
+    0xdd,
+  ];
   return pad([...eth, ...ip, ...exts, ...icmp], o.padTo);
 }
 
 export interface Echo4 {
-  srcMac?: string; dstMac?: string; tags?: VlanTag[];
-  src?: string; dst?: string; options?: number[];
-  type?: number; code?: number; id?: number; seq?: number; data?: number[];
-  ttl?: number; fragment?: number; padTo?: number;
+  srcMac?: string;
+  dstMac?: string;
+  tags?: VlanTag[];
+  src?: string;
+  dst?: string;
+  options?: number[];
+  type?: number;
+  code?: number;
+  id?: number;
+  seq?: number;
+  data?: number[];
+  ttl?: number;
+  fragment?: number;
+  padTo?: number;
 }
 
 /** Ethernet (+ VLAN tags) + IPv4 (+ options) + ICMP echo, with correct checksums. */
@@ -73,12 +114,30 @@ export function echo4Frame(o: Echo4 = {}): number[] {
   icmp[3] = sum & 0xff;
   const options = pad(o.options ?? [], Math.ceil((o.options?.length ?? 0) / 4) * 4);
   const hlen = 20 + options.length;
-  const ip = [0x40 | (hlen / 4), 0, ...word(hlen + icmp.length), 0xbe, 0xef, ...word(o.fragment ?? 0x4000), o.ttl ?? 64, 1, 0, 0,
-    ...(o.src ?? '10.11.1.2').split('.').map(Number), ...(o.dst ?? '10.11.1.1').split('.').map(Number), ...options];
+  const ip = [
+    0x40 | (hlen / 4),
+    0,
+    ...word(hlen + icmp.length),
+    0xbe,
+    0xef,
+    ...word(o.fragment ?? 0x4000),
+    o.ttl ?? 64,
+    1,
+    0,
+    0,
+    ...(o.src ?? '10.11.1.2').split('.').map(Number),
+    ...(o.dst ?? '10.11.1.1').split('.').map(Number),
+    ...options,
+  ];
   const hsum = internetChecksum(ip);
   ip[10] = hsum >> 8;
   ip[11] = hsum & 0xff;
-  const eth = [...macBytes(o.dstMac ?? '02:00:00:00:00:01'), ...macBytes(o.srcMac ?? '02:00:00:00:00:02'), ...tagBytes(o.tags), 0x08, 0x00];
+  const eth = [
+    ...macBytes(o.dstMac ?? '02:00:00:00:00:01'),
+    ...macBytes(o.srcMac ?? '02:00:00:00:00:02'),
+    ...tagBytes(o.tags),
+    0x08,
+    0x00,
+  ];
   return pad([...eth, ...ip, ...icmp], o.padTo);
 }
-

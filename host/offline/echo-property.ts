@@ -11,7 +11,12 @@ import { type RefConfig, referenceEcho } from './reference-echo.js';
 import { XDP_HEADROOM } from '../dataplane/layout.js';
 import { OfflineRunner } from './runner.js';
 
-const FULL: RefConfig = { mac: macBytes('02:aa:bb:cc:dd:ee'), ipv6: ipv6Bytes('fc00:dead:cafe:1::1'), ipv4: [10, 11, 1, 1], hopLimit: 64 };
+const FULL: RefConfig = {
+  mac: macBytes('02:aa:bb:cc:dd:ee'),
+  ipv6: ipv6Bytes('fc00:dead:cafe:1::1'),
+  ipv4: [10, 11, 1, 1],
+  hopLimit: 64,
+};
 const BARE: RefConfig = { hopLimit: 200 };
 const configs = { full: FULL, bare: BARE };
 
@@ -39,12 +44,14 @@ export function checkerFor(handler: Handler): Checker {
     if (out.verdict === 'invalid') return 'gave a verdict the shim would refuse';
     const addr = start + XDP_HEADROOM;
     for (let p = start; p < runner.frameStart(2); p++) {
-      if ((p < addr || p >= addr + frame.length) && bytes[p] !== SENTINEL) return `wrote outside its frame at ${p - addr} (frame length ${frame.length})`;
+      if ((p < addr || p >= addr + frame.length) && bytes[p] !== SENTINEL)
+        return `wrote outside its frame at ${p - addr} (frame length ${frame.length})`;
     }
     const ref = referenceEcho(frame, configs[config]);
     if (out.verdict === 'drop') return 'reply' in ref ? 'dropped what the reference answers' : undefined;
     if (!('reply' in ref)) return `answered what the reference drops (${ref.drop})`;
-    if (out.bytes.length > frame.length) return `reply of ${out.bytes.length} bytes is longer than the ${frame.length}-byte request`;
+    if (out.bytes.length > frame.length)
+      return `reply of ${out.bytes.length} bytes is longer than the ${frame.length}-byte request`;
     if (Buffer.compare(Buffer.from(out.bytes), Buffer.from(ref.reply)) !== 0) return 'reply differs from the reference';
     return undefined;
   };
@@ -63,11 +70,17 @@ const v4addr = fc.oneof(
 );
 const mac = fc.oneof(
   fc.constantFrom('02:00:00:00:00:01', '02:00:00:00:00:02', '33:33:00:00:00:01', 'ff:ff:ff:ff:ff:ff'),
-  fc.array(fc.integer({ min: 0, max: 255 }), { minLength: 6, maxLength: 6 }).map((b) => b.map((x) => hex(x).padStart(2, '0')).join(':')),
+  fc
+    .array(fc.integer({ min: 0, max: 255 }), { minLength: 6, maxLength: 6 })
+    .map((b) => b.map((x) => hex(x).padStart(2, '0')).join(':')),
 );
 // Mostly valid values, sometimes anything: most cases should reach the reply path.
-const usually = <T>(valid: fc.Arbitrary<T>, any: fc.Arbitrary<T>) => fc.oneof({ weight: 5, arbitrary: valid }, { weight: 1, arbitrary: any });
-const tag = fc.record({ tpid: fc.constantFrom(0x8100 as const, 0x88a8 as const), id: fc.integer({ min: 0, max: 4095 }) });
+const usually = <T>(valid: fc.Arbitrary<T>, any: fc.Arbitrary<T>) =>
+  fc.oneof({ weight: 5, arbitrary: valid }, { weight: 1, arbitrary: any });
+const tag = fc.record({
+  tpid: fc.constantFrom(0x8100 as const, 0x88a8 as const),
+  id: fc.integer({ min: 0, max: 4095 }),
+});
 const tags = usually(fc.array(tag, { maxLength: 2 }), fc.array(tag, { minLength: 3, maxLength: 3 }));
 const data = fc.array(fc.integer({ min: 0, max: 255 }), { maxLength: 300 });
 const extHeader = fc.record({
@@ -85,57 +98,101 @@ const unicast4 = fc.constantFrom('10.11.1.1', '10.11.1.2', '192.0.2.9');
 const unicastMac = fc.constantFrom('02:00:00:00:00:01', '02:00:00:00:00:02');
 
 const byte = fc.integer({ min: 0, max: 255 });
-const request6 = fc.record({
-  srcMac: usually(unicastMac, mac), dstMac: usually(unicastMac, mac), tags, src: usually(unicast6, v6addr), dst: usually(unicast6, v6addr), ext,
-  type: usually(fc.constant(128), byte), code: usually(fc.constant(0), byte),
-  id: fc.integer({ min: 0, max: 0xffff }), seq: fc.integer({ min: 0, max: 0xffff }), data, hopLimit: fc.integer({ min: 0, max: 255 }),
-  padTo: fc.integer({ min: 0, max: 80 }),
-}, { requiredKeys: ['src', 'dst'] }).map((o: Echo6) => echo6Frame(o));
+const request6 = fc
+  .record(
+    {
+      srcMac: usually(unicastMac, mac),
+      dstMac: usually(unicastMac, mac),
+      tags,
+      src: usually(unicast6, v6addr),
+      dst: usually(unicast6, v6addr),
+      ext,
+      type: usually(fc.constant(128), byte),
+      code: usually(fc.constant(0), byte),
+      id: fc.integer({ min: 0, max: 0xffff }),
+      seq: fc.integer({ min: 0, max: 0xffff }),
+      data,
+      hopLimit: fc.integer({ min: 0, max: 255 }),
+      padTo: fc.integer({ min: 0, max: 80 }),
+    },
+    { requiredKeys: ['src', 'dst'] },
+  )
+  .map((o: Echo6) => echo6Frame(o));
 
-const request4 = fc.record({
-  srcMac: usually(unicastMac, mac), dstMac: usually(unicastMac, mac), tags, src: usually(unicast4, v4addr), dst: usually(unicast4, v4addr),
-  options: usually(fc.constant<number[]>([]), fc.array(byte, { maxLength: 40 })),
-  type: usually(fc.constant(8), byte), code: usually(fc.constant(0), byte),
-  data, ttl: byte, fragment: usually(fc.constantFrom(0x4000, 0), fc.integer({ min: 0, max: 0xffff })),
-  padTo: fc.integer({ min: 0, max: 80 }),
-}, { requiredKeys: ['src', 'dst'] }).map((o: Echo4) => echo4Frame(o));
+const request4 = fc
+  .record(
+    {
+      srcMac: usually(unicastMac, mac),
+      dstMac: usually(unicastMac, mac),
+      tags,
+      src: usually(unicast4, v4addr),
+      dst: usually(unicast4, v4addr),
+      options: usually(fc.constant<number[]>([]), fc.array(byte, { maxLength: 40 })),
+      type: usually(fc.constant(8), byte),
+      code: usually(fc.constant(0), byte),
+      data,
+      ttl: byte,
+      fragment: usually(fc.constantFrom(0x4000, 0), fc.integer({ min: 0, max: 0xffff })),
+      padTo: fc.integer({ min: 0, max: 80 }),
+    },
+    { requiredKeys: ['src', 'dst'] },
+  )
+  .map((o: Echo4) => echo4Frame(o));
 
 /** One field broken: a byte set anywhere, a truncation at any offset, a 16-bit field changed. */
 const mutation = fc.oneof(
   { weight: 5, arbitrary: fc.constant((f: number[]) => f) },
-  { weight: 3, arbitrary: fc.record({ at: fc.nat(), value: fc.integer({ min: 0, max: 255 }) }).map(({ at, value }) => (f: number[]) => {
-    const g = [...f];
-    if (g.length) g[at % g.length] = value;
-    return g;
-  }) },
+  {
+    weight: 3,
+    arbitrary: fc
+      .record({ at: fc.nat(), value: fc.integer({ min: 0, max: 255 }) })
+      .map(({ at, value }) => (f: number[]) => {
+        const g = [...f];
+        if (g.length) g[at % g.length] = value;
+        return g;
+      }),
+  },
   { weight: 1, arbitrary: fc.nat().map((at) => (f: number[]) => f.slice(0, at % (f.length + 1))) },
-  { weight: 2, arbitrary: fc.record({ at: fc.nat(), value: fc.integer({ min: 0, max: 0xffff }) }).map(({ at, value }) => (f: number[]) => {
-    const g = [...f];
-    if (g.length > 1) {
-      const i = at % (g.length - 1);
-      g[i] = value >> 8;
-      g[i + 1] = value & 0xff;
-    }
-    return g;
-  }) },
+  {
+    weight: 2,
+    arbitrary: fc
+      .record({ at: fc.nat(), value: fc.integer({ min: 0, max: 0xffff }) })
+      .map(({ at, value }) => (f: number[]) => {
+        const g = [...f];
+        if (g.length > 1) {
+          const i = at % (g.length - 1);
+          g[i] = value >> 8;
+          g[i + 1] = value & 0xff;
+        }
+        return g;
+      }),
+  },
 );
 
 const structured = fc.tuple(fc.oneof(request6, request4), mutation).map(([frame, mutate]) => mutate(frame));
 const random = fc.array(fc.integer({ min: 0, max: 255 }), { maxLength: 200 });
 /** Random bytes that at least look like IPv6 or IPv4 over Ethernet, so the parsers get past the first check. */
-const typedRandom = fc.tuple(fc.constantFrom([0x86, 0xdd], [0x08, 0x00]), fc.array(fc.integer({ min: 0, max: 255 }), { maxLength: 120 }))
+const typedRandom = fc
+  .tuple(fc.constantFrom([0x86, 0xdd], [0x08, 0x00]), fc.array(fc.integer({ min: 0, max: 255 }), { maxLength: 120 }))
   .map(([type, rest]) => [2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, ...type, ...rest]);
 
 export const anyCase: fc.Arbitrary<Case> = fc.record({
-  frame: fc.oneof({ weight: 12, arbitrary: structured }, { weight: 2, arbitrary: typedRandom }, { weight: 1, arbitrary: random }).map((f) => Uint8Array.from(f.slice(0, 1792))),
+  frame: fc
+    .oneof(
+      { weight: 12, arbitrary: structured },
+      { weight: 2, arbitrary: typedRandom },
+      { weight: 1, arbitrary: random },
+    )
+    .map((f) => Uint8Array.from(f.slice(0, 1792))),
   config: fc.constantFrom('full' as const, 'bare' as const),
 });
 
 /** The property on a handler: every case passes the checker. */
-export const propertyOf = (check: Checker) => fc.property(anyCase, (c) => {
-  const problem = check(c);
-  if (problem) throw new Error(problem);
-});
+export const propertyOf = (check: Checker) =>
+  fc.property(anyCase, (c) => {
+    const problem = check(c);
+    if (problem) throw new Error(problem);
+  });
 
 let echoChecker: Checker | undefined;
 /** The real build/asm/echo.wasm, what npm test and afxdp-wasm fuzz check: loaded when the first case runs. */

@@ -14,7 +14,8 @@ export const fuzzCommand = command({
   summary: 'fuzz echo.wasm against the reference model (no NIC, no root)',
   prog: 'afxdp-wasm',
   synopsis: 'Usage: afxdp-wasm fuzz [--runs N] [--seed S]   (npm run fuzz -- [options])',
-  about: 'Feed echo.wasm generated frames; check it never traps, never writes outside its frame,\n' +
+  about:
+    'Feed echo.wasm generated frames; check it never traps, never writes outside its frame,\n' +
     'and replies exactly when the reference model does, byte for byte.',
   options: {
     runs: value('n', 'how many cases', '100000', integer(1, Number.MAX_SAFE_INTEGER)),

@@ -22,9 +22,10 @@ export function readCapture(buf: Buffer, name = 'capture'): Capture {
   const be = [PCAP_MAGIC_US, PCAP_MAGIC_NS].includes(buf.readUInt32BE(0));
   if (!le && !be) throw new UserError(`${name} is neither pcap nor pcapng`);
   const u32 = (at: number) => (le ? buf.readUInt32LE(at) : buf.readUInt32BE(at));
-  if (u32(20) !== LINKTYPE_ETHERNET) throw new UserError(`${name} does not hold Ethernet frames (link type ${u32(20)})`);
+  if (u32(20) !== LINKTYPE_ETHERNET)
+    throw new UserError(`${name} does not hold Ethernet frames (link type ${u32(20)})`);
   const frames: Uint8Array[] = [];
-  for (let at = 24; at < buf.length;) {
+  for (let at = 24; at < buf.length; ) {
     if (at + 16 > buf.length) return { frames, cut: cutShort(name, 'packet') };
     const caplen = u32(at + 8);
     if (caplen > MAX_CAPLEN) {
@@ -46,7 +47,7 @@ function readPcapng(buf: Buffer, name: string): Capture {
   const u16 = (at: number) => (le ? buf.readUInt16LE(at) : buf.readUInt16BE(at));
   let linkTypes: number[] = [];
   const frames: Uint8Array[] = [];
-  for (let at = 0; at < buf.length;) {
+  for (let at = 0; at < buf.length; ) {
     if (at + 12 > buf.length) return { frames, cut: cutShort(name, 'block') };
     const type = u32(at);
     const len = u32(at + 4);
@@ -62,8 +63,14 @@ function readPcapng(buf: Buffer, name: string): Capture {
 }
 
 /** An Enhanced Packet Block at offset at, len bytes long, of an interface described before it. */
-function enhancedPacket(buf: Buffer, at: number, len: number, u32: (at: number) => number, linkTypes: number[],
-  name: string): Uint8Array {
+function enhancedPacket(
+  buf: Buffer,
+  at: number,
+  len: number,
+  u32: (at: number) => number,
+  linkTypes: number[],
+  name: string,
+): Uint8Array {
   const iface = u32(at + 8);
   if (iface >= linkTypes.length) {
     const described = `${linkTypes.length} interface${linkTypes.length === 1 ? '' : 's'}`;

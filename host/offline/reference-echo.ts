@@ -102,8 +102,18 @@ function echo4(f: Uint8Array, l3: number, cfg: RefConfig): RefResult {
   const sum = internetChecksum(body);
   body[2] = sum >> 8;
   body[3] = sum & 0xff;
-  const ip = [0x45, f[l3 + 1]!, ...word(20 + body.length), ...f.slice(l3 + 4, l3 + 8), cfg.hopLimit, 1, 0, 0,
-    ...(toGroup ? cfg.ipv4! : dst), ...src];
+  const ip = [
+    0x45,
+    f[l3 + 1]!,
+    ...word(20 + body.length),
+    ...f.slice(l3 + 4, l3 + 8),
+    cfg.hopLimit,
+    1,
+    0,
+    0,
+    ...(toGroup ? cfg.ipv4! : dst),
+    ...src,
+  ];
   const hsum = internetChecksum(ip);
   ip[10] = hsum >> 8;
   ip[11] = hsum & 0xff;

@@ -18,7 +18,11 @@ export class OfflineRunner {
   private readonly bytes: Uint8Array;
   readonly batch: Batch;
 
-  constructor(handler: Handler, config: Partial<InterfaceConfig> = {}, readonly frameSize = 2048) {
+  constructor(
+    handler: Handler,
+    config: Partial<InterfaceConfig> = {},
+    readonly frameSize = 2048,
+  ) {
     writeInterfaceConfig(this.memory, { mac: undefined, ipv6: undefined, ipv4: undefined, hopLimit: 64, ...config });
     this.instance = instantiate(handler, this.memory);
     this.bytes = new Uint8Array(this.memory.buffer);

@@ -6,7 +6,16 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { UserError } from '../lib/errors.js';
 import { CommandError, requireCommands, requireRoot, run, sleepSync, succeeds } from '../lib/exec.js';
 import {
-  type EnvState, INNER_IF, allEnvs, forgetEnv, innerAddr, innerAddr4, loadEnv, outerAddr, outerAddr4, saveEnv,
+  type EnvState,
+  INNER_IF,
+  allEnvs,
+  forgetEnv,
+  innerAddr,
+  innerAddr4,
+  loadEnv,
+  outerAddr,
+  outerAddr4,
+  saveEnv,
 } from './state.js';
 
 export interface SetupOptions {
@@ -26,10 +35,14 @@ export const MAX_QUEUES = 64;
 
 export function validateName(name: string): void {
   if (name.length === 0 || name.length > IFNAMSIZ) {
-    throw new UserError(`environment name '${name}' must be 1 to ${IFNAMSIZ} characters (it names an interface); pick a shorter --name`);
+    throw new UserError(
+      `environment name '${name}' must be 1 to ${IFNAMSIZ} characters (it names an interface); pick a shorter --name`,
+    );
   }
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name)) {
-    throw new UserError(`environment name '${name}' may hold only letters, digits, '_', '.' and '-'; pick another --name`);
+    throw new UserError(
+      `environment name '${name}' may hold only letters, digits, '_', '.' and '-'; pick another --name`,
+    );
   }
 }
 
@@ -51,17 +64,27 @@ function freeId(): number {
 // second) all sent within a millisecond, during setup: afterwards the only
 // packets on the link are the ones a test sends.
 const QUIET_IPV6 = {
-  accept_dad: '0', dad_transmits: '0', accept_ra: '0', router_solicitations: '0',
-  mldv1_unsolicited_report_interval: '1', mldv2_unsolicited_report_interval: '1',
+  accept_dad: '0',
+  dad_transmits: '0',
+  accept_ra: '0',
+  router_solicitations: '0',
+  mldv1_unsolicited_report_interval: '1',
+  mldv2_unsolicited_report_interval: '1',
 };
 const MLD_SETTLE_MS = 30;
 
 function quietOuter(ifname: string): void {
-  for (const [key, value] of Object.entries(QUIET_IPV6)) writeFileSync(`/proc/sys/net/ipv6/conf/${ifname}/${key}`, value);
+  for (const [key, value] of Object.entries(QUIET_IPV6))
+    writeFileSync(`/proc/sys/net/ipv6/conf/${ifname}/${key}`, value);
 }
 
 function quietInner(ns: string): void {
-  nsRun(ns, ['sysctl', '-q', '-w', ...Object.entries(QUIET_IPV6).map(([k, v]) => `net.ipv6.conf.${INNER_IF}.${k}=${v}`)]);
+  nsRun(ns, [
+    'sysctl',
+    '-q',
+    '-w',
+    ...Object.entries(QUIET_IPV6).map(([k, v]) => `net.ipv6.conf.${INNER_IF}.${k}=${v}`),
+  ]);
 }
 
 /** The MAC of an interface, in this namespace (ns undefined) or in ns. */
@@ -85,8 +108,34 @@ function addVlans(env: EnvState): void {
   // VLAN ids 1 and 2 on both ends. Needs the kernel's 802.1Q module.
   try {
     for (const id of [1, 2]) {
-      run(['ip', 'link', 'add', 'link', env.name, 'name', `${env.name.slice(0, 10)}.${id}`, 'type', 'vlan', 'id', String(id)]);
-      run(['ip', '-n', env.name, 'link', 'add', 'link', INNER_IF, 'name', `${INNER_IF}.${id}`, 'type', 'vlan', 'id', String(id)]);
+      run([
+        'ip',
+        'link',
+        'add',
+        'link',
+        env.name,
+        'name',
+        `${env.name.slice(0, 10)}.${id}`,
+        'type',
+        'vlan',
+        'id',
+        String(id),
+      ]);
+      run([
+        'ip',
+        '-n',
+        env.name,
+        'link',
+        'add',
+        'link',
+        INNER_IF,
+        'name',
+        `${INNER_IF}.${id}`,
+        'type',
+        'vlan',
+        'id',
+        String(id),
+      ]);
     }
   } catch (err) {
     if (!(err instanceof CommandError)) throw err;
@@ -105,10 +154,16 @@ export function setup(opts: SetupOptions): EnvState {
     throw new UserError(`--queues must be a whole number from 1 to ${MAX_QUEUES}, not '${opts.queues}'`);
   }
   if (loadEnv(opts.name) || netnsExists(opts.name) || linkExists(opts.name)) {
-    throw new UserError(`environment '${opts.name}' already exists; use it, or remove it first with: testenv teardown --name ${opts.name}`);
+    throw new UserError(
+      `environment '${opts.name}' already exists; use it, or remove it first with: testenv teardown --name ${opts.name}`,
+    );
   }
   const env: EnvState = {
-    name: opts.name, id: freeId(), legacyIp: opts.legacyIp ?? false, queues, staticNeighbours: opts.staticNeighbours ?? true,
+    name: opts.name,
+    id: freeId(),
+    legacyIp: opts.legacyIp ?? false,
+    queues,
+    staticNeighbours: opts.staticNeighbours ?? true,
   };
   const ns = env.name;
   const q = queues > 1 ? ['numtxqueues', String(queues), 'numrxqueues', String(queues)] : [];
@@ -188,7 +243,9 @@ export function status(): EnvStatus[] {
     const alive = netnsExists(env.name) && linkExists(env.name);
     let xdp: string | undefined;
     if (alive) {
-      const [link] = JSON.parse(run(['ip', '-j', '-d', 'link', 'show', 'dev', env.name])) as { xdp?: { prog?: { name?: string } } }[];
+      const [link] = JSON.parse(run(['ip', '-j', '-d', 'link', 'show', 'dev', env.name])) as {
+        xdp?: { prog?: { name?: string } };
+      }[];
       xdp = link?.xdp?.prog?.name;
     }
     return { ...env, alive, xdp };

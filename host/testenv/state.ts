@@ -13,7 +13,6 @@ export interface EnvState {
   staticNeighbours: boolean;
 }
 
-
 const fileOf = (name: string) => join(testenvStateDir(), `${name}.json`);
 const currentFile = () => join(testenvStateDir(), 'current');
 

@@ -15,7 +15,8 @@
 #include "gen.h"
 #include "tx.h"
 
-namespace {
+namespace
+{
 
 struct gen *generator = nullptr;
 struct gen_tx *sender = nullptr;
@@ -153,7 +154,8 @@ Napi::Value TxPaced(const Napi::CallbackInfo &info)
 	double rate = info[0].As<Napi::Number>().DoubleValue();
 	double seconds = info[1].As<Napi::Number>().DoubleValue();
 	if (!sender || !(rate > 0) || !(seconds > 0)) {
-		Napi::Error::New(env, "txPaced wants an open sender, a rate and a duration").ThrowAsJavaScriptException();
+		Napi::Error::New(env, "txPaced wants an open sender, a rate and a duration")
+			.ThrowAsJavaScriptException();
 		return env.Undefined();
 	}
 	return Napi::Number::New(env, (double)gen_tx_paced(sender, rate, (uint64_t)(seconds * 1e9)));

@@ -85,7 +85,8 @@ int gen_run(struct gen *g, int ifindex, const void *frame, size_t len, uint32_t 
 	ctx.ingress_ifindex = ifindex;
 	ctx.data_end = (__u32)len; // the kernel wants the frame's size here
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame, .data_size_in = (__u32)len, .ctx_in = &ctx,
-		    .ctx_size_in = sizeof(ctx), .repeat = (int)repeat, .flags = BPF_F_TEST_XDP_LIVE_FRAMES, .batch_size = batch);
+		    .ctx_size_in = sizeof(ctx), .repeat = (int)repeat, .flags = BPF_F_TEST_XDP_LIVE_FRAMES,
+		    .batch_size = batch);
 	return bpf_prog_test_run_opts(g->tx_fd, &opts) ? -errno : 0;
 }
 

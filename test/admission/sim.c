@@ -8,7 +8,7 @@
 #include "../../shim/admission.h"
 
 #define STEP_NS 20000ull // the port takes a batch every 20 us
-#define RING 16384.0
+#define RING	16384.0
 
 int main(int argc, char **argv)
 {

@@ -20,7 +20,8 @@ export function machineBusyNs(): number {
 export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** Packets the served (outer) interface has received: what actually reached the responder. */
-export const outerRx = (env: EnvState) => Number(readFileSync(`/sys/class/net/${env.name}/statistics/rx_packets`, 'utf8'));
+export const outerRx = (env: EnvState) =>
+  Number(readFileSync(`/sys/class/net/${env.name}/statistics/rx_packets`, 'utf8'));
 
 /** Compiles test/bench/<source> with clang -O2 into build/bench/<exe>; returns the executable's path. */
 export function buildC(source: string, exe: string, libs: string[] = []): string {

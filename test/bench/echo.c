@@ -11,8 +11,8 @@
 
 #include "echo_logic.h"
 
-#define BATCH 64
-#define FRAME 2048
+#define BATCH	 64
+#define FRAME	 2048
 #define HEADROOM 256
 
 static const struct echo_self self = {
@@ -58,6 +58,7 @@ int main(int argc, char **argv)
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	double copy_ns = (t1.tv_sec - t0.tv_sec) * 1e9 + (t1.tv_nsec - t0.tv_nsec);
-	printf("{\"packets\": %ld, \"replies\": %ld, \"ns\": %.0f, \"copyNs\": %.0f}\n", iterations * n, replies, ns, copy_ns);
+	printf("{\"packets\": %ld, \"replies\": %ld, \"ns\": %.0f, \"copyNs\": %.0f}\n", iterations * n, replies, ns,
+	       copy_ns);
 	return 0;
 }

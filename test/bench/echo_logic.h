@@ -14,8 +14,15 @@ struct echo_self {
 	uint8_t v4[4];
 };
 
-static inline uint32_t be16(const uint8_t *p) { return (uint32_t)p[0] << 8 | p[1]; }
-static inline void put_be16(uint8_t *p, uint32_t v) { p[0] = v >> 8; p[1] = v; }
+static inline uint32_t be16(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 8 | p[1];
+}
+static inline void put_be16(uint8_t *p, uint32_t v)
+{
+	p[0] = v >> 8;
+	p[1] = v;
+}
 
 static uint64_t sum_words(const uint8_t *p, size_t len, uint64_t sum)
 {

@@ -18,14 +18,30 @@ const rssKb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/
 const mappings = (pid: number) => readFileSync(`/proc/${pid}/maps`, 'utf8').split('\n').length - 1;
 
 export interface SoakResult {
-  swaps: number; warmUp: number; loadPps: number;
-  rssStartKb: number; rssWarmKb: number; rssEndKb: number; growthAfterWarmUpKb: number;
-  mapsStart: number; mapsWarm: number; mapsEnd: number;
-  swapMedianMs: number; swapP99Ms: number; swapMaxMs: number; replyRatio: number;
+  swaps: number;
+  warmUp: number;
+  loadPps: number;
+  rssStartKb: number;
+  rssWarmKb: number;
+  rssEndKb: number;
+  growthAfterWarmUpKb: number;
+  mapsStart: number;
+  mapsWarm: number;
+  mapsEnd: number;
+  swapMedianMs: number;
+  swapP99Ms: number;
+  swapMaxMs: number;
+  replyRatio: number;
 }
 
 /** args: the responder's options (e.g. ['-p'] or ['--cpu', '1']). */
-export async function soakBench(env: EnvState, swaps = 10_000, warmUp = 1000, loadPps = 50_000, args: string[] = []): Promise<SoakResult> {
+export async function soakBench(
+  env: EnvState,
+  swaps = 10_000,
+  warmUp = 1000,
+  loadPps = 50_000,
+  args: string[] = [],
+): Promise<SoakResult> {
   const files = swapFiles();
   const r = startAfxdp(['-d', env.name, '-q', '--handler', files[0]!, ...args]);
   try {
@@ -49,38 +65,69 @@ export async function soakBench(env: EnvState, swaps = 10_000, warmUp = 1000, lo
     await r.stop('SIGTERM');
     const g = await load;
     const out: SoakResult = {
-      swaps: times.length, warmUp, loadPps,
-      rssStartKb: start.rss, rssWarmKb: warm.rss, rssEndKb: end.rss, growthAfterWarmUpKb: end.rss - warm.rss,
-      mapsStart: start.maps, mapsWarm: warm.maps, mapsEnd: end.maps,
-      swapMedianMs: quantile(times, 0.5), swapP99Ms: quantile(times, 0.99), swapMaxMs: Math.max(...times),
+      swaps: times.length,
+      warmUp,
+      loadPps,
+      rssStartKb: start.rss,
+      rssWarmKb: warm.rss,
+      rssEndKb: end.rss,
+      growthAfterWarmUpKb: end.rss - warm.rss,
+      mapsStart: start.maps,
+      mapsWarm: warm.maps,
+      mapsEnd: end.maps,
+      swapMedianMs: quantile(times, 0.5),
+      swapP99Ms: quantile(times, 0.99),
+      swapMaxMs: Math.max(...times),
       replyRatio: g.sent ? g.replies / g.sent : 0,
     };
-    console.log(`\nSoak: ${out.swaps} swaps under a paced ${loadPps / 1000}k/s load (${args.join(' ') || 'defaults'}):`);
-    console.log(`  RSS ${out.rssStartKb} kB at start, ${out.rssWarmKb} kB after ${warmUp} swaps, ${out.rssEndKb} kB at the end: ` +
-      `${(out.growthAfterWarmUpKb / 1024).toFixed(1)} MB after warm-up (target < 2 MB); memory mappings ${out.mapsStart} / ${out.mapsWarm} / ${out.mapsEnd}`);
-    console.log(`  swap latency median ${out.swapMedianMs.toFixed(2)} ms, p99 ${out.swapP99Ms.toFixed(2)} ms, max ${out.swapMaxMs.toFixed(1)} ms; ` +
-      `replies/requests ${out.replyRatio.toFixed(4)} (the load stops only after the swaps)`);
+    console.log(
+      `\nSoak: ${out.swaps} swaps under a paced ${loadPps / 1000}k/s load (${args.join(' ') || 'defaults'}):`,
+    );
+    console.log(
+      `  RSS ${out.rssStartKb} kB at start, ${out.rssWarmKb} kB after ${warmUp} swaps, ${out.rssEndKb} kB at the end: ` +
+        `${(out.growthAfterWarmUpKb / 1024).toFixed(1)} MB after warm-up (target < 2 MB); memory mappings ${out.mapsStart} / ${out.mapsWarm} / ${out.mapsEnd}`,
+    );
+    console.log(
+      `  swap latency median ${out.swapMedianMs.toFixed(2)} ms, p99 ${out.swapP99Ms.toFixed(2)} ms, max ${out.swapMaxMs.toFixed(1)} ms; ` +
+        `replies/requests ${out.replyRatio.toFixed(4)} (the load stops only after the swaps)`,
+    );
     return out;
   } finally {
     await r.kill();
   }
 }
 
-export interface HoldResult { args: string[]; asked: number; offered: number; replyRatio: number; lost: number; xdp: Record<string, number> | null }
+export interface HoldResult {
+  args: string[];
+  asked: number;
+  offered: number;
+  replyRatio: number;
+  lost: number;
+  xdp: Record<string, number> | null;
+}
 
 /** 60 s at `rate` against afxdp-wasm with args: how much is lost, and the kernel's word on where. */
 export async function holdBench(env: EnvState, rate: number, seconds = 60, args: string[] = []): Promise<HoldResult> {
   const r = startAfxdp(['-d', env.name, '-q', '--json', '--interval', '3600', ...args]);
   try {
     await r.ready();
-    const g = await genAsync(env, ['taskset', '-c', '0'], '--rate', String(Math.round(rate)), '--seconds', String(seconds));
+    const g = await genAsync(
+      env,
+      ['taskset', '-c', '0'],
+      '--rate',
+      String(Math.round(rate)),
+      '--seconds',
+      String(seconds),
+    );
     await r.stop('SIGTERM');
     const xdp = r.exit?.xdp ?? null;
     const out = { args, asked: rate, offered: g.rate, replyRatio: g.sent ? g.replies / g.sent : 0, lost: g.lost, xdp };
-    console.log(`\nHold: ${seconds} s paced at ${(rate / 1e6).toFixed(3)} M/s asked, ${(g.rate / 1e6).toFixed(3)} M/s sent ` +
-      `(${args.join(' ') || 'defaults'}): reply ratio ${out.replyRatio.toFixed(5)}, ${g.lost} lost; kernel: ` +
-      `rx_fill_ring_empty_descs ${xdp?.['rx_fill_ring_empty_descs'] ?? '?'}, rx_dropped ${xdp?.['rx_dropped'] ?? '?'}, ` +
-      `rx_ring_full ${xdp?.['rx_ring_full'] ?? '?'}`);
+    console.log(
+      `\nHold: ${seconds} s paced at ${(rate / 1e6).toFixed(3)} M/s asked, ${(g.rate / 1e6).toFixed(3)} M/s sent ` +
+        `(${args.join(' ') || 'defaults'}): reply ratio ${out.replyRatio.toFixed(5)}, ${g.lost} lost; kernel: ` +
+        `rx_fill_ring_empty_descs ${xdp?.['rx_fill_ring_empty_descs'] ?? '?'}, rx_dropped ${xdp?.['rx_dropped'] ?? '?'}, ` +
+        `rx_ring_full ${xdp?.['rx_ring_full'] ?? '?'}`,
+    );
     return out;
   } finally {
     await r.kill();
@@ -92,7 +139,9 @@ export async function enduranceBench(env: EnvState, seconds: number, holdSeconds
   const floods: number[] = [];
   for (let i = 0; i < 3; i++) floods.push((await measure(env, DEFAULTS, seconds, 'live')).replies);
   const flood = median(floods);
-  console.log(`\nThe defaults' flood figure: ${(flood / 1e6).toFixed(3)} M/s (median of ${floods.map((f) => (f / 1e6).toFixed(3)).join(', ')})`);
+  console.log(
+    `\nThe defaults' flood figure: ${(flood / 1e6).toFixed(3)} M/s (median of ${floods.map((f) => (f / 1e6).toFixed(3)).join(', ')})`,
+  );
   const soak = await soakBench(env);
   const holds: HoldResult[] = [];
   for (const args of [[], ['--cpu', '1']]) holds.push(await holdBench(env, 0.8 * flood, holdSeconds, args));

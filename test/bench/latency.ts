@@ -16,7 +16,18 @@ import { INNER_IF, ipv6Prefix, outerAddr } from '../../host/testenv/state.js';
 import { run as runCmd } from '../../host/lib/exec.js';
 import { type Latency, genAsync, macOf } from '../helpers/traffic.js';
 import { outerRx, quantile } from './common.js';
-import { C_SPIN, COALESCE, DEFAULTS, KERNEL, LESSON, type Load, POLL, type Responder, XDP_TX, withResponder } from './online.js';
+import {
+  C_SPIN,
+  COALESCE,
+  DEFAULTS,
+  KERNEL,
+  LESSON,
+  type Load,
+  POLL,
+  type Responder,
+  XDP_TX,
+  withResponder,
+} from './online.js';
 import { lossFreePeak } from './targets.js';
 import { controlSocket } from '../../host/lib/paths.js';
 import { askControl, type Running, sleep } from '../helpers/afxdp.js';
@@ -46,7 +57,14 @@ const FRACTIONS = [0.1, 0.5, 0.9, 2, 5];
 const LOSS_FREE = 0.999;
 const SWAPS = { count: 20, gapMs: 150, rate: 300_000 };
 
-export interface Ping { sent: number; received: number; loss: number; p50Us: number; p99Us: number; maxUs: number }
+export interface Ping {
+  sent: number;
+  received: number;
+  loss: number;
+  p50Us: number;
+  p99Us: number;
+  maxUs: number;
+}
 export interface Point {
   responder: string;
   /** What was asked: fractions of the peak this point stands for (several where they fell back to the same flood). */
@@ -70,8 +88,29 @@ function addProbeSource(env: EnvState): string {
 
 /** ping -6 every 10 ms from src to the outer address, pinned with the generator; rtt of each reply. */
 function probe(env: EnvState, src: string): Promise<Ping> {
-  const argv = ['ip', 'netns', 'exec', env.name, 'taskset', '-c', GEN_CPU, 'ping', '-6', '-n', '-e', PROBE.id, '-W', '1',
-    '-i', String(PROBE.intervalS), '-c', String(PROBE.count), '-I', src, outerAddr(env)];
+  const argv = [
+    'ip',
+    'netns',
+    'exec',
+    env.name,
+    'taskset',
+    '-c',
+    GEN_CPU,
+    'ping',
+    '-6',
+    '-n',
+    '-e',
+    PROBE.id,
+    '-W',
+    '1',
+    '-i',
+    String(PROBE.intervalS),
+    '-c',
+    String(PROBE.count),
+    '-I',
+    src,
+    outerAddr(env),
+  ];
   return new Promise((resolve, reject) => {
     const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -83,8 +122,14 @@ function probe(env: EnvState, src: string): Promise<Ping> {
       if (!m) return reject(new Error(`ping printed no summary: ${out.slice(-300)}`));
       const sent = Number(m[1]);
       const received = Number(m[2]);
-      resolve({ sent, received, loss: sent ? 1 - received / sent : 1,
-        p50Us: quantile(rtts, 0.5), p99Us: quantile(rtts, 0.99), maxUs: quantile(rtts, 1) });
+      resolve({
+        sent,
+        received,
+        loss: sent ? 1 - received / sent : 1,
+        p50Us: quantile(rtts, 0.5),
+        p99Us: quantile(rtts, 0.99),
+        maxUs: quantile(rtts, 1),
+      });
     });
   });
 }
@@ -92,8 +137,14 @@ function probe(env: EnvState, src: string): Promise<Ping> {
 type During = (r: Running | undefined) => Promise<void>;
 
 /** One point: the generator pinned to CPU 0 at load for seconds, with the probe and `during` beside it. */
-async function runPoint(env: EnvState, who: Responder, load: Load, seconds: number, src?: string, during?: During):
-  Promise<Omit<Point, 'asked'>> {
+async function runPoint(
+  env: EnvState,
+  who: Responder,
+  load: Load,
+  seconds: number,
+  src?: string,
+  during?: During,
+): Promise<Omit<Point, 'asked'>> {
   return withResponder(env, who, async (r) => {
     const rx0 = outerRx(env);
     const how = load === 'live' ? [] : ['--rate', String(load)];
@@ -103,13 +154,22 @@ async function runPoint(env: EnvState, who: Responder, load: Load, seconds: numb
     const [res, ping] = await Promise.all([g, p]);
     const arrived = outerRx(env) - rx0 - (ping?.sent ?? 0); // the generator's requests only
     return {
-      responder: who.name, load, offered: arrived / res.seconds, replies: res.replies / res.seconds,
-      ratio: arrived ? res.replies / arrived : 0, gen: res.latency, lost: res.lost, ping: ping ?? null,
+      responder: who.name,
+      load,
+      offered: arrived / res.seconds,
+      replies: res.replies / res.seconds,
+      ratio: arrived ? res.replies / arrived : 0,
+      gen: res.latency,
+      lost: res.lost,
+      ping: ping ?? null,
     };
   });
 }
 
-interface Plan { asked: number[]; load: Load }
+interface Plan {
+  asked: number[];
+  load: Load;
+}
 
 /** The loads to run: fractions of the peak, paced up to the generator's top, beyond it one flood for all. */
 function plan(peak: number, pacedTop: number): Plan[] {
@@ -129,19 +189,29 @@ async function findPeak(env: EnvState, sweep: number[], seconds: number) {
   for (const load of sweep) {
     const p = await runPoint(env, pinned(DEFAULTS), load, seconds);
     points.push(p);
-    console.log(`  paced ${load / 1000}k/s: offered ${(p.offered / 1e6).toFixed(3)} M/s, reply ratio ${p.ratio.toFixed(4)}`);
+    console.log(
+      `  paced ${load / 1000}k/s: offered ${(p.offered / 1e6).toFixed(3)} M/s, reply ratio ${p.ratio.toFixed(4)}`,
+    );
   }
   let peak = lossFreePeak(points);
   const lossFree = peak > 0;
   if (!lossFree) {
     // A busy machine can lose even at the lowest load: scale from the best-answered point instead, and say so.
     peak = points.reduce((a, b) => (b.ratio > a.ratio ? b : a)).offered;
-    console.log(`  no paced load was answered >= ${LOSS_FREE}: the loads are scaled from the best-answered point instead`);
+    console.log(
+      `  no paced load was answered >= ${LOSS_FREE}: the loads are scaled from the best-answered point instead`,
+    );
   }
   return { peak, lossFree, pacedTop: Math.max(...points.map((p) => p.offered)), points };
 }
 
-interface SwapRun { swaps: boolean; gen: Latency | null; ping: Ping | null; ratio: number; swapMs: number[] }
+interface SwapRun {
+  swaps: boolean;
+  gen: Latency | null;
+  ping: Ping | null;
+  ratio: number;
+  swapMs: number[];
+}
 
 /** afxdp-wasm defaults at a paced 300 k/s, once without and once with 20 ctl swaps during the run. */
 async function swapBlackout(env: EnvState, src: string, seconds: number): Promise<SwapRun[]> {
@@ -166,7 +236,8 @@ async function swapBlackout(env: EnvState, src: string, seconds: number): Promis
   return out;
 }
 
-const us = (v: number | null | undefined) => (v === undefined || v === null || !Number.isFinite(v) ? 'n/a' : v.toFixed(0));
+const us = (v: number | null | undefined) =>
+  v === undefined || v === null || !Number.isFinite(v) ? 'n/a' : v.toFixed(0);
 const loadName = (p: Point, peak: number) =>
   `${p.asked.map((f) => (f < 1 ? `${f * 100}%` : `${f}x`)).join(', ')} (${p.load === 'live' ? 'flat out' : 'paced'}, ` +
   `${(p.offered / 1e6).toFixed(3)} M/s = ${(p.offered / peak).toFixed(2)}x)`;
@@ -180,8 +251,10 @@ function table(points: Point[], peak: number): string {
   for (const p of points) {
     const g = p.gen ? `${us(p.gen.p50Us)} / ${us(p.gen.p99Us)} / ${us(p.gen.p999Us)} / ${us(p.gen.maxUs)}` : 'n/a';
     const q = p.ping ? `${us(p.ping.p50Us)} / ${us(p.ping.p99Us)} / ${us(p.ping.maxUs)}` : 'n/a';
-    lines.push(`| ${p.responder} | ${loadName(p, peak)} | ${(p.replies / 1e6).toFixed(3)} M | ${p.ratio.toFixed(4)} | ${g} | ` +
-      `${q} | ${p.ping ? `${(p.ping.loss * 100).toFixed(1)}%` : 'n/a'} |`);
+    lines.push(
+      `| ${p.responder} | ${loadName(p, peak)} | ${(p.replies / 1e6).toFixed(3)} M | ${p.ratio.toFixed(4)} | ${g} | ` +
+        `${q} | ${p.ping ? `${(p.ping.loss * 100).toFixed(1)}%` : 'n/a'} |`,
+    );
   }
   return lines.join('\n');
 }
@@ -190,51 +263,93 @@ function table(points: Point[], peak: number): string {
 export function latencySeries(points: Point[]): Series[] {
   const fromGen = points.some((p) => p.gen);
   const pick = (p: Point, q: 'p50Us' | 'p99Us') => (fromGen ? p.gen?.[q] : p.ping?.[q]) ?? NaN;
-  return LATENCY_ROWS.flatMap((who, i) => (['p99Us', 'p50Us'] as const).map((q) => ({
-    name: `${who.name}: ${fromGen ? 'generator' : 'ping'} ${q.slice(0, 3)}`,
-    color: i, dashed: q === 'p50Us',
-    points: points.filter((p) => p.responder === who.name).map((p) => ({ x: p.offered, y: pick(p, q) })),
-  })));
+  return LATENCY_ROWS.flatMap((who, i) =>
+    (['p99Us', 'p50Us'] as const).map((q) => ({
+      name: `${who.name}: ${fromGen ? 'generator' : 'ping'} ${q.slice(0, 3)}`,
+      color: i,
+      dashed: q === 'p50Us',
+      points: points.filter((p) => p.responder === who.name).map((p) => ({ x: p.offered, y: pick(p, q) })),
+    })),
+  );
 }
 
-const microseconds: Axes = { y: 'round-trip time', logY: true, formatY: (v) => (v >= 1000 ? `${v / 1000} ms` : `${v} us`) };
+const microseconds: Axes = {
+  y: 'round-trip time',
+  logY: true,
+  formatY: (v) => (v >= 1000 ? `${v / 1000} ms` : `${v} us`),
+};
 
 function printSwaps(runs: SwapRun[]): void {
-  console.log(`\nSwap blackout: afxdp-wasm defaults at a paced ${SWAPS.rate / 1000}k/s, ${SWAPS.count} ctl swaps ` +
-    `(one every ${SWAPS.gapMs} ms) against the same run without:\n`);
-  console.log('| run | gen p99.9 / max (us) | ping p99 / max (us), loss | reply ratio | swap latency median / max (ms) |');
+  console.log(
+    `\nSwap blackout: afxdp-wasm defaults at a paced ${SWAPS.rate / 1000}k/s, ${SWAPS.count} ctl swaps ` +
+      `(one every ${SWAPS.gapMs} ms) against the same run without:\n`,
+  );
+  console.log(
+    '| run | gen p99.9 / max (us) | ping p99 / max (us), loss | reply ratio | swap latency median / max (ms) |',
+  );
   console.log('|---|---|---|---|---|');
   for (const r of runs) {
     const swaps = r.swapMs.length ? `${quantile(r.swapMs, 0.5).toFixed(1)} / ${quantile(r.swapMs, 1).toFixed(1)}` : '-';
-    console.log(`| ${r.swaps ? `${SWAPS.count} swaps` : 'no swaps'} | ${r.gen ? `${us(r.gen.p999Us)} / ${us(r.gen.maxUs)}` : 'n/a'} | ` +
-      `${r.ping ? `${us(r.ping.p99Us)} / ${us(r.ping.maxUs)}, ${(r.ping.loss * 100).toFixed(1)}%` : 'n/a'} | ${r.ratio.toFixed(4)} | ${swaps} |`);
+    console.log(
+      `| ${r.swaps ? `${SWAPS.count} swaps` : 'no swaps'} | ${r.gen ? `${us(r.gen.p999Us)} / ${us(r.gen.maxUs)}` : 'n/a'} | ` +
+        `${r.ping ? `${us(r.ping.p99Us)} / ${us(r.ping.maxUs)}, ${(r.ping.loss * 100).toFixed(1)}%` : 'n/a'} | ${r.ratio.toFixed(4)} | ${swaps} |`,
+    );
   }
 }
 
-export interface LatencyResult { peak: number; lossFree: boolean; pacedTop: number; sweep: unknown[]; points: Point[]; swaps: SwapRun[] }
+export interface LatencyResult {
+  peak: number;
+  lossFree: boolean;
+  pacedTop: number;
+  sweep: unknown[];
+  points: Point[];
+  swaps: SwapRun[];
+}
 
-export async function latencyBench(env: EnvState, o: { seconds: number; sweepSeconds: number; sweep: number[] }):
-  Promise<{ result: LatencyResult; svg: string }> {
-  if (o.seconds * 1000 < PROBE_MS + 500) throw new Error(`BENCH_LATENCY_SECONDS must be at least ${(PROBE_MS + 500) / 1000}: the probe runs inside the load`);
+export async function latencyBench(
+  env: EnvState,
+  o: { seconds: number; sweepSeconds: number; sweep: number[] },
+): Promise<{ result: LatencyResult; svg: string }> {
+  if (o.seconds * 1000 < PROBE_MS + 500)
+    throw new Error(
+      `BENCH_LATENCY_SECONDS must be at least ${(PROBE_MS + 500) / 1000}: the probe runs inside the load`,
+    );
   const src = addProbeSource(env);
-  console.log(`\nLoss-free peak of afxdp-wasm defaults (paced sweep, ${o.sweepSeconds} s a point, reply ratio >= ${LOSS_FREE}):`);
+  console.log(
+    `\nLoss-free peak of afxdp-wasm defaults (paced sweep, ${o.sweepSeconds} s a point, reply ratio >= ${LOSS_FREE}):`,
+  );
   const { peak, lossFree, pacedTop, points: sweep } = await findPeak(env, o.sweep, o.sweepSeconds);
   const plans = plan(peak, pacedTop);
-  console.log(`  ${lossFree ? 'loss-free peak' : 'scaled from'} ${(peak / 1e6).toFixed(3)} M/s; the paced generator's top in this run ${(pacedTop / 1e6).toFixed(3)} M/s`);
+  console.log(
+    `  ${lossFree ? 'loss-free peak' : 'scaled from'} ${(peak / 1e6).toFixed(3)} M/s; the paced generator's top in this run ${(pacedTop / 1e6).toFixed(3)} M/s`,
+  );
   const points: Point[] = [];
   for (const { asked, load } of plans) {
     for (const who of LATENCY_ROWS) {
       const p = { asked, ...(await runPoint(env, who, load, o.seconds, src)) };
       points.push(p);
-      console.log(`  ${who.name} at ${loadName(p, peak)}: ratio ${p.ratio.toFixed(4)}, ping p99 ${us(p.ping?.p99Us)} us`);
+      console.log(
+        `  ${who.name} at ${loadName(p, peak)}: ratio ${p.ratio.toFixed(4)}, ping p99 ${us(p.ping?.p99Us)} us`,
+      );
     }
   }
   const swaps = await swapBlackout(env, src, o.seconds);
-  console.log(`\nRound trips under load (${o.seconds} s a point; generator and ping on CPU ${GEN_CPU}, responder processes ` +
-    `on CPU ${RESPONDER_CPU}; ping -i ${PROBE.intervalS} from ${src}, ${PROBE.count} requests beside the load):\n`);
+  console.log(
+    `\nRound trips under load (${o.seconds} s a point; generator and ping on CPU ${GEN_CPU}, responder processes ` +
+      `on CPU ${RESPONDER_CPU}; ping -i ${PROBE.intervalS} from ${src}, ${PROBE.count} requests beside the load):\n`,
+  );
   const order = LATENCY_ROWS.map((r) => r.name);
-  console.log(table([...points].sort((a, b) => order.indexOf(a.responder) - order.indexOf(b.responder)), peak));
+  console.log(
+    table(
+      [...points].sort((a, b) => order.indexOf(a.responder) - order.indexOf(b.responder)),
+      peak,
+    ),
+  );
   printSwaps(swaps);
-  const svg = svgPlot('Round-trip time against offered load (veth, copy mode, 2 cores; log scale)', latencySeries(points), microseconds);
+  const svg = svgPlot(
+    'Round-trip time against offered load (veth, copy mode, 2 cores; log scale)',
+    latencySeries(points),
+    microseconds,
+  );
   return { result: { peak, lossFree, pacedTop, sweep, points, swaps }, svg };
 }

@@ -14,22 +14,43 @@ export function offlineBench(): Record<string, number> {
   mkdirSync(dir, { recursive: true });
   const exe = buildC('echo.c', 'echo-bench');
   const frames = Array.from({ length: 64 }, (_, i) =>
-    Uint8Array.from(i % 4 === 3 ? echo4Frame({ seq: i }) : i % 4 === 2 ? echo6Frame({ ext: [{ type: 0 }], seq: i }) : echo6Frame({ seq: i })));
-  writeFileSync(join(dir, 'frames.bin'), Buffer.concat(frames.flatMap((f) => [Buffer.from([f.length >> 8, f.length & 0xff]), Buffer.from(f)])));
+    Uint8Array.from(
+      i % 4 === 3
+        ? echo4Frame({ seq: i })
+        : i % 4 === 2
+          ? echo6Frame({ ext: [{ type: 0 }], seq: i })
+          : echo6Frame({ seq: i }),
+    ),
+  );
+  writeFileSync(
+    join(dir, 'frames.bin'),
+    Buffer.concat(frames.flatMap((f) => [Buffer.from([f.length >> 8, f.length & 0xff]), Buffer.from(f)])),
+  );
   const ITER = 50_000; // batches of 64
-  const c = JSON.parse(spawnSync(exe, [join(dir, 'frames.bin'), String(ITER)], { encoding: 'utf8' }).stdout) as
-    { packets: number; replies: number; ns: number; copyNs: number };
+  const c = JSON.parse(spawnSync(exe, [join(dir, 'frames.bin'), String(ITER)], { encoding: 'utf8' }).stdout) as {
+    packets: number;
+    replies: number;
+    ns: number;
+    copyNs: number;
+  };
 
-  const runner = new OfflineRunner(loadHandler(join(ROOT, 'build', 'asm', 'echo.wasm')), { mac: [2, 0xaa, 0xbb, 0xcc, 0xdd, 0xee], hopLimit: 64 });
+  const runner = new OfflineRunner(loadHandler(join(ROOT, 'build', 'asm', 'echo.wasm')), {
+    mac: [2, 0xaa, 0xbb, 0xcc, 0xdd, 0xee],
+    hopLimit: 64,
+  });
   const bytes = new Uint8Array(runner.memory.buffer);
   const heapBase = Number((runner.instance.exports['heap_base'] as () => number)());
   bytes.fill(0x5a, heapBase, heapBase + (1 << 20));
-  const place = () => frames.forEach((f, i) => {
-    const addr = runner.frameStart(i) + XDP_HEADROOM;
-    bytes.set(f, addr);
-    runner.batch.lay(i, addr, f.length);
-  });
-  for (let i = 0; i < 2000; i++) { place(); runner.instance.process(BATCH_OFFSET, 64); } // warm up the JIT
+  const place = () =>
+    frames.forEach((f, i) => {
+      const addr = runner.frameStart(i) + XDP_HEADROOM;
+      bytes.set(f, addr);
+      runner.batch.lay(i, addr, f.length);
+    });
+  for (let i = 0; i < 2000; i++) {
+    place();
+    runner.instance.process(BATCH_OFFSET, 64);
+  } // warm up the JIT
   const t0 = process.hrtime.bigint();
   for (let i = 0; i < ITER; i++) {
     place();
@@ -42,12 +63,21 @@ export function offlineBench(): Record<string, number> {
   const wasmNs = bothNs - Number(process.hrtime.bigint() - t1);
   const heapTouched = bytes.subarray(heapBase, heapBase + (1 << 20)).some((b) => b !== 0x5a);
   const packets = ITER * 64;
-  const out = { wasmNsPerPacket: wasmNs / packets, cNsPerPacket: (c.ns - c.copyNs) / c.packets, cReplies: c.replies, packets, heapGrowthBytes: heapTouched ? -1 : 0 };
-  console.log(`\nOffline, echo on warm batches of 64 frames (${packets} packets; the cost of laying the frames in is measured apart and left out):`);
+  const out = {
+    wasmNsPerPacket: wasmNs / packets,
+    cNsPerPacket: (c.ns - c.copyNs) / c.packets,
+    cReplies: c.replies,
+    packets,
+    heapGrowthBytes: heapTouched ? -1 : 0,
+  };
+  console.log(
+    `\nOffline, echo on warm batches of 64 frames (${packets} packets; the cost of laying the frames in is measured apart and left out):`,
+  );
   console.log(`  wasm (build/asm/echo.wasm): ${out.wasmNsPerPacket.toFixed(1)} ns/packet`);
-  console.log(`  C -O2 (test/bench/echo.c):  ${out.cNsPerPacket.toFixed(1)} ns/packet   (${c.replies} of ${c.packets} answered)`);
+  console.log(
+    `  C -O2 (test/bench/echo.c):  ${out.cNsPerPacket.toFixed(1)} ns/packet   (${c.replies} of ${c.packets} answered)`,
+  );
   console.log(`  wasm / C: ${(out.wasmNsPerPacket / out.cNsPerPacket).toFixed(2)}x (target <= 1.5x)`);
   console.log(`  handler heap growth over ${packets} packets: ${heapTouched ? 'SOME (heap written)' : '0 bytes'}`);
   return out;
 }
-

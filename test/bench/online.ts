@@ -24,17 +24,30 @@ export interface Responder {
 
 export const KERNEL: Responder = { name: 'kernel (no XDP, GRO on)', kernel: 'plain' };
 const LESSON_SIZES = ['--frames', '4096', '--frame-size', '4096', '--ring-size', '2048', '--batch', '64'];
-export const LESSON: Responder = { name: 'afxdp-wasm, lesson sizes (4096 x 4096 B frames, rings 2048, batch 64)', args: LESSON_SIZES };
-export const DEFAULTS: Responder = { name: 'afxdp-wasm, defaults (16384 x 2048 B, rings 16384, batch 256; spin)', args: [] };
+export const LESSON: Responder = {
+  name: 'afxdp-wasm, lesson sizes (4096 x 4096 B frames, rings 2048, batch 64)',
+  args: LESSON_SIZES,
+};
+export const DEFAULTS: Responder = {
+  name: 'afxdp-wasm, defaults (16384 x 2048 B, rings 16384, batch 256; spin)',
+  args: [],
+};
 export const POLL: Responder = { name: 'afxdp-wasm, defaults with -p (poll)', args: ['-p'] };
-export const COALESCE: Responder = { name: 'afxdp-wasm, best: --coalesce 100 (poll, adaptive RX coalescing)', args: ['--coalesce', '100'] };
+export const COALESCE: Responder = {
+  name: 'afxdp-wasm, best: --coalesce 100 (poll, adaptive RX coalescing)',
+  args: ['--coalesce', '100'],
+};
 export const C_SPIN: Responder = { name: 'C AF_XDP responder (xsk_echo.c, same sizes as the defaults; spin)', c: [] };
 export const XDP_TX: Responder = { name: 'in-kernel XDP_TX echo (xdp_echo_tx.o, ceiling)', kernel: 'xdp_echo_tx' };
 
 export const RESPONDERS: Responder[] = [
-  KERNEL, LESSON, DEFAULTS, POLL,
+  KERNEL,
+  LESSON,
+  DEFAULTS,
+  POLL,
   { name: 'afxdp-wasm, defaults with 4096-slot rings (-p; the default before)', args: ['-p', '--ring-size', '4096'] },
-  COALESCE, XDP_TX,
+  COALESCE,
+  XDP_TX,
 ];
 
 export interface Sample {
@@ -65,7 +78,11 @@ function startResponder(env: EnvState, who: Responder): Running {
 }
 
 /** Runs fn with the responder serving env (undefined for the kernel's), and always stops it. */
-export async function withResponder<T>(env: EnvState, who: Responder, fn: (r: Running | undefined) => Promise<T> | T): Promise<T> {
+export async function withResponder<T>(
+  env: EnvState,
+  who: Responder,
+  fn: (r: Running | undefined) => Promise<T> | T,
+): Promise<T> {
   if (who.kernel === 'plain') {
     spawnSync('ethtool', ['-K', env.name, 'gro', 'on']); // veth delivers to a peer without XDP only with GRO
     try {
@@ -75,7 +92,11 @@ export async function withResponder<T>(env: EnvState, who: Responder, fn: (r: Ru
     }
   }
   if (who.kernel === 'xdp_echo_tx') {
-    const load = spawnSync('xdp-loader', ['load', '-m', 'native', env.name, join(ROOT, 'build', 'bpf', 'xdp_echo_tx.o')], { encoding: 'utf8' });
+    const load = spawnSync(
+      'xdp-loader',
+      ['load', '-m', 'native', env.name, join(ROOT, 'build', 'bpf', 'xdp_echo_tx.o')],
+      { encoding: 'utf8' },
+    );
     if (load.status !== 0) throw new Error(`xdp-loader: ${load.stderr}`);
     try {
       return await fn(undefined);
@@ -93,7 +114,13 @@ export async function withResponder<T>(env: EnvState, who: Responder, fn: (r: Ru
 }
 
 /** genArgs: more for afxdp-wasm gen (--napi-thread). */
-export async function measure(env: EnvState, who: Responder, seconds: number, load: Load, genArgs: string[] = []): Promise<Sample> {
+export async function measure(
+  env: EnvState,
+  who: Responder,
+  seconds: number,
+  load: Load,
+  genArgs: string[] = [],
+): Promise<Sample> {
   return withResponder(env, who, (r) => {
     const pid = r?.child.pid;
     const cpu0 = pid ? processCpuNs(pid) : 0;
@@ -130,9 +157,11 @@ export function table(rows: Row[]): string {
   ];
   for (const { responder, samples } of rows) {
     const pick = (k: keyof Sample) => samples.map((s) => s[k]).filter((x): x is number => x !== null);
-    lines.push(`| ${responder} | ${fmt(pick('offered'), mega)} | ${fmt(pick('replies'), mega)} | ${fmt(pick('ratio'), (x) => x.toFixed(3))} | ` +
-      `${(median(pick('replies')) / kernel).toFixed(2)}x | ${fmt(pick('responderNsPerReply'), (x) => x.toFixed(0))} | ` +
-      `${fmt(pick('machineNsPerReply'), (x) => x.toFixed(0))} | ${fmt(pick('generatorStarved'), (x) => x.toFixed(2))} |`);
+    lines.push(
+      `| ${responder} | ${fmt(pick('offered'), mega)} | ${fmt(pick('replies'), mega)} | ${fmt(pick('ratio'), (x) => x.toFixed(3))} | ` +
+        `${(median(pick('replies')) / kernel).toFixed(2)}x | ${fmt(pick('responderNsPerReply'), (x) => x.toFixed(0))} | ` +
+        `${fmt(pick('machineNsPerReply'), (x) => x.toFixed(0))} | ${fmt(pick('generatorStarved'), (x) => x.toFixed(2))} |`,
+    );
   }
   return lines.join('\n');
 }

@@ -43,15 +43,23 @@ export async function swapBench(env: EnvState, swaps = 100): Promise<Record<stri
   const c = r.exit!.counters;
   const sorted = [...latencies].sort((a, b) => a - b);
   const out = {
-    swaps, medianMs: sorted[Math.floor(sorted.length / 2)]!, maxMs: sorted.at(-1)!,
-    rx: c.rxPackets, tx: c.txPackets,
+    swaps,
+    medianMs: sorted[Math.floor(sorted.length / 2)]!,
+    maxMs: sorted.at(-1)!,
+    rx: c.rxPackets,
+    tx: c.txPackets,
     unexplained: c.rxPackets - (c.txPackets + c.dropped + c.invalid + c.txRingFull),
-    handlerErrors: c.handlerErrors, kernelRxDropped: r.exit!.xdp?.['rx_dropped'] ?? 0, kernelRingFull: r.exit!.xdp?.['rx_ring_full'] ?? 0,
+    handlerErrors: c.handlerErrors,
+    kernelRxDropped: r.exit!.xdp?.['rx_dropped'] ?? 0,
+    kernelRingFull: r.exit!.xdp?.['rx_ring_full'] ?? 0,
   };
   console.log(`\n${swaps} swaps under a flood (ctl swap, between two files of echo.wasm):`);
-  console.log(`  swap latency, request to new handler running: median ${out.medianMs.toFixed(1)} ms, max ${out.maxMs.toFixed(1)} ms`);
-  console.log(`  received ${out.rx}, replied ${out.tx}; lost to the swaps (RX - TX - dropped - refused - TX ring full): ${out.unexplained}; ` +
-    `handler errors ${out.handlerErrors}; kernel XDP_STATISTICS rx_dropped ${out.kernelRxDropped}, rx_ring_full ${out.kernelRingFull}`);
+  console.log(
+    `  swap latency, request to new handler running: median ${out.medianMs.toFixed(1)} ms, max ${out.maxMs.toFixed(1)} ms`,
+  );
+  console.log(
+    `  received ${out.rx}, replied ${out.tx}; lost to the swaps (RX - TX - dropped - refused - TX ring full): ${out.unexplained}; ` +
+      `handler errors ${out.handlerErrors}; kernel XDP_STATISTICS rx_dropped ${out.kernelRxDropped}, rx_ring_full ${out.kernelRingFull}`,
+  );
   return out;
 }
-

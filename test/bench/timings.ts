@@ -84,15 +84,24 @@ async function vanished(): Promise<Record<string, number>> {
 
 export async function timingBench(env: EnvState): Promise<Timings> {
   const t: Timings = {
-    pingAvgMs: await pingBesideLoad(env), floodPeriodS: await periodsUnderFlood(env),
-    idleSwapMs: await idleSwaps(env), vanishedNoticedMs: await vanished(),
+    pingAvgMs: await pingBesideLoad(env),
+    floodPeriodS: await periodsUnderFlood(env),
+    idleSwapMs: await idleSwaps(env),
+    vanishedNoticedMs: await vanished(),
   };
-  const ms = (r: Record<string, number>) => Object.entries(r).map(([k, v]) => `${k} ${v.toFixed(2)} ms`).join(', ');
+  const ms = (r: Record<string, number>) =>
+    Object.entries(r)
+      .map(([k, v]) => `${k} ${v.toFixed(2)} ms`)
+      .join(', ');
   console.log('\nTimes (npm test only bounds them loosely):');
   console.log(`  ping rtt avg beside a paced 20 k/s load: ${ms(t.pingAvgMs)}`);
-  console.log(`  stats period under a flood (--interval 0.2): median ${t.floodPeriodS.median.toFixed(3)} s, ` +
-    `max ${t.floodPeriodS.max.toFixed(3)} s`);
-  console.log(`  swap by an idle -p worker: median ${t.idleSwapMs.median.toFixed(1)} ms, max ${t.idleSwapMs.max.toFixed(1)} ms`);
+  console.log(
+    `  stats period under a flood (--interval 0.2): median ${t.floodPeriodS.median.toFixed(3)} s, ` +
+      `max ${t.floodPeriodS.max.toFixed(3)} s`,
+  );
+  console.log(
+    `  swap by an idle -p worker: median ${t.idleSwapMs.median.toFixed(1)} ms, max ${t.idleSwapMs.max.toFixed(1)} ms`,
+  );
   console.log(`  a deleted interface noticed, to exit: ${ms(t.vanishedNoticedMs)}`);
   return t;
 }

@@ -29,9 +29,22 @@ const SETTINGS: { name: string; args: string[] }[] = [
   { name: '--no-need-wakeup', args: ['-p', '--no-need-wakeup'] },
 ];
 
-interface Point { floodVsBase: number; flood: Sample; paced300k: Sample; paced700k: Sample }
+interface Point {
+  floodVsBase: number;
+  flood: Sample;
+  paced300k: Sample;
+  paced700k: Sample;
+}
 
-export interface TuningRow { setting: string; args: string[]; floodVsBase: number; cpu300kVsBase: number; ratio700k: number; floodMps: number; cpu300kNs: number }
+export interface TuningRow {
+  setting: string;
+  args: string[];
+  floodVsBase: number;
+  cpu300kVsBase: number;
+  ratio700k: number;
+  floodMps: number;
+  cpu300kNs: number;
+}
 
 export async function tuningBench(env: EnvState, rounds: number, seconds: number): Promise<TuningRow[]> {
   const points: Point[][] = SETTINGS.map(() => []);
@@ -53,20 +66,29 @@ export async function tuningBench(env: EnvState, rounds: number, seconds: number
   const rows = SETTINGS.map((s, i) => {
     const p = points[i]!;
     return {
-      setting: s.name, args: s.args,
+      setting: s.name,
+      args: s.args,
       floodVsBase: median(p.map((x) => x.floodVsBase)),
-      cpu300kVsBase: median(p.map((x, r) => x.paced300k.responderNsPerReply! / base[r]!.paced300k.responderNsPerReply!)),
+      cpu300kVsBase: median(
+        p.map((x, r) => x.paced300k.responderNsPerReply! / base[r]!.paced300k.responderNsPerReply!),
+      ),
       ratio700k: median(p.map((x) => x.paced700k.ratio)),
       floodMps: median(p.map((x) => x.flood.replies)) / 1e6,
       cpu300kNs: median(p.map((x) => x.paced300k.responderNsPerReply!)),
     };
   });
-  console.log(`\nData-path settings against the baseline, ${rounds} rounds of ${seconds} s per load, median of per-round ratios ` +
-    `(flood: each against a baseline flood just before it):\n`);
-  console.log('| setting | flood replies/s vs baseline | CPU/reply at 300k/s vs baseline | reply ratio at 700k/s | flood M/s | CPU ns/reply at 300k/s |');
+  console.log(
+    `\nData-path settings against the baseline, ${rounds} rounds of ${seconds} s per load, median of per-round ratios ` +
+      `(flood: each against a baseline flood just before it):\n`,
+  );
+  console.log(
+    '| setting | flood replies/s vs baseline | CPU/reply at 300k/s vs baseline | reply ratio at 700k/s | flood M/s | CPU ns/reply at 300k/s |',
+  );
   console.log('|---|---|---|---|---|---|');
   for (const r of rows) {
-    console.log(`| ${r.setting} | ${r.floodVsBase.toFixed(2)}x | ${r.cpu300kVsBase.toFixed(2)}x | ${r.ratio700k.toFixed(4)} | ${r.floodMps.toFixed(3)} | ${r.cpu300kNs.toFixed(0)} |`);
+    console.log(
+      `| ${r.setting} | ${r.floodVsBase.toFixed(2)}x | ${r.cpu300kVsBase.toFixed(2)}x | ${r.ratio700k.toFixed(4)} | ${r.floodMps.toFixed(3)} | ${r.cpu300kNs.toFixed(0)} |`,
+    );
   }
   return rows;
 }

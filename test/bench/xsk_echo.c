@@ -33,7 +33,9 @@
 #define XDP_MAX_TX_SKB_BUDGET 9 // linux/if_xdp.h since 6.17; older headers lack it
 #endif
 
-#define USAGE "usage: xsk_echo -d IFNAME [-Q QUEUE] [-p] [--frames N] [--frame-size 2048|4096] [--ring-size N] [--batch N] [-v]"
+#define USAGE                                                                                                          \
+	"usage: xsk_echo -d IFNAME [-Q QUEUE] [-p] [--frames N] [--frame-size 2048|4096] [--ring-size N] [--batch N] " \
+	"[-v]"
 #define MAX_BATCH 2048
 
 struct options {
@@ -104,26 +106,50 @@ static uint32_t number(const char *name, const char *text, uint32_t min, uint32_
 static struct options parse(int argc, char **argv)
 {
 	static const struct option longs[] = {
-		{ "dev", required_argument, NULL, 'd' }, { "queue", required_argument, NULL, 'Q' },
-		{ "poll-mode", no_argument, NULL, 'p' }, { "frames", required_argument, NULL, 'f' },
-		{ "frame-size", required_argument, NULL, 's' }, { "ring-size", required_argument, NULL, 'r' },
-		{ "batch", required_argument, NULL, 'b' }, { "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' }, { 0 },
+		{ "dev", required_argument, NULL, 'd' },
+		{ "queue", required_argument, NULL, 'Q' },
+		{ "poll-mode", no_argument, NULL, 'p' },
+		{ "frames", required_argument, NULL, 'f' },
+		{ "frame-size", required_argument, NULL, 's' },
+		{ "ring-size", required_argument, NULL, 'r' },
+		{ "batch", required_argument, NULL, 'b' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
 	};
 	struct options o = { .frames = 16384, .frame_size = 2048, .ring_size = 16384, .batch = 256 };
 	opterr = 0; // one line of our own instead of getopt's
 	for (int c; (c = getopt_long(argc, argv, "d:Q:pvh", longs, NULL)) != -1;) {
 		switch (c) {
-		case 'd': o.ifname = optarg; break;
-		case 'Q': o.queue = number("-Q", optarg, 0, 1023); break;
-		case 'p': o.poll_mode = 1; break;
-		case 'f': o.frames = number("--frames", optarg, 64, 1u << 20); break;
-		case 's': o.frame_size = number("--frame-size", optarg, 2048, 4096); break;
-		case 'r': o.ring_size = number("--ring-size", optarg, 64, 65536); break;
-		case 'b': o.batch = number("--batch", optarg, 1, MAX_BATCH); break;
-		case 'v': verbose = 1; break;
-		case 'h': puts(USAGE); exit(0);
-		default: fail("unknown option or missing value in '%s'; " USAGE, argv[optind - 1]);
+		case 'd':
+			o.ifname = optarg;
+			break;
+		case 'Q':
+			o.queue = number("-Q", optarg, 0, 1023);
+			break;
+		case 'p':
+			o.poll_mode = 1;
+			break;
+		case 'f':
+			o.frames = number("--frames", optarg, 64, 1u << 20);
+			break;
+		case 's':
+			o.frame_size = number("--frame-size", optarg, 2048, 4096);
+			break;
+		case 'r':
+			o.ring_size = number("--ring-size", optarg, 64, 65536);
+			break;
+		case 'b':
+			o.batch = number("--batch", optarg, 1, MAX_BATCH);
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		case 'h':
+			puts(USAGE);
+			exit(0);
+		default:
+			fail("unknown option or missing value in '%s'; " USAGE, argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
@@ -131,7 +157,8 @@ static struct options parse(int argc, char **argv)
 	if (!o.ifname)
 		fail("-d IFNAME is needed, e.g. -d veth-adv03; " USAGE);
 	if (o.frame_size != 2048 && o.frame_size != 4096)
-		fail("--frame-size must be 2048 or 4096 (AF_XDP needs a power of two the page holds), not %u", o.frame_size);
+		fail("--frame-size must be 2048 or 4096 (AF_XDP needs a power of two the page holds), not %u",
+		     o.frame_size);
 	if (o.ring_size & (o.ring_size - 1))
 		fail("--ring-size must be a power of two, not %u", o.ring_size);
 	return o;
@@ -151,18 +178,22 @@ static void open_socket(struct responder *r)
 	r->buf = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 	r->free_frames = calloc(o->frames, sizeof(*r->free_frames));
 	if (r->buf == MAP_FAILED || !r->free_frames)
-		fail("cannot allocate a UMEM of %u frames of %u B: %s; ask for fewer --frames", o->frames, o->frame_size,
-		     strerror(errno));
+		fail("cannot allocate a UMEM of %u frames of %u B: %s; ask for fewer --frames", o->frames,
+		     o->frame_size, strerror(errno));
 	struct xsk_umem_config ucfg = {
-		.fill_size = o->ring_size, .comp_size = o->ring_size, .frame_size = o->frame_size,
+		.fill_size = o->ring_size,
+		.comp_size = o->ring_size,
+		.frame_size = o->frame_size,
 		.frame_headroom = XSK_UMEM__DEFAULT_FRAME_HEADROOM,
 	};
 	int err = xsk_umem__create(&r->umem, r->buf, size, &r->fill, &r->comp, &ucfg);
 	if (err)
-		fail("cannot register the UMEM (%u frames of %u B, rings %u): %s", o->frames, o->frame_size, o->ring_size,
-		     strerror(-err));
+		fail("cannot register the UMEM (%u frames of %u B, rings %u): %s", o->frames, o->frame_size,
+		     o->ring_size, strerror(-err));
 	struct xsk_socket_config scfg = {
-		.rx_size = o->ring_size, .tx_size = o->ring_size, .bind_flags = XDP_USE_NEED_WAKEUP,
+		.rx_size = o->ring_size,
+		.tx_size = o->ring_size,
+		.bind_flags = XDP_USE_NEED_WAKEUP,
 	};
 	err = xsk_socket__create(&r->xsk, o->ifname, o->queue, r->umem, &r->rx, &r->tx, &scfg);
 	if (err)
@@ -205,7 +236,8 @@ static void kick_tx(struct responder *r)
 		return;
 	for (int tries = 0; tries < 8; tries++) {
 		r->c.kicks++;
-		if (sendto(xsk_socket__fd(r->xsk), NULL, 0, MSG_DONTWAIT, NULL, 0) >= 0 || (errno != EAGAIN && errno != EINTR))
+		if (sendto(xsk_socket__fd(r->xsk), NULL, 0, MSG_DONTWAIT, NULL, 0) >= 0 ||
+		    (errno != EAGAIN && errno != EINTR))
 			return;
 	}
 }
@@ -237,7 +269,8 @@ static uint32_t answer_batch(struct responder *r)
 		room = 0;
 	for (uint32_t i = 0; i < replies; i++) {
 		if (i < room) {
-			*xsk_ring_prod__tx_desc(&r->tx, idx + i) = (struct xdp_desc){ .addr = addrs[i], .len = lens[i] };
+			*xsk_ring_prod__tx_desc(&r->tx, idx + i) =
+				(struct xdp_desc){ .addr = addrs[i], .len = lens[i] };
 			continue;
 		}
 		free_frame(r, addrs[i]);
@@ -282,7 +315,8 @@ static void print_counters(const struct responder *r)
 	       ",\"txRingFull\":%" PRIu64 ",\"batches\":%" PRIu64 ",\"kicks\":%" PRIu64 ",\"wakeups\":%" PRIu64,
 	       r->c.rx, r->c.tx, r->c.dropped, r->c.tx_ring_full, r->c.batches, r->c.kicks, r->c.wakeups);
 	if (have)
-		printf(",\"xdp\":{\"rx_dropped\":%llu,\"rx_invalid_descs\":%llu,\"tx_invalid_descs\":%llu,\"rx_ring_full\":%llu,"
+		printf(",\"xdp\":{\"rx_dropped\":%llu,\"rx_invalid_descs\":%llu,\"tx_invalid_descs\":%llu,\"rx_ring_"
+		       "full\":%llu,"
 		       "\"rx_fill_ring_empty_descs\":%llu,\"tx_ring_empty_descs\":%llu}}\n",
 		       s.rx_dropped, s.rx_invalid_descs, s.tx_invalid_descs, s.rx_ring_full, s.rx_fill_ring_empty_descs,
 		       s.tx_ring_empty_descs);

@@ -6,12 +6,32 @@ import type { Reply, Request } from '../../host/control/protocol.js';
 import { controlSocket, distFile, ownerFile } from '../../host/lib/paths.js';
 
 export interface Counters {
-  rxPackets: number; rxBytes: number; txPackets: number; txBytes: number;
-  dropped: number; invalid: number; txRingFull: number; handlerErrors: number; batches: number; kicks: number;
-  framesTotal: number; framesFree: number; framesRxKernel: number; framesBatch: number; framesTxKernel: number;
-  admissionDropped: number; admissionCongested: number; admissionQuantum: number; admissionDelayUs: number;
+  rxPackets: number;
+  rxBytes: number;
+  txPackets: number;
+  txBytes: number;
+  dropped: number;
+  invalid: number;
+  txRingFull: number;
+  handlerErrors: number;
+  batches: number;
+  kicks: number;
+  framesTotal: number;
+  framesFree: number;
+  framesRxKernel: number;
+  framesBatch: number;
+  framesTxKernel: number;
+  admissionDropped: number;
+  admissionCongested: number;
+  admissionQuantum: number;
+  admissionDelayUs: number;
 }
-export interface StatsLine { type: 'stats'; period: number; counters: Counters; reasons: Record<string, number> }
+export interface StatsLine {
+  type: 'stats';
+  period: number;
+  counters: Counters;
+  reasons: Record<string, number>;
+}
 export interface ExitLine {
   type: 'exit';
   counters: Counters;
@@ -41,7 +61,10 @@ export class Running {
   }
 
   private jsonLines(): (StatsLine | ExitLine)[] {
-    return this.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as StatsLine | ExitLine);
+    return this.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as StatsLine | ExitLine);
   }
 
   /** Resolves once it says it serves, rejects if it exits first. */
@@ -83,7 +106,11 @@ export async function waitFor(what: string, cond: () => boolean, timeoutMs = 500
  * duration of fn, then stops it with SIGTERM, expects exit code 0, and never
  * leaves it running. Returns it, with its exit line.
  */
-export async function serving(ifname: string, args: string[], fn: (r: Running) => Promise<void> | void): Promise<Running> {
+export async function serving(
+  ifname: string,
+  args: string[],
+  fn: (r: Running) => Promise<void> | void,
+): Promise<Running> {
   const r = startAfxdp(['-d', ifname, '--json', '--interval', '0.2', ...args]);
   try {
     await r.ready();

@@ -9,9 +9,15 @@ export const ROOT = projectRoot();
 /** Runs one of the built commands (dist/NAME.js) and collects what it printed. */
 export function runCli(name: string, args: string[], extra: { uid?: number } = {}) {
   const argv = [process.execPath, join(ROOT, 'dist', `${name}.js`), ...args];
-  const res = spawnSync(extra.uid === undefined ? argv[0]! : 'setpriv',
-    extra.uid === undefined ? argv.slice(1) : [`--reuid=${extra.uid}`, `--regid=${extra.uid}`, '--clear-groups', ...argv], {
-      encoding: 'utf8', env: process.env,
-    });
+  const res = spawnSync(
+    extra.uid === undefined ? argv[0]! : 'setpriv',
+    extra.uid === undefined
+      ? argv.slice(1)
+      : [`--reuid=${extra.uid}`, `--regid=${extra.uid}`, '--clear-groups', ...argv],
+    {
+      encoding: 'utf8',
+      env: process.env,
+    },
+  );
   return { status: res.status, stdout: res.stdout, stderr: res.stderr };
 }

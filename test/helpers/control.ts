@@ -26,7 +26,10 @@ export async function withRunDir<T>(fn: () => Promise<T> | T): Promise<T> {
 
 /** afxdp-wasm ctl, cut off after 8 s: a control socket that does not answer fails the test instead of hanging it. */
 export function ctl(...args: string[]) {
-  const res = spawnSync(process.execPath, [join(ROOT, 'dist', 'afxdp-wasm.js'), 'ctl', ...args], { encoding: 'utf8', timeout: 8000 });
+  const res = spawnSync(process.execPath, [join(ROOT, 'dist', 'afxdp-wasm.js'), 'ctl', ...args], {
+    encoding: 'utf8',
+    timeout: 8000,
+  });
   return { code: res.status, out: res.stdout.trim(), err: res.stderr.trim() };
 }
 

@@ -8,9 +8,10 @@ export * from '../../host/lib/frames.js';
 
 const word = (v: number) => [(v >> 8) & 0xff, v & 0xff];
 
-
 /** Ethernet + IPv6 + UDP with a correct checksum. */
-export function udp6Frame(o: { src?: string; dst?: string; sport?: number; dport?: number; data?: number[] } = {}): number[] {
+export function udp6Frame(
+  o: { src?: string; dst?: string; sport?: number; dport?: number; data?: number[] } = {},
+): number[] {
   const src = ipv6Bytes(o.src ?? 'fc00:dead:cafe:1::2');
   const dst = ipv6Bytes(o.dst ?? 'fc00:dead:cafe:1::1');
   const data = o.data ?? [104, 101, 108, 108, 111];

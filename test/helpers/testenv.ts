@@ -30,4 +30,6 @@ export async function withEnv<T>(opts: Partial<SetupOptions>, fn: (env: EnvState
 export { ROOT, runCli };
 
 export const pingFromInside = (env: EnvState, addr: string, args: string[] = ['-c', '1', '-W', '2']) =>
-  spawnSync('ip', ['netns', 'exec', env.name, 'ping', addr.includes(':') ? '-6' : '-4', ...args, addr], { encoding: 'utf8' });
+  spawnSync('ip', ['netns', 'exec', env.name, 'ping', addr.includes(':') ? '-6' : '-4', ...args, addr], {
+    encoding: 'utf8',
+  });

@@ -14,15 +14,28 @@ import { ROOT } from './testenv.js';
 const scratch = mkdtempSync(join(tmpdir(), 'afxdp-traffic-'));
 
 /** The MAC of the inner end (inside) or the outer end of a test environment. */
-export const macOf = (env: EnvState, inside: boolean): string => envMac(inside ? env.name : undefined, inside ? INNER_IF : env.name);
+export const macOf = (env: EnvState, inside: boolean): string =>
+  envMac(inside ? env.name : undefined, inside ? INNER_IF : env.name);
 
 export interface GenJson {
-  sent: number; seconds: number; rate: number; replies: number; starvedSeconds: number | null; lost: number;
+  sent: number;
+  seconds: number;
+  rate: number;
+  replies: number;
+  starvedSeconds: number | null;
+  lost: number;
   latency: Latency | null;
 }
 
-const genArgv = (env: EnvState, args: string[]) =>
-  [process.execPath, join(ROOT, 'dist', 'afxdp-wasm.js'), 'gen', '--name', env.name, '--json', ...args];
+const genArgv = (env: EnvState, args: string[]) => [
+  process.execPath,
+  join(ROOT, 'dist', 'afxdp-wasm.js'),
+  'gen',
+  '--name',
+  env.name,
+  '--json',
+  ...args,
+];
 
 function genResult(args: string[], status: number | null, stdout: string, stderr: string): GenJson {
   if (status !== 0) throw new Error(`gen ${args.join(' ')} failed: ${stderr}`);
@@ -58,21 +71,35 @@ export function genAsync(env: EnvState, prefix: string[], ...args: string[]): Pr
 
 /** ping -6 from inside to the outer address; returns how many replies came back. */
 export function ping6(env: EnvState, count: number, interval = 0.05): { sent: number; received: number; out: string } {
-  const res = spawnSync('ip', ['netns', 'exec', env.name, 'ping', '-6', '-c', String(count), '-i', String(interval), '-W', '1', outerAddr(env)], {
-    encoding: 'utf8',
-  });
+  const res = spawnSync(
+    'ip',
+    ['netns', 'exec', env.name, 'ping', '-6', '-c', String(count), '-i', String(interval), '-W', '1', outerAddr(env)],
+    {
+      encoding: 'utf8',
+    },
+  );
   const m = /(\d+) packets transmitted, (\d+) received/.exec(res.stdout);
   return { sent: Number(m?.[1] ?? 0), received: Number(m?.[2] ?? 0), out: res.stdout };
 }
 
 /** Sends `count` echo requests as fast as trafgen can, from inside, and waits for it. */
 export function burst(env: EnvState, count: number): void {
-  const frame = echo6Frame({ srcMac: macOf(env, true), dstMac: macOf(env, false), src: innerAddr(env), dst: outerAddr(env), id: 7 });
+  const frame = echo6Frame({
+    srcMac: macOf(env, true),
+    dstMac: macOf(env, false),
+    src: innerAddr(env),
+    dst: outerAddr(env),
+    id: 7,
+  });
   const cfg = join(scratch, `${env.name}.cfg`);
   writeFileSync(cfg, trafgenConfig(frame));
-  const res = spawnSync('ip', ['netns', 'exec', env.name, 'trafgen', '--no-sock-mem', '-P', '1', '-i', cfg, '-o', INNER_IF, '-n', String(count)], {
-    encoding: 'utf8',
-  });
+  const res = spawnSync(
+    'ip',
+    ['netns', 'exec', env.name, 'trafgen', '--no-sock-mem', '-P', '1', '-i', cfg, '-o', INNER_IF, '-n', String(count)],
+    {
+      encoding: 'utf8',
+    },
+  );
   if (res.status !== 0) throw new Error(`trafgen failed: ${res.stderr}`);
 }
 
@@ -88,11 +115,21 @@ export interface Flood {
  * kills the group.
  */
 export function flood(env: EnvState, gapUs?: number): Flood {
-  const frame = echo6Frame({ srcMac: macOf(env, true), dstMac: macOf(env, false), src: innerAddr(env), dst: outerAddr(env), id: 9 });
+  const frame = echo6Frame({
+    srcMac: macOf(env, true),
+    dstMac: macOf(env, false),
+    src: innerAddr(env),
+    dst: outerAddr(env),
+    id: 9,
+  });
   const cfg = join(scratch, `${env.name}-flood.cfg`);
   writeFileSync(cfg, trafgenConfig(frame));
   const gap = gapUs === undefined ? [] : ['-t', `${gapUs}us`];
-  const child = spawn('ip', ['netns', 'exec', env.name, 'trafgen', '--no-sock-mem', '-P', '1', '-i', cfg, '-o', INNER_IF, ...gap], { stdio: 'ignore', detached: true });
+  const child = spawn(
+    'ip',
+    ['netns', 'exec', env.name, 'trafgen', '--no-sock-mem', '-P', '1', '-i', cfg, '-o', INNER_IF, ...gap],
+    { stdio: 'ignore', detached: true },
+  );
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   return {
     async stop() {
@@ -126,10 +163,17 @@ export function captureOuter(env: EnvState, filter: string, fn: () => Promise<vo
   return capture(['tcpdump', '-i', env.name], `${env.name}-out`, filter, fn);
 }
 
-async function capture(tcpdump: string[], tag: string, filter: string, fn: () => Promise<void> | void): Promise<string> {
+async function capture(
+  tcpdump: string[],
+  tag: string,
+  filter: string,
+  fn: () => Promise<void> | void,
+): Promise<string> {
   const pcap = join(scratch, `${tag}-${Date.now()}.pcap`);
   // --immediate-mode: without it the last packets can sit in the kernel's capture ring when tcpdump stops.
-  const dump = spawn(tcpdump[0]!, [...tcpdump.slice(1), '--immediate-mode', '-U', '-w', pcap, filter], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const dump = spawn(tcpdump[0]!, [...tcpdump.slice(1), '--immediate-mode', '-U', '-w', pcap, filter], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let err = '';
   dump.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   try {
@@ -148,7 +192,6 @@ export function decode(pcap: string): string[] {
   const res = spawnSync('tcpdump', ['-nn', '-vv', '-r', pcap], { encoding: 'utf8' });
   return res.stdout.split('\n').filter((l) => l.trim() !== '');
 }
-
 
 /** The XDP program attached to an interface, as the kernel reports it, or undefined. */
 export function attachedProgram(ifname: string): string | undefined {

@@ -30,7 +30,11 @@ test('options: a bad --target-delay, or --fair with another program, gets one li
 /** A source in another /64 inside the namespace: another flow for xsk_fair. */
 const SPARSE_SRC = 'fd00:fa1::3';
 
-interface PingResult { sent: number; received: number; rtts: number[] }
+interface PingResult {
+  sent: number;
+  received: number;
+  rtts: number[];
+}
 
 /** ping -i 0.01 from SPARSE_SRC to the outer address, started before and running during fn. */
 async function pingDuring(env: EnvState, count: number, fn: () => void): Promise<PingResult> {
@@ -56,7 +60,10 @@ test('live: a ping from another source gets through a flood with --fair, and far
   await withEnv({}, async (env) => {
     spawnSync('ip', ['-n', env.name, 'addr', 'add', `${SPARSE_SRC}/64`, 'dev', INNER_IF, 'nodad']);
     const results: Record<string, { ping: PingResult; sent: number }> = {};
-    for (const [name, args] of [['fair', ['--fair']], ['off', ['--steer', 'fair', '--no-fair']]] as const) {
+    for (const [name, args] of [
+      ['fair', ['--fair']],
+      ['off', ['--steer', 'fair', '--no-fair']],
+    ] as const) {
       let sent = 0;
       const run = await serving(env.name, ['-p', ...args], async () => {
         const ping = await pingDuring(env, 250, () => void (sent = gen(env, '--seconds', '3').sent));
@@ -70,7 +77,8 @@ test('live: a ping from another source gets through a flood with --fair, and far
       else assert.is(dropped, 0);
     }
     const { fair, off } = results as Record<'fair' | 'off', { ping: PingResult }>;
-    const say = `fair: loss ${(loss(fair.ping) * 100).toFixed(1)}% p99 ${p99(fair.ping)} ms; ` +
+    const say =
+      `fair: loss ${(loss(fair.ping) * 100).toFixed(1)}% p99 ${p99(fair.ping)} ms; ` +
       `off: loss ${(loss(off.ping) * 100).toFixed(1)}% p99 ${p99(off.ping)} ms`;
     assert.ok(loss(fair.ping) <= 0.05, say);
     assert.ok(p99(fair.ping) < 1000, say);

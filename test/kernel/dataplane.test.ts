@@ -17,8 +17,6 @@ const DROP = join(ROOT, 'build', 'asm', 'drop.wasm');
 const EMPTY_WASM = join(mkdtempSync(join(tmpdir(), 'afxdp-wasm-')), 'empty.wasm');
 writeFileSync(EMPTY_WASM, Uint8Array.from([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]));
 
-
-
 test('echo: 20 of 20 pings answered through the AF_XDP socket, checksums confirmed by tcpdump', async () => {
   await withEnv({}, async (env) => {
     let pcap = '';
@@ -34,18 +32,26 @@ test('echo: 20 of 20 pings answered through the AF_XDP socket, checksums confirm
     assert.ok(exit.counters.rxPackets >= 20, `RX ${exit.counters.rxPackets}`);
     assert.ok(exit.counters.txPackets >= 20, `TX ${exit.counters.txPackets}`);
     const replies = decode(pcap).filter((l) => l.includes('echo reply'));
-    assert.is(replies.length, 20, `${replies.length} replies in ${decode(pcap).length} lines: ${decode(pcap).slice(-3).join('\n')}`);
+    assert.is(
+      replies.length,
+      20,
+      `${replies.length} replies in ${decode(pcap).length} lines: ${decode(pcap).slice(-3).join('\n')}`,
+    );
     for (const line of replies) assert.match(line, '[icmp6 sum ok]');
     for (const line of replies) assert.match(line, 'hlim 64');
     assert.is(attachedProgram(env.name), undefined, 'program detached after exit');
   });
 });
 
-test('echo online: IPv4 ping, and a ping to ff02::1 answered from the interface\'s unicast address; reasons in --json', async () => {
+test("echo online: IPv4 ping, and a ping to ff02::1 answered from the interface's unicast address; reasons in --json", async () => {
   await withEnv({ legacyIp: true }, async (env) => {
     const run = await serving(env.name, ['-p'], async (r) => {
       assert.match(pingFromInside(env, outerAddr4(env), ['-c', '5', '-i', '0.05', '-W', '1']).stdout, '5 received');
-      const multicast = spawnSync('ip', ['netns', 'exec', env.name, 'ping', '-6', '-c', '3', '-i', '0.1', '-W', '1', 'ff02::1%veth0'], { encoding: 'utf8' });
+      const multicast = spawnSync(
+        'ip',
+        ['netns', 'exec', env.name, 'ping', '-6', '-c', '3', '-i', '0.1', '-W', '1', 'ff02::1%veth0'],
+        { encoding: 'utf8' },
+      );
       assert.match(multicast.stdout, '3 received');
       assert.match(multicast.stdout, `from ${outerAddr(env)}`);
       await waitFor('a stats line with reasons', () => (r.stats.at(-1)?.reasons?.['replied'] ?? 0) >= 8);
@@ -68,7 +74,10 @@ test('drop: the same pings all vanish, and RX counts them (so the echo replies w
 
 test('--busy-poll and --no-need-wakeup: the socket binds that way, and pings are still answered through it', async () => {
   await withEnv({}, async (env) => {
-    for (const args of [['--busy-poll', '20'], ['-p', '--no-need-wakeup']]) {
+    for (const args of [
+      ['--busy-poll', '20'],
+      ['-p', '--no-need-wakeup'],
+    ]) {
       const run = await serving(env.name, args, () => {
         assert.is(ping6(env, 5, 0.05).received, 5, args.join(' '));
       });
@@ -94,7 +103,10 @@ test('--coalesce: a paced load is answered in batches many packets deep, one kic
         assert.ok(avg < 3, `${args.join(' ')}: ping rtt avg ${avg} ms`);
       });
       const c = run.exit!.counters;
-      assert.ok(c.txPackets >= sent + 3 && c.txPackets <= sent + 3 + 20, `${args.join(' ')}: ${c.txPackets} replies for ${sent} + 3 requests`);
+      assert.ok(
+        c.txPackets >= sent + 3 && c.txPackets <= sent + 3 + 20,
+        `${args.join(' ')}: ${c.txPackets} replies for ${sent} + 3 requests`,
+      );
       perBatch.push(c.rxPackets / c.batches);
       kicksPerBatch = c.kicks / c.batches;
     }
@@ -108,7 +120,7 @@ test('--coalesce: a paced load is answered in batches many packets deep, one kic
   });
 });
 
-test('the lesson\'s text stats line, every period', async () => {
+test("the lesson's text stats line, every period", async () => {
   await withEnv({}, async (env) => {
     const run = startAfxdp(['-d', env.name, '-p', '--interval', '0.3']);
     try {
@@ -119,10 +131,12 @@ test('the lesson\'s text stats line, every period', async () => {
     } finally {
       await run.kill();
     }
-    const block = /AF_XDP RX: +(\d+) pkts \( +[\d,]+ pps\) +[\d,]+ Kbytes \( +[\d,]+ Mbits\/s\) period:\d+\.\d{6}\n {7}TX: +(\d+) pkts/;
+    const block =
+      /AF_XDP RX: +(\d+) pkts \( +[\d,]+ pps\) +[\d,]+ Kbytes \( +[\d,]+ Mbits\/s\) period:\d+\.\d{6}\n {7}TX: +(\d+) pkts/;
     assert.match(run.stdout, block);
     // Column widths of "%-12s %'11lld pkts (%'10.0f pps) %'11lld Kbytes (%'6.0f Mbits/s) period:%f".
-    const exact = /^AF_XDP RX: {3}[ \d,]{10}\d pkts \([ \d,]{9}\d pps\) [ \d,]{10}\d Kbytes \([ \d,]{5}\d Mbits\/s\) period:0\.\d{6}\n {7}TX: {3}[ \d,]{10}\d pkts/m;
+    const exact =
+      /^AF_XDP RX: {3}[ \d,]{10}\d pkts \([ \d,]{9}\d pps\) [ \d,]{10}\d Kbytes \([ \d,]{5}\d Mbits\/s\) period:0\.\d{6}\n {7}TX: {3}[ \d,]{10}\d pkts/m;
     assert.match(run.stdout, exact);
     assert.match(run.stdout, /kernel \(XDP_STATISTICS\): rx_dropped \d+, rx_ring_full \d+/);
   });
@@ -159,24 +173,34 @@ test('exit: SIGINT and SIGTERM detach; after SIGKILL the next start recovers and
       await next.kill();
     }
     assert.is(attachedProgram(env.name), undefined);
-    assert.is(spawnSync('xdp-loader', ['status', env.name], { encoding: 'utf8' }).stdout.includes('No XDP program loaded'), true);
+    assert.is(
+      spawnSync('xdp-loader', ['status', env.name], { encoding: 'utf8' }).stdout.includes('No XDP program loaded'),
+      true,
+    );
   });
 });
 
-for (const [name, handler] of [['echo', []], ['drop', ['--handler', DROP]]] as const) {
+for (const [name, handler] of [
+  ['echo', []],
+  ['drop', ['--handler', DROP]],
+] as const) {
   test(`accounting (${name}): after a 100k-packet burst and a drain, free + in flight == total, RX == TX + dropped`, async () => {
     await withEnv({}, async (env) => {
       const run = await serving(env.name, ['-p', ...handler], async (r) => {
         burst(env, 100_000);
         let last = -1;
         // Drained: RX stops moving.
-        await waitFor('the burst to drain', () => {
-          const s = r.stats.at(-1);
-          const rx = s?.counters.rxPackets ?? -2;
-          const still = rx === last;
-          last = rx;
-          return still && rx > 0;
-        }, 20000);
+        await waitFor(
+          'the burst to drain',
+          () => {
+            const s = r.stats.at(-1);
+            const rx = s?.counters.rxPackets ?? -2;
+            const still = rx === last;
+            last = rx;
+            return still && rx > 0;
+          },
+          20000,
+        );
       });
       const { counters: c, frames } = run.exit!;
       assert.ok(frames.balanced, JSON.stringify(frames));
@@ -187,7 +211,10 @@ for (const [name, handler] of [['echo', []], ['drop', ['--handler', DROP]]] as c
       assert.ok(c.rxPackets > 1000, `RX ${c.rxPackets}`);
       const lost = run.exit!.xdp!;
       // Everything the XDP program redirected is either counted by us or by the kernel's drop counters.
-      assert.ok(c.rxPackets + lost['rx_dropped']! <= 100_000 + 100, `RX ${c.rxPackets} + kernel drops ${lost['rx_dropped']}`);
+      assert.ok(
+        c.rxPackets + lost['rx_dropped']! <= 100_000 + 100,
+        `RX ${c.rxPackets} + kernel drops ${lost['rx_dropped']}`,
+      );
       if (name === 'drop') assert.is(c.txPackets, 0);
       else assert.ok(c.txPackets > 0);
     });
@@ -250,13 +277,30 @@ test('bad input: one line, non-zero exit, nothing attached', async () => {
     const cases: [string[], RegExp][] = [
       [['-d', 'nosuchif0'], /^afxdp-wasm: no interface named 'nosuchif0'/],
       [['-d'], /^afxdp-wasm: Option '-d, --dev <value>' argument missing/],
-      [['-d', env.name, '-Q', '3'], new RegExp(`^afxdp-wasm: ${env.name} has 1 RX queue \\(0\\.\\.0\\); -Q 3 does not exist`)],
-      [['-d', env.name, '-z'], new RegExp(`^afxdp-wasm: ${env.name} \\(driver veth\\) has no zero-copy AF_XDP; run without -z: copy mode \\(-c\\) works`)],
+      [
+        ['-d', env.name, '-Q', '3'],
+        new RegExp(`^afxdp-wasm: ${env.name} has 1 RX queue \\(0\\.\\.0\\); -Q 3 does not exist`),
+      ],
+      [
+        ['-d', env.name, '-z'],
+        new RegExp(
+          `^afxdp-wasm: ${env.name} \\(driver veth\\) has no zero-copy AF_XDP; run without -z: copy mode \\(-c\\) works`,
+        ),
+      ],
       [['-d', env.name, '--handler', '/nonexistent.wasm'], /^afxdp-wasm: handler \/nonexistent\.wasm: no such file/],
-      [['-d', env.name, '--handler', join(ROOT, 'package.json')], /^afxdp-wasm: handler .*package\.json is not a valid WebAssembly module/],
-      [['-d', env.name, '--handler', EMPTY_WASM], /^afxdp-wasm: handler .*empty\.wasm does not import env\.memory; build it with the project's asconfig\.json/],
+      [
+        ['-d', env.name, '--handler', join(ROOT, 'package.json')],
+        /^afxdp-wasm: handler .*package\.json is not a valid WebAssembly module/,
+      ],
+      [
+        ['-d', env.name, '--handler', EMPTY_WASM],
+        /^afxdp-wasm: handler .*empty\.wasm does not import env\.memory; build it with the project's asconfig\.json/,
+      ],
       [['-d', env.name, '--frame-size', '3000'], /^afxdp-wasm: --frame-size must be 2048 or 4096/],
-      [['-d', env.name, '--coalesce', '5ms'], /^afxdp-wasm: --coalesce must be a whole number from 0 to 10000, not '5ms'/],
+      [
+        ['-d', env.name, '--coalesce', '5ms'],
+        /^afxdp-wasm: --coalesce must be a whole number from 0 to 10000, not '5ms'/,
+      ],
       [['-d', env.name, '--bogus'], /^afxdp-wasm: Unknown option '--bogus'/],
     ];
     for (const [args, message] of cases) {
@@ -269,14 +313,22 @@ test('bad input: one line, non-zero exit, nothing attached', async () => {
     // Interface down.
     spawnSync('ip', ['link', 'set', 'dev', env.name, 'down']);
     const down = await runAfxdp(['-d', env.name]);
-    assert.match(down.stderr, new RegExp(`^afxdp-wasm: interface ${env.name} is down; bring it up: ip link set dev ${env.name} up`));
+    assert.match(
+      down.stderr,
+      new RegExp(`^afxdp-wasm: interface ${env.name} is down; bring it up: ip link set dev ${env.name} up`),
+    );
     spawnSync('ip', ['link', 'set', 'dev', env.name, 'up']);
     // Somebody else's program: named, with the -F hint; -F replaces it and detaches at exit.
     const other = join(ROOT, 'build', 'bpf', 'af_xdp_kern.o');
     assert.is(spawnSync('xdp-loader', ['load', '-m', 'native', env.name, other]).status, 0);
     try {
       const busy = await runAfxdp(['-d', env.name]);
-      assert.match(busy.stderr, new RegExp(`^afxdp-wasm: ${env.name} already has XDP program 'xdp_sock_prog' \\(id \\d+, native\\) attached; add -F`));
+      assert.match(
+        busy.stderr,
+        new RegExp(
+          `^afxdp-wasm: ${env.name} already has XDP program 'xdp_sock_prog' \\(id \\d+, native\\) attached; add -F`,
+        ),
+      );
       assert.is(attachedProgram(env.name), 'xdp_sock_prog', 'the other program is untouched');
       const forced = startAfxdp(['-d', env.name, '-F', '-q', '-p']);
       try {
@@ -292,7 +344,19 @@ test('bad input: one line, non-zero exit, nothing attached', async () => {
       spawnSync('xdp-loader', ['unload', env.name, '--all']);
     }
     // Not root.
-    const nobody = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, join(ROOT, 'dist', 'afxdp-wasm.js'), '-d', env.name], { encoding: 'utf8' });
+    const nobody = spawnSync(
+      'setpriv',
+      [
+        '--reuid=65534',
+        '--regid=65534',
+        '--clear-groups',
+        process.execPath,
+        join(ROOT, 'dist', 'afxdp-wasm.js'),
+        '-d',
+        env.name,
+      ],
+      { encoding: 'utf8' },
+    );
     assert.is(nobody.status, 1);
     assert.match(nobody.stderr, /^afxdp-wasm: AF_XDP needs root \(or CAP_NET_ADMIN, CAP_BPF and CAP_IPC_LOCK\)/);
   });

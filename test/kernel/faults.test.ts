@@ -33,7 +33,10 @@ test('a handler that is not a regular file, or too big, gets one line and exit 1
   writeFileSync(big, '');
   truncateSync(big, 17 * 2 ** 20);
   const cases: [string, RegExp][] = [
-    ['/dev/zero', /^afxdp-wasm: handler \/dev\/zero is a character device, not a regular file; give --handler a \.wasm/],
+    [
+      '/dev/zero',
+      /^afxdp-wasm: handler \/dev\/zero is a character device, not a regular file; give --handler a \.wasm/,
+    ],
     [fifo, /^afxdp-wasm: handler \S+ is a FIFO, not a regular file; give --handler a \.wasm file/],
     [scratch, /^afxdp-wasm: handler \S+ is a directory, not a regular file; give --handler a \.wasm file/],
     [big, /^afxdp-wasm: handler \S+ is 17\.0 MiB, over the 16 MiB limit for a handler; give --handler a \.wasm file/],
@@ -51,36 +54,42 @@ test('a handler that is not a regular file, or too big, gets one line and exit 1
 test('ctl swap of a FIFO is refused at once; the control socket and SIGTERM still work', async () => {
   const fifo = join(scratch, 'swap.fifo');
   assert.is(spawnSync('mkfifo', [fifo]).status, 0);
-  await withRunDir(() => withEnv({ noPing: true }, async (env) => {
-    await serving(env.name, [], () => {
-      const swap = ctl('swap', fifo, '-d', env.name);
-      assert.is(swap.code, 1, swap.err);
-      assert.match(swap.err, /is a FIFO, not a regular file; .*still running .*echo\.wasm/);
-      assert.ok(oneLine(swap.err), swap.err);
-      const status = ctl('status', '-d', env.name);
-      assert.is(status.code, 0, status.err);
-      assert.match(status.out, /^queue 0: .*echo\.wasm/);
-    }); // serving() stops it with SIGTERM and wants exit code 0
-  }));
+  await withRunDir(() =>
+    withEnv({ noPing: true }, async (env) => {
+      await serving(env.name, [], () => {
+        const swap = ctl('swap', fifo, '-d', env.name);
+        assert.is(swap.code, 1, swap.err);
+        assert.match(swap.err, /is a FIFO, not a regular file; .*still running .*echo\.wasm/);
+        assert.ok(oneLine(swap.err), swap.err);
+        const status = ctl('status', '-d', env.name);
+        assert.is(status.code, 0, status.err);
+        assert.match(status.out, /^queue 0: .*echo\.wasm/);
+      }); // serving() stops it with SIGTERM and wants exit code 0
+    }),
+  );
 });
 
 test('ctl without -d finds the one live instance beside stale sockets and one killed with SIGKILL', async () => {
-  await withRunDir(() => withEnv({ noPing: true }, async (killed) => {
-    const victim = startAfxdp(['-d', killed.name]);
-    try {
-      await victim.ready();
-    } finally {
-      await victim.stop('SIGKILL');
-    }
-    assert.ok(existsSync(join(controlDir(), `${killed.name}.sock`)), 'SIGKILL left its socket');
-    staleSockets('gone1');
-    await withEnv({ noPing: true }, (live) => serving(live.name, [], () => {
-      const res = ctl('status');
-      assert.is(res.code, 0, res.err);
-      assert.match(res.out, /^queue 0: .*echo\.wasm/);
-      assert.equal(readdirSync(controlDir()), [`${live.name}.sock`]);
-    }));
-  }));
+  await withRunDir(() =>
+    withEnv({ noPing: true }, async (killed) => {
+      const victim = startAfxdp(['-d', killed.name]);
+      try {
+        await victim.ready();
+      } finally {
+        await victim.stop('SIGKILL');
+      }
+      assert.ok(existsSync(join(controlDir(), `${killed.name}.sock`)), 'SIGKILL left its socket');
+      staleSockets('gone1');
+      await withEnv({ noPing: true }, (live) =>
+        serving(live.name, [], () => {
+          const res = ctl('status');
+          assert.is(res.code, 0, res.err);
+          assert.match(res.out, /^queue 0: .*echo\.wasm/);
+          assert.equal(readdirSync(controlDir()), [`${live.name}.sock`]);
+        }),
+      );
+    }),
+  );
 });
 
 test.run();

@@ -10,7 +10,8 @@ import { serving, startAfxdp } from '../helpers/afxdp.js';
 import { ROOT, withEnv } from '../helpers/testenv.js';
 import { type GenJson, type Latency, gen } from '../helpers/traffic.js';
 
-const innerXdp = (env: EnvState) => spawnSync('ip', ['-n', env.name, 'link', 'show', 'veth0'], { encoding: 'utf8' }).stdout.includes('prog/xdp');
+const innerXdp = (env: EnvState) =>
+  spawnSync('ip', ['-n', env.name, 'link', 'show', 'veth0'], { encoding: 'utf8' }).stdout.includes('prog/xdp');
 
 test('flat out, against our echo responder: frames go out by the million, replies come back, the sink counts them', async () => {
   await withEnv({}, async (env) => {
@@ -25,10 +26,15 @@ test('flat out, against our echo responder: frames go out by the million, replie
     }
     assert.ok(result.sent >= 100_000, `sent ${result.sent}`);
     assert.ok(result.replies > 1000, `replies ${result.replies}`);
-    assert.ok(result.replies <= r.exit!.counters.txPackets, `the sink counts no more than we sent: ${result.replies} vs ${r.exit!.counters.txPackets}`);
+    assert.ok(
+      result.replies <= r.exit!.counters.txPackets,
+      `the sink counts no more than we sent: ${result.replies} vs ${r.exit!.counters.txPackets}`,
+    );
     assert.ok(result.starvedSeconds !== null);
-    assert.ok(result.latency && result.latency.samples > 0 && result.latency.samples <= result.replies,
-      `stamped replies: ${JSON.stringify(result.latency)} of ${result.replies}`);
+    assert.ok(
+      result.latency && result.latency.samples > 0 && result.latency.samples <= result.replies,
+      `stamped replies: ${JSON.stringify(result.latency)} of ${result.replies}`,
+    );
     assert.not.ok(innerXdp(env), 'the sink is detached');
   });
 });
@@ -57,7 +63,10 @@ test('paced (AF_XDP) and through trafgen: every frame reaches the responder exac
     // Every request answered once: a frame delivered twice would be answered twice. (The rest of
     // what arrived is the inner side's own ND/MLD traffic, sent when the sink is attached.)
     assert.is(r.exit!.counters.txPackets, paced.sent + viaTrafgen.sent, 'no frame delivered twice');
-    assert.ok(r.exit!.counters.rxPackets - r.exit!.counters.txPackets < 100, `other frames: ${r.exit!.counters.rxPackets - r.exit!.counters.txPackets}`);
+    assert.ok(
+      r.exit!.counters.rxPackets - r.exit!.counters.txPackets < 100,
+      `other frames: ${r.exit!.counters.rxPackets - r.exit!.counters.txPackets}`,
+    );
     assert.not.ok(innerXdp(env));
   });
 });
@@ -96,7 +105,10 @@ test('the stamps measure the round trip: a responder that holds packets back sho
 
 test('--napi-thread: replies received in a NAPI thread are all counted, and the setting is undone', async () => {
   await withEnv({}, async (env) => {
-    const threaded = () => spawnSync('ip', ['netns', 'exec', env.name, 'cat', '/sys/class/net/veth0/threaded'], { encoding: 'utf8' }).stdout.trim();
+    const threaded = () =>
+      spawnSync('ip', ['netns', 'exec', env.name, 'cat', '/sys/class/net/veth0/threaded'], {
+        encoding: 'utf8',
+      }).stdout.trim();
     const r = startAfxdp(['-d', env.name, '-q', '-p', '--json', '--interval', '60']);
     let result: GenJson;
     try {

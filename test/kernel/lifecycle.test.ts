@@ -21,15 +21,24 @@ for (const how of ['ip link del', 'ip netns del'] as const) {
         try {
           await run.ready();
           const files = runFiles(env.name);
-          assert.ok(existsSync(files.socket) && existsSync(files.owner), 'control socket and ownership record while it runs');
+          assert.ok(
+            existsSync(files.socket) && existsSync(files.owner),
+            'control socket and ownership record while it runs',
+          );
           const del = how === 'ip link del' ? ['ip', 'link', 'del', env.name] : ['ip', 'netns', 'del', env.name];
           assert.is(spawnSync(del[0]!, del.slice(1)).status, 0);
           const code = await Promise.race([run.exited, sleep(3000).then(() => 'still running')]);
           // Noticed at all within 3 s (the watchdog looks every 250 ms); how soon is a figure of npm run bench.
           assert.is(code, 1, `exit code; stderr: ${run.stderr}`);
-          const said = run.stderr.trim().split('\n').filter((l) => l.includes(env.name) && /went away|ENETDOWN/.test(l));
+          const said = run.stderr
+            .trim()
+            .split('\n')
+            .filter((l) => l.includes(env.name) && /went away|ENETDOWN/.test(l));
           assert.is(said.length, 1, run.stderr);
-          assert.match(said[0]!, new RegExp(`interface ${env.name} went away: its AF_XDP socket \\(queue \\d\\) reports ENETDOWN`));
+          assert.match(
+            said[0]!,
+            new RegExp(`interface ${env.name} went away: its AF_XDP socket \\(queue \\d\\) reports ENETDOWN`),
+          );
           assert.not.ok(existsSync(files.socket), 'control socket removed');
           assert.not.ok(existsSync(files.owner), 'ownership record removed');
         } finally {
@@ -73,11 +82,17 @@ test('--cpu 1: the worker runs alone on CPU 1, every other thread off it; pings 
       const pid = r.child.pid!;
       const placed = readdirSync(`/proc/${pid}/task`).map((tid) => affinity(pid, tid));
       assert.is(placed.filter((a) => a === '1').length, 1, `affinities: ${placed.join(' ')}`);
-      assert.ok(placed.every((a) => a === '1' || (a !== undefined && !a.split(/[,-]/).includes('1'))), placed.join(' '));
+      assert.ok(
+        placed.every((a) => a === '1' || (a !== undefined && !a.split(/[,-]/).includes('1'))),
+        placed.join(' '),
+      );
       assert.is(ping6(env, 5, 0.05).received, 5);
     });
-    for (const [cpu, why] of [['9', /^afxdp-wasm: --cpu 9: no such CPU online/], ['one', /^afxdp-wasm: --cpu 'one' is not a CPU list/],
-      ['1,1', /^afxdp-wasm: --cpu '1,1' names a CPU twice/]] as const) {
+    for (const [cpu, why] of [
+      ['9', /^afxdp-wasm: --cpu 9: no such CPU online/],
+      ['one', /^afxdp-wasm: --cpu 'one' is not a CPU list/],
+      ['1,1', /^afxdp-wasm: --cpu '1,1' names a CPU twice/],
+    ] as const) {
       const res = await runAfxdp(['-d', env.name, '--cpu', cpu]);
       assert.is(res.code, 1);
       assert.is(res.stderr.trim().split('\n').length, 1, res.stderr);

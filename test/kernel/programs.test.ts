@@ -17,9 +17,9 @@ const UDP_ECHO = join(ROOT, 'build', 'asm', 'udp_echo.wasm');
 const LESSON_PROG = join(ROOT, 'build', 'bpf', 'af_xdp_kern.o');
 const scratch = mkdtempSync(join(tmpdir(), 'afxdp-programs-'));
 
-
 /** Poll mode: these tests idle more than they work. */
-const serving = (env: EnvState, args: string[], fn: Parameters<typeof servingOn>[2]) => servingOn(env.name, ['-p', ...args], fn);
+const serving = (env: EnvState, args: string[], fn: Parameters<typeof servingOn>[2]) =>
+  servingOn(env.name, ['-p', ...args], fn);
 
 const loaderStatus = (ifname: string) => spawnSync('xdp-loader', ['status', ifname], { encoding: 'utf8' }).stdout;
 const seqs = (pingOut: string) => [...pingOut.matchAll(/icmp_seq=(\d+)/g)].map((m) => Number(m[1]));
@@ -53,7 +53,9 @@ test('--steer echo: Neighbour Discovery stays with the kernel, so an environment
       assert.match(loaderStatus(env.name), /xsk_echo_steer/);
       const res = ping6(env, 5, 0.1);
       assert.is(res.received, 5, res.out);
-      const neigh = spawnSync('ip', ['-n', env.name, '-6', 'neigh', 'show', outerAddr(env)], { encoding: 'utf8' }).stdout;
+      const neigh = spawnSync('ip', ['-n', env.name, '-6', 'neigh', 'show', outerAddr(env)], {
+        encoding: 'utf8',
+      }).stdout;
       assert.match(neigh, /lladdr \S+ (REACHABLE|STALE|DELAY|PROBE)/, 'resolved by Neighbour Discovery');
     });
     assert.ok(run.exit!.counters.txPackets >= 5, `our replies: ${run.exit!.counters.txPackets}`);
@@ -65,7 +67,9 @@ function compileBpf(name: string, source: string): string {
   const c = join(scratch, `${name}.c`);
   const o = join(scratch, `${name}.o`);
   writeFileSync(c, source);
-  const res = spawnSync('clang', ['-O2', '-g', '-target', 'bpf', '-I/usr/include/x86_64-linux-gnu', '-c', c, '-o', o], { encoding: 'utf8' });
+  const res = spawnSync('clang', ['-O2', '-g', '-target', 'bpf', '-I/usr/include/x86_64-linux-gnu', '-c', c, '-o', o], {
+    encoding: 'utf8',
+  });
   assert.is(res.status, 0, res.stderr);
   return o;
 }
@@ -73,13 +77,25 @@ function compileBpf(name: string, source: string): string {
 test('--filename errors: no xsks_map, no such program, refused by the verifier: one line each, nothing attached', async () => {
   const head = '#include <linux/bpf.h>\n#include <bpf/bpf_helpers.h>\nchar _license[] SEC("license") = "GPL";\n';
   const noMap = compileBpf('nomap', `${head}SEC("xdp") int pass_all(struct xdp_md *ctx) { return XDP_PASS; }\n`);
-  const unsafe = compileBpf('unsafe', `${head}struct { __uint(type, BPF_MAP_TYPE_XSKMAP); __uint(max_entries, 4); __type(key, __u32); __type(value, __u32); } xsks_map SEC(".maps");
-SEC("xdp") int reads_blindly(struct xdp_md *ctx) { unsigned char *p = (void *)(long)ctx->data; return p[100] ? XDP_PASS : XDP_DROP; }\n`);
+  const unsafe = compileBpf(
+    'unsafe',
+    `${head}struct { __uint(type, BPF_MAP_TYPE_XSKMAP); __uint(max_entries, 4); __type(key, __u32); __type(value, __u32); } xsks_map SEC(".maps");
+SEC("xdp") int reads_blindly(struct xdp_md *ctx) { unsigned char *p = (void *)(long)ctx->data; return p[100] ? XDP_PASS : XDP_DROP; }\n`,
+  );
   await withEnv({ noPing: true }, async (env) => {
     const cases: [string[], RegExp][] = [
-      [['--filename', noMap], /^afxdp-wasm: .*nomap\.o has no XSKMAP named xsks_map, which AF_XDP needs to find its sockets/],
-      [['--filename', LESSON_PROG, '--progname', 'no_such_prog'], /^afxdp-wasm: .*af_xdp_kern\.o has no XDP program named 'no_such_prog'/],
-      [['--filename', unsafe], /^afxdp-wasm: the kernel's verifier refused reads_blindly in .*unsafe\.o \(.*\): .*invalid access to packet/],
+      [
+        ['--filename', noMap],
+        /^afxdp-wasm: .*nomap\.o has no XSKMAP named xsks_map, which AF_XDP needs to find its sockets/,
+      ],
+      [
+        ['--filename', LESSON_PROG, '--progname', 'no_such_prog'],
+        /^afxdp-wasm: .*af_xdp_kern\.o has no XDP program named 'no_such_prog'/,
+      ],
+      [
+        ['--filename', unsafe],
+        /^afxdp-wasm: the kernel's verifier refused reads_blindly in .*unsafe\.o \(.*\): .*invalid access to packet/,
+      ],
       [['--filename', '/nonexistent.o'], /^afxdp-wasm: --filename \/nonexistent\.o: no such file/],
       [['--steer', 'sideways'], /^afxdp-wasm: --steer sideways is not one of: echo, all, every-other/],
     ];
@@ -95,7 +111,10 @@ SEC("xdp") int reads_blindly(struct xdp_md *ctx) { unsigned char *p = (void *)(l
 
 test('xdp-loader: status names our program while we run; unload --all removes it, and we still exit cleanly', async () => {
   await withEnv({}, async (env) => {
-    for (const [args, name] of [[[], 'xsk_def_prog'], [['--steer', 'all'], 'xsk_redirect_all']] as const) {
+    for (const [args, name] of [
+      [[], 'xsk_def_prog'],
+      [['--steer', 'all'], 'xsk_redirect_all'],
+    ] as const) {
       await serving(env, [...args], () => {
         assert.match(loaderStatus(env.name), new RegExp(`${env.name}\\s+${name}\\s+native`));
       });
@@ -111,7 +130,10 @@ test('xdp-loader: status names our program while we run; unload --all removes it
 
 test('-S and -N attach in SKB and native mode; both answer ping and detach', async () => {
   await withEnv({}, async (env) => {
-    for (const [flag, mode] of [['-S', 'skb'], ['-N', 'native']] as const) {
+    for (const [flag, mode] of [
+      ['-S', 'skb'],
+      ['-N', 'native'],
+    ] as const) {
       const run = await serving(env, [flag, '--steer', 'echo'], () => {
         assert.match(loaderStatus(env.name), new RegExp(`${env.name}\\s+xsk_echo_steer\\s+${mode}`));
         assert.is(ping6(env, 3, 0.05).received, 3);
@@ -124,7 +146,8 @@ test('-S and -N attach in SKB and native mode; both answer ping and detach', asy
 
 /** Sends one UDP datagram to port 7 from each of n sockets inside the namespace; returns how many came back. */
 function udpFlows(env: EnvState, n: number): number {
-  const client = `const d=require('dgram');let got=0;for(let i=0;i<${n};i++){const s=d.createSocket('udp6');` +
+  const client =
+    `const d=require('dgram');let got=0;for(let i=0;i<${n};i++){const s=d.createSocket('udp6');` +
     `s.on('message',()=>got++);s.bind(0,()=>s.send('flow '+i,7,'${outerAddr(env)}'))}setTimeout(()=>{process.stdout.write(String(got));process.exit(0)},1000)`;
   const res = spawnSync('ip', ['netns', 'exec', env.name, process.execPath, '-e', client], { encoding: 'utf8' });
   const got = Number(res.stdout.trim());
@@ -137,7 +160,12 @@ test('every RX queue: on a 4-queue veth, -Q 0 misses flows hashed elsewhere (and
     const FLOWS = 32;
     let one = 0;
     const single = await serving(env, ['-Q', '0', '--handler', UDP_ECHO], () => void (one = udpFlows(env, FLOWS)));
-    assert.match(single.stderr, new RegExp(`Note: ${env.name} has 4 RX queues and only 0 is served.*ethtool -N ${env.name} flow-type udp6 action 0`));
+    assert.match(
+      single.stderr,
+      new RegExp(
+        `Note: ${env.name} has 4 RX queues and only 0 is served.*ethtool -N ${env.name} flow-type udp6 action 0`,
+      ),
+    );
     assert.ok(one < FLOWS, `-Q 0 answered ${one} of ${FLOWS}`);
     assert.is(single.exit!.counters.txPackets, one);
 
@@ -146,7 +174,10 @@ test('every RX queue: on a 4-queue veth, -Q 0 misses flows hashed elsewhere (and
     assert.is(all, FLOWS, '-Q all answers every flow');
     const perQueue = every.exit!.queues.map((q) => q.counters.rxPackets);
     assert.is(perQueue.length, 4);
-    assert.is(perQueue.reduce((a, b) => a + b, 0), FLOWS);
+    assert.is(
+      perQueue.reduce((a, b) => a + b, 0),
+      FLOWS,
+    );
     assert.ok(perQueue.filter((n) => n > 0).length >= 2, `flows spread over queues: ${perQueue.join(',')}`);
     assert.match(every.stderr, new RegExp(`Serving ${env.name} queues 0,1,2,3`));
   });

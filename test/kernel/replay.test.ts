@@ -12,8 +12,23 @@ import { captureOuter, macOf } from '../helpers/traffic.js';
 const ECHO = join(ROOT, 'build', 'asm', 'echo.wasm');
 
 function tsharkRows(file: string, fields: string[], filter: string): string[] {
-  const res = spawnSync('tshark', ['-r', file, '-o', 'ip.check_checksum:TRUE', '-Y', filter, '-T', 'fields', '-E', 'separator=/',
-    ...fields.flatMap((f) => ['-e', f])], { encoding: 'utf8' });
+  const res = spawnSync(
+    'tshark',
+    [
+      '-r',
+      file,
+      '-o',
+      'ip.check_checksum:TRUE',
+      '-Y',
+      filter,
+      '-T',
+      'fields',
+      '-E',
+      'separator=/',
+      ...fields.flatMap((f) => ['-e', f]),
+    ],
+    { encoding: 'utf8' },
+  );
   assert.is(res.status, 0, res.stderr);
   return res.stdout.trim().split('\n').filter(Boolean);
 }
@@ -33,12 +48,29 @@ test('replay answers every echo request of a real capture, in pcap and pcapng, a
     assert.is(requests.length, 6, 'the capture holds 3 + 3 requests');
     for (const input of [pcap, pcapng]) {
       const out = `${input}.replies.pcap`;
-      const res = runCli('replay', ['--handler', ECHO, input, out, '--addr', outerAddr(env), '--mac', macOf(env, false)]);
+      const res = runCli('replay', [
+        '--handler',
+        ECHO,
+        input,
+        out,
+        '--addr',
+        outerAddr(env),
+        '--mac',
+        macOf(env, false),
+      ]);
       assert.is(res.status, 0, res.stderr);
       assert.match(res.stdout, /frames in: 6 transmitted/);
       assert.match(res.stdout, /replied 6/);
-      const good6 = tsharkRows(out, ['icmpv6.echo.identifier', 'icmpv6.echo.sequence_number'], 'icmpv6.type == 129 && icmpv6.checksum.status == 1 && ipv6.hlim == 64');
-      const good4 = tsharkRows(out, ['icmp.ident', 'icmp.seq'], 'icmp.type == 0 && icmp.checksum.status == 1 && ip.checksum.status == 1 && ip.ttl == 64');
+      const good6 = tsharkRows(
+        out,
+        ['icmpv6.echo.identifier', 'icmpv6.echo.sequence_number'],
+        'icmpv6.type == 129 && icmpv6.checksum.status == 1 && ipv6.hlim == 64',
+      );
+      const good4 = tsharkRows(
+        out,
+        ['icmp.ident', 'icmp.seq'],
+        'icmp.type == 0 && icmp.checksum.status == 1 && ip.checksum.status == 1 && ip.ttl == 64',
+      );
       assert.equal([...good6, ...good4].sort(), requests, `${input}: a good reply for each request`);
     }
   });

@@ -31,7 +31,9 @@ async function runToExit(args: string[]) {
 test('a start that fails after its first worker: one line, exit 1, nothing attached, no crash', async () => {
   assert.ok(availableParallelism() >= 2, 'needs 2 cores, so that the 2 queues get a worker each');
   await withEnv({ queues: 2, noPing: true }, async (env) => {
-    const flood = spawn('ip', ['netns', 'exec', env.name, 'ping', '-6', '-f', '-q', outerAddr(env)], { stdio: 'ignore' });
+    const flood = spawn('ip', ['netns', 'exec', env.name, 'ping', '-6', '-f', '-q', outerAddr(env)], {
+      stdio: 'ignore',
+    });
     process.env['AFXDP_TEST_FAIL'] = 'after-first-worker';
     try {
       await sleep(200);
@@ -39,9 +41,16 @@ test('a start that fails after its first worker: one line, exit 1, nothing attac
         // Spin mode: the first worker steps its port all the time while start() unwinds.
         const res = await runToExit(['-d', env.name, '-Q', 'all']);
         // libxdp's dispatcher note may come first; nothing else may.
-        const lines = res.stderr.trim().split('\n').filter((l) => !l.startsWith('Note: '));
+        const lines = res.stderr
+          .trim()
+          .split('\n')
+          .filter((l) => !l.startsWith('Note: '));
         assert.is(res.code, 1, `attempt ${attempt}: ${res.stderr}`);
-        assert.equal(lines, ['afxdp-wasm: start failed on purpose at after-first-worker (AFXDP_TEST_FAIL)'], res.stderr);
+        assert.equal(
+          lines,
+          ['afxdp-wasm: start failed on purpose at after-first-worker (AFXDP_TEST_FAIL)'],
+          res.stderr,
+        );
         assert.is(attachedProgram(env.name), undefined, `attempt ${attempt} left a program`);
       }
     } finally {
@@ -57,7 +66,10 @@ test('AFXDP_TEST_FAIL with an unknown point: one line saying which points there 
     try {
       const res = await runToExit(['-d', env.name]);
       assert.is(res.code, 1, res.stderr);
-      assert.match(res.stderr, /^(Note: .*\n)?afxdp-wasm: AFXDP_TEST_FAIL=sometime is not a failure point; use one of: after-first-worker/);
+      assert.match(
+        res.stderr,
+        /^(Note: .*\n)?afxdp-wasm: AFXDP_TEST_FAIL=sometime is not a failure point; use one of: after-first-worker/,
+      );
       assert.is(attachedProgram(env.name), undefined);
     } finally {
       delete process.env['AFXDP_TEST_FAIL'];

@@ -21,17 +21,16 @@ const scratch = mkdtempSync(join(tmpdir(), 'afxdp-swap-'));
 
 const ctl = runCtl;
 
-
 /** Replaces a file the way an editor or a build does: write aside, rename over. */
 function replaceFile(path: string, bytes: Buffer): void {
   writeFileSync(`${path}.tmp`, bytes);
   renameSync(`${path}.tmp`, path);
 }
 
-const serving = (env: EnvState, args: string[], fn: (r: Running) => Promise<void>) => servingOn(env.name, ['-p', ...args], fn);
+const serving = (env: EnvState, args: string[], fn: (r: Running) => Promise<void>) =>
+  servingOn(env.name, ['-p', ...args], fn);
 
 const answered = (env: EnvState) => ping6(env, 5, 0.05).received;
-
 
 /** After a drain every frame is accounted for and every packet has one fate. */
 function assertBalanced(r: Running): void {
@@ -85,13 +84,21 @@ test('--watch swaps when the file changes, and ignores a half-written file', asy
       try {
         assert.is(answered(env), 5);
         replaceFile(file, readFileSync(DROP));
-        await waitFor('the watch swap', () => /drop|\(file changed\)/.test(r.stderr) && /\(file changed\)/.test(r.stderr));
+        await waitFor(
+          'the watch swap',
+          () => /drop|\(file changed\)/.test(r.stderr) && /\(file changed\)/.test(r.stderr),
+        );
         assert.is(answered(env), 0);
         replaceFile(file, readFileSync(ECHO).subarray(0, 100)); // half a module
-        await waitFor('the refusal', () => /Not swapped \(file changed\): .*not a valid WebAssembly module/.test(r.stderr));
+        await waitFor('the refusal', () =>
+          /Not swapped \(file changed\): .*not a valid WebAssembly module/.test(r.stderr),
+        );
         assert.is(answered(env), 0, 'the running handler stays');
         replaceFile(file, readFileSync(ECHO));
-        await waitFor('the second watch swap', () => (r.stderr.match(/Swapped in .*\(file changed\)/g) ?? []).length === 2);
+        await waitFor(
+          'the second watch swap',
+          () => (r.stderr.match(/Swapped in .*\(file changed\)/g) ?? []).length === 2,
+        );
         assert.is(answered(env), 5);
       } finally {
         await gen.stop();
@@ -110,7 +117,10 @@ test('a trapping handler loses its batches, then the last good handler comes bac
       const res = ping6(env, 12, 0.05);
       assert.ok(res.received >= 5 && res.received <= 7, `5 trapped batches, then echo again: ${res.received} of 12`);
       await waitFor('the fallback', () => /fell back/.test(r.stderr));
-      assert.match(r.stderr, /Handler .*trap\.wasm \(\w+\) trapped in 5 batches in a row \(.*unreachable.*\); queues 0 fell back to .*echo\.wasm/);
+      assert.match(
+        r.stderr,
+        /Handler .*trap\.wasm \(\w+\) trapped in 5 batches in a row \(.*unreachable.*\); queues 0 fell back to .*echo\.wasm/,
+      );
       assert.match(ctl('status', '-d', env.name).out, /queue 0: .*echo\.wasm/);
     });
     assert.is(run.exit!.counters.handlerErrors, 5);
@@ -124,7 +134,14 @@ test('a handler in an endless loop is cut by the watchdog; the worker restarts o
       assert.is(answered(env), 5);
       assert.is(ctl('swap', join(TEST_ASM, 'loop.wasm'), '-d', env.name).code, 0);
       ping6(env, 1, 0.05); // sends it into the loop
-      await waitFor('the watchdog', () => /loop\.wasm \(\w+\) ran for over 1000 ms in one batch; the worker of queues 0 was restarted with .*echo\.wasm/.test(r.stderr), 6000);
+      await waitFor(
+        'the watchdog',
+        () =>
+          /loop\.wasm \(\w+\) ran for over 1000 ms in one batch; the worker of queues 0 was restarted with .*echo\.wasm/.test(
+            r.stderr,
+          ),
+        6000,
+      );
       assert.is(answered(env), 5);
       // A main thread stuck with the loop would show a period of over the watchdog's 1000 ms.
       assert.ok(r.stats.at(-1)!.period < 1, 'the main thread kept its rhythm');
@@ -143,7 +160,7 @@ test('a lying handler never gets its lies sent: every verdict refused and counte
       assert.is(answered(env), 5);
     });
     assert.ok(run.exit!.counters.invalid >= 8, `refused: ${run.exit!.counters.invalid}`);
-    assert.is(run.exit!.counters.txPackets, 5, 'only echo\'s replies went out');
+    assert.is(run.exit!.counters.txPackets, 5, "only echo's replies went out");
     assertBalanced(run);
   });
 });
@@ -174,7 +191,9 @@ test('every queue swaps: on a 4-queue veth, ctl status names the new handler on 
       assert.is(ctl('swap', DROP, '-d', env.name).code, 0);
       const status = ctl('status', '-d', env.name).out.split('\n');
       assert.is(status.length, 4, status.join('\n'));
-      status.forEach((line, q) => assert.match(line, new RegExp(`^queue ${q}: .*drop\\.wasm \\(sha256 [0-9a-f]{12}\\) since `)));
+      status.forEach((line, q) =>
+        assert.match(line, new RegExp(`^queue ${q}: .*drop\\.wasm \\(sha256 [0-9a-f]{12}\\) since `)),
+      );
     });
   });
 });
@@ -185,14 +204,43 @@ test('the control socket: owner-only, clear errors, gone at exit', async () => {
     await serving(env, [], async (r) => {
       assert.match(r.stderr, new RegExp(`Control socket: ${sock}`));
       assert.is(statSync(sock).mode & 0o777, 0o600);
-      const nobody = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath,
-        join(ROOT, 'dist', 'afxdp-wasm.js'), 'ctl', 'status', '--socket', sock], { encoding: 'utf8' });
+      const nobody = spawnSync(
+        'setpriv',
+        [
+          '--reuid=65534',
+          '--regid=65534',
+          '--clear-groups',
+          process.execPath,
+          join(ROOT, 'dist', 'afxdp-wasm.js'),
+          'ctl',
+          'status',
+          '--socket',
+          sock,
+        ],
+        { encoding: 'utf8' },
+      );
       assert.is(nobody.status, 1);
-      assert.match(nobody.stderr, /^afxdp-wasm: permission denied on .*: only the user who started afxdp-wasm may control it/);
-      assert.match(ctl('frobnicate', '-d', env.name).err, /^afxdp-wasm: unknown command 'frobnicate'; usage: afxdp-wasm ctl/);
+      assert.match(
+        nobody.stderr,
+        /^afxdp-wasm: permission denied on .*: only the user who started afxdp-wasm may control it/,
+      );
+      assert.match(
+        ctl('frobnicate', '-d', env.name).err,
+        /^afxdp-wasm: unknown command 'frobnicate'; usage: afxdp-wasm ctl/,
+      );
       assert.match(ctl('swap', '-d', env.name).err, /swap needs a handler file/);
-      const raw = spawnSync(process.execPath, ['-e', `const c=require('net').connect('${sock}',()=>c.write('{"cmd":"reboot"}\\n'));c.on('data',d=>process.stdout.write(d))`], { encoding: 'utf8' });
-      assert.equal(JSON.parse(raw.stdout), { ok: false, error: "unknown command 'reboot'; one of: swap, status, stats" });
+      const raw = spawnSync(
+        process.execPath,
+        [
+          '-e',
+          `const c=require('net').connect('${sock}',()=>c.write('{"cmd":"reboot"}\\n'));c.on('data',d=>process.stdout.write(d))`,
+        ],
+        { encoding: 'utf8' },
+      );
+      assert.equal(JSON.parse(raw.stdout), {
+        ok: false,
+        error: "unknown command 'reboot'; one of: swap, status, stats",
+      });
       const stats = JSON.parse(ctl('stats', '-d', env.name).out) as { counters: { framesTotal: number } };
       assert.is(stats.counters.framesTotal, 16384);
     });

@@ -24,7 +24,10 @@ test('setup makes namespace, veth pair, addresses and neighbours; the kernel ans
     assert.match(sh('ip', '-o', 'addr', 'show', 'dev', name), `${outerAddr(env)}/64`);
     assert.match(sh('ip', '-n', name, '-o', 'addr', 'show', 'dev', 'veth0'), `${innerAddr(env)}/64`);
     assert.match(sh('ip', 'neigh', 'show', 'dev', name), new RegExp(`${innerAddr(env)} lladdr \\S+ PERMANENT`));
-    assert.match(sh('ip', '-n', name, 'neigh', 'show', 'dev', 'veth0'), new RegExp(`${outerAddr(env)} lladdr \\S+ PERMANENT`));
+    assert.match(
+      sh('ip', '-n', name, 'neigh', 'show', 'dev', 'veth0'),
+      new RegExp(`${outerAddr(env)} lladdr \\S+ PERMANENT`),
+    );
     assert.match(sh('ip', '-n', name, '-6', 'route'), 'fc00:dead:cafe::/48');
     assert.match(sh('ethtool', '-k', name), /rx-vlan-offload: off/);
     const ping = pingFromInside(env, outerAddr(env), ['-c', '3', '-i', '0.2', '-W', '2']);
@@ -70,7 +73,9 @@ test('a failed setup (--vlan on a kernel without 802.1Q) says so in one line and
       return;
     }
     assert.is(res.status, 1);
-    assert.equal(res.stderr.trim().split('\n'), ['testenv: --vlan needs 802.1Q support (CONFIG_VLAN_8021Q), which this kernel lacks; set up without --vlan (VLAN handling is tested with raw tagged frames)']);
+    assert.equal(res.stderr.trim().split('\n'), [
+      'testenv: --vlan needs 802.1Q support (CONFIG_VLAN_8021Q), which this kernel lacks; set up without --vlan (VLAN handling is tested with raw tagged frames)',
+    ]);
     nothingLeftOf(name);
   } finally {
     removeEnv(name);

@@ -14,7 +14,8 @@ test('online: a UDP echo client inside the namespace gets its datagram back thro
     const run = startAfxdp(['-d', env.name, '-p', '-q', '--handler', UDP_ECHO]);
     try {
       await run.ready();
-      const client = `const s=require('dgram').createSocket('udp6');s.on('message',m=>{console.log('got '+m);process.exit(0)});` +
+      const client =
+        `const s=require('dgram').createSocket('udp6');s.on('message',m=>{console.log('got '+m);process.exit(0)});` +
         `s.send('hello afxdp',7,'${outerAddr(env)}');setTimeout(()=>{console.log('timeout');process.exit(1)},2000)`;
       const res = spawnSync('ip', ['netns', 'exec', env.name, process.execPath, '-e', client], { encoding: 'utf8' });
       assert.is(res.stdout.trim(), 'got hello afxdp', res.stderr);

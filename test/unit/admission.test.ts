@@ -13,8 +13,12 @@ const scratch = mkdtempSync(join(tmpdir(), 'afxdp-admission-'));
 const test = testWith('clang');
 
 interface Sim {
-  meanDelayUs: number; maxDelayUs: number; servedRatio: number;
-  everCongested: boolean; drops: number; clearedAfterMs: number;
+  meanDelayUs: number;
+  maxDelayUs: number;
+  servedRatio: number;
+  everCongested: boolean;
+  drops: number;
+  clearedAfterMs: number;
 }
 
 /** test/admission/sim.c: the controller against a fluid model of one queue. */

@@ -7,7 +7,10 @@ import { requireCommands } from '../../host/lib/exec.js';
 import { ROOT } from '../helpers/cli.js';
 
 test('--help of the subcommands: usage on stdout, exit 0, no root work done', () => {
-  for (const [sub, usage] of [['gen', /^Usage: afxdp-wasm gen \[options\]/], ['ctl', /^usage: afxdp-wasm ctl <swap FILE\.wasm \| status \| stats>/]] as const) {
+  for (const [sub, usage] of [
+    ['gen', /^Usage: afxdp-wasm gen \[options\]/],
+    ['ctl', /^usage: afxdp-wasm ctl <swap FILE\.wasm \| status \| stats>/],
+  ] as const) {
     const res = spawnSync(process.execPath, [join(ROOT, 'dist', 'afxdp-wasm.js'), sub, '--help'], { encoding: 'utf8' });
     assert.is(res.status, 0, res.stderr);
     assert.match(res.stdout, usage);
@@ -15,7 +18,10 @@ test('--help of the subcommands: usage on stdout, exit 0, no root work done', ()
 });
 
 test('a missing tool is named, with the fix', () => {
-  assert.throws(() => requireCommands('ip', 'no-such-tool-here'), /missing tool: no-such-tool-here \(run 'npm run setup' as root/);
+  assert.throws(
+    () => requireCommands('ip', 'no-such-tool-here'),
+    /missing tool: no-such-tool-here \(run 'npm run setup' as root/,
+  );
 });
 
 test.run();

@@ -2,7 +2,14 @@
 // spec (asm/contract/abi.json), and its numbers are still ABI 1's. No root, no kernel.
 import { spawnSync } from 'node:child_process';
 import {
-  copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
@@ -39,7 +46,8 @@ function withScratchTree(fn: (dir: string, generated: string[]) => void): void {
     }
     assert.is(generator(dir).status, 0);
     const all = readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile());
-    const generated = all.map((e) => relative(dir, join(e.parentPath, e.name)))
+    const generated = all
+      .map((e) => relative(dir, join(e.parentPath, e.name)))
       .filter((path) => path !== SPEC && path !== CONTRACT_MD);
     fn(dir, generated);
   } finally {
@@ -62,7 +70,10 @@ test('the committed generated files and CONTRACT.md agree with the spec', () => 
 test('a generated file edited by hand is named as stale', () => {
   withScratchTree((dir, generated) => {
     assert.equal(generated.sort(), [
-      'asm/include/afxdp_abi.h', 'asm/lib/abi.generated.ts', 'host/dataplane/abi.generated.ts', 'shim/abi.generated.h',
+      'asm/include/afxdp_abi.h',
+      'asm/lib/abi.generated.ts',
+      'host/dataplane/abi.generated.ts',
+      'shim/abi.generated.h',
     ]);
     for (const path of generated) {
       const before = readFileSync(join(dir, path), 'utf8');
@@ -116,7 +127,10 @@ test("the numbers are ABI 1's", () => {
   assert.equal([layout.CONTROL_STOP, layout.CONTROL_SWAP, layout.CONTROL_HEARTBEAT], [0, 1, 2]);
   assert.is(layout.COUNTERS_OFFSET, 0x100);
   assert.equal(Object.keys(layout.COUNTER).slice(16), [
-    'admissionDropped', 'admissionCongested', 'admissionQuantum', 'admissionDelayUs',
+    'admissionDropped',
+    'admissionCongested',
+    'admissionQuantum',
+    'admissionDelayUs',
   ]);
   assert.is(layout.COUNTER.handlerErrors, 15);
   assert.is(layout.HANDLER_CONFIG_OFFSET, 0x400);

@@ -48,8 +48,11 @@ test('a control request without its newline is answered with an error and closed
       const cutOff = sleep(REQUEST_TIMEOUT_MS + 3000).then(() => undefined);
       const res = await Promise.race([slow.closed, cutOff]);
       assert.ok(res, `still open ${REQUEST_TIMEOUT_MS + 3000} ms later`);
-      assert.equal(JSON.parse(res.data), { ok: false, error: `no complete request in 5 s; a request is one line of JSON ` +
-        'ending in a newline, e.g. {"cmd":"status"}' });
+      assert.equal(JSON.parse(res.data), {
+        ok: false,
+        error:
+          `no complete request in 5 s; a request is one line of JSON ` + 'ending in a newline, e.g. {"cmd":"status"}',
+      });
       assert.ok(res.after >= REQUEST_TIMEOUT_MS - 100, `closed after ${res.after} ms, before the timeout`);
       slow.conn.destroy();
     } finally {

@@ -6,7 +6,15 @@ import * as assert from 'uvu/assert';
 import { loadHandler } from '../../host/dataplane/handler.js';
 import { OfflineRunner, type Outcome } from '../../host/offline/runner.js';
 import { ROOT } from '../helpers/cli.js';
-import { type Echo4, type Echo6, echo4Frame, echo6Frame, internetChecksum, ipv6Bytes, macBytes } from '../helpers/packets.js';
+import {
+  type Echo4,
+  type Echo6,
+  echo4Frame,
+  echo6Frame,
+  internetChecksum,
+  ipv6Bytes,
+  macBytes,
+} from '../helpers/packets.js';
 import { type RefConfig, referenceEcho } from '../../host/offline/reference-echo.js';
 import { testWith } from '../helpers/tools.js';
 
@@ -14,7 +22,12 @@ const echo = loadHandler(join(ROOT, 'build', 'asm', 'echo.wasm'));
 const OUR_MAC = '02:aa:bb:cc:dd:ee';
 const OUR_V6 = 'fc00:dead:cafe:1::1';
 const OUR_V4 = '10.11.1.1';
-const configured: RefConfig = { mac: macBytes(OUR_MAC), ipv6: ipv6Bytes(OUR_V6), ipv4: OUR_V4.split('.').map(Number), hopLimit: 64 };
+const configured: RefConfig = {
+  mac: macBytes(OUR_MAC),
+  ipv6: ipv6Bytes(OUR_V6),
+  ipv4: OUR_V4.split('.').map(Number),
+  hopLimit: 64,
+};
 const withConfig = new OfflineRunner(echo, configured);
 const bare = new OfflineRunner(echo, {});
 
@@ -24,7 +37,14 @@ function one(frame: number[], runner = withConfig): Outcome {
 
 function reply(frame: number[], runner = withConfig, cfg: RefConfig = configured): number[] {
   const out = one(frame, runner);
-  if (out.verdict !== 'tx') throw new assert.Assertion({ message: `expected a reply, got ${out.verdict}`, generated: false, operator: 'reply', actual: out.verdict, expects: 'tx' });
+  if (out.verdict !== 'tx')
+    throw new assert.Assertion({
+      message: `expected a reply, got ${out.verdict}`,
+      generated: false,
+      operator: 'reply',
+      actual: out.verdict,
+      expects: 'tx',
+    });
   const ref = referenceEcho(Uint8Array.from(frame), cfg);
   assert.ok('reply' in ref, `the reference model drops it: ${JSON.stringify(ref)}`);
   assert.equal([...out.bytes], [...(ref as { reply: Uint8Array }).reply], 'byte-identical to the reference model');
@@ -43,7 +63,20 @@ const hex = (b: number[]) => b.map((x) => x.toString(16).padStart(2, '0')).join(
 /** The ICMPv6 checksum of a reply, checked from scratch. */
 function icmp6ChecksumOk(f: number[], l3: number): boolean {
   const plen = be16(f, l3 + 4);
-  return internetChecksum([...f.slice(l3 + 8, l3 + 40), 0, 0, plen >> 8, plen & 0xff, 0, 0, 0, 58, ...f.slice(l3 + 40, l3 + 40 + plen)]) === 0;
+  return (
+    internetChecksum([
+      ...f.slice(l3 + 8, l3 + 40),
+      0,
+      0,
+      plen >> 8,
+      plen & 0xff,
+      0,
+      0,
+      0,
+      58,
+      ...f.slice(l3 + 40, l3 + 40 + plen),
+    ]) === 0
+  );
 }
 
 test('IPv6 unicast: MACs and addresses swapped, type 129, id/seq/data kept, fresh hop limit, checksum right', () => {
@@ -62,14 +95,29 @@ test('IPv6 unicast: MACs and addresses swapped, type 129, id/seq/data kept, fres
 });
 
 test('VLAN: one (802.1Q) and two (802.1ad + 802.1Q) tags are kept in the reply', () => {
-  for (const tags of [[{ tpid: 0x8100, id: 5 }], [{ tpid: 0x88a8, id: 100 }, { tpid: 0x8100, id: 7 }]] as const) {
+  for (const tags of [
+    [{ tpid: 0x8100, id: 5 }],
+    [
+      { tpid: 0x88a8, id: 100 },
+      { tpid: 0x8100, id: 7 },
+    ],
+  ] as const) {
     const req = echo6Frame({ tags: [...tags] });
     const r = reply(req);
     const l3 = 14 + 4 * tags.length;
     assert.equal(r.slice(12, l3), req.slice(12, l3));
     assert.ok(icmp6ChecksumOk(r, l3));
   }
-  dropped(echo6Frame({ tags: [{ tpid: 0x88a8, id: 1 }, { tpid: 0x8100, id: 2 }, { tpid: 0x8100, id: 3 }] }), 'too_many_headers');
+  dropped(
+    echo6Frame({
+      tags: [
+        { tpid: 0x88a8, id: 1 },
+        { tpid: 0x8100, id: 2 },
+        { tpid: 0x8100, id: 3 },
+      ],
+    }),
+    'too_many_headers',
+  );
 });
 
 test('IPv6 length comes from Payload Length: padding is not echoed; a Payload Length past the frame is dropped', () => {
@@ -83,7 +131,12 @@ test('IPv6 length comes from Payload Length: padding is not echoed; a Payload Le
 });
 
 test('extension headers: Hop-by-Hop and Destination Options are walked and left out of the reply', () => {
-  const req = echo6Frame({ ext: [{ type: 0, body: [1, 4, 0, 0, 0, 0] }, { type: 60, body: [1, 12, ...Array(12).fill(0)] }] });
+  const req = echo6Frame({
+    ext: [
+      { type: 0, body: [1, 4, 0, 0, 0, 0] },
+      { type: 60, body: [1, 12, ...Array(12).fill(0)] },
+    ],
+  });
   const r = reply(req);
   assert.is(r[20], 58, 'next header');
   assert.is(be16(r, 18), 64, 'payload length without the extension headers');
@@ -92,7 +145,10 @@ test('extension headers: Hop-by-Hop and Destination Options are walked and left 
 });
 
 test('extension headers: a finished Routing header is not reflected; unfinished ones, fragments and bad chains are dropped', () => {
-  const routing = (segmentsLeft: number): { type: 43; body: number[] } => ({ type: 43, body: [0, segmentsLeft, 0, 0, 0, 0] });
+  const routing = (segmentsLeft: number): { type: 43; body: number[] } => ({
+    type: 43,
+    body: [0, segmentsLeft, 0, 0, 0, 0],
+  });
   const r = reply(echo6Frame({ ext: [routing(0)] }));
   assert.is(r[20], 58);
   assert.is(r.length, 14 + 40 + 64);
@@ -171,7 +227,8 @@ test('IPv4: broadcast and multicast requests are answered from our address; bad 
   assert.equal(r.slice(26, 30), [10, 11, 1, 1]);
   assert.is(hex(r.slice(6, 12)), OUR_MAC);
   dropped(echo4Frame(opts), 'no_address', bare, { hopLimit: 64 });
-  for (const src of ['127.0.0.1', '0.0.0.0', '224.0.0.1', '255.255.255.255']) dropped(echo4Frame({ src }), 'bad_source');
+  for (const src of ['127.0.0.1', '0.0.0.0', '224.0.0.1', '255.255.255.255'])
+    dropped(echo4Frame({ src }), 'bad_source');
 });
 
 test('everything else is dropped and counted: not IP, runts', () => {
@@ -190,13 +247,39 @@ testWith('tshark')('replies pass tshark: checksums and fields of a sample, decod
   const { spawnSync } = await import('node:child_process');
   const { writePcap } = await import('../../host/offline/pcap.js');
   const frames = [
-    echo6Frame(), echo6Frame({ tags: [{ tpid: 0x8100, id: 3 }] }), echo6Frame({ ext: [{ type: 0 }, { type: 60 }] }),
-    echo6Frame({ dst: 'ff02::1', dstMac: '33:33:00:00:00:01' }), echo4Frame(), echo4Frame({ options: [1, 1, 1, 1, 1, 1, 1, 0] }),
+    echo6Frame(),
+    echo6Frame({ tags: [{ tpid: 0x8100, id: 3 }] }),
+    echo6Frame({ ext: [{ type: 0 }, { type: 60 }] }),
+    echo6Frame({ dst: 'ff02::1', dstMac: '33:33:00:00:00:01' }),
+    echo4Frame(),
+    echo4Frame({ options: [1, 1, 1, 1, 1, 1, 1, 0] }),
   ].map((f) => Uint8Array.from(reply(f)));
   const file = join(mkdtempSync(join(tmpdir(), 'afxdp-echo-')), 'replies.pcap');
   writeFileSync(file, writePcap(frames));
-  const res = spawnSync('tshark', ['-r', file, '-o', 'ip.check_checksum:TRUE', '-T', 'fields', '-E', 'separator=,',
-    '-e', 'icmpv6.type', '-e', 'icmpv6.checksum.status', '-e', 'icmp.type', '-e', 'icmp.checksum.status', '-e', 'ip.checksum.status'], { encoding: 'utf8' });
+  const res = spawnSync(
+    'tshark',
+    [
+      '-r',
+      file,
+      '-o',
+      'ip.check_checksum:TRUE',
+      '-T',
+      'fields',
+      '-E',
+      'separator=,',
+      '-e',
+      'icmpv6.type',
+      '-e',
+      'icmpv6.checksum.status',
+      '-e',
+      'icmp.type',
+      '-e',
+      'icmp.checksum.status',
+      '-e',
+      'ip.checksum.status',
+    ],
+    { encoding: 'utf8' },
+  );
   assert.is(res.status, 0, res.stderr);
   const rows = res.stdout.trim().split('\n');
   assert.equal(rows, ['129,1,,,', '129,1,,,', '129,1,,,', '129,1,,,', ',,0,1,1', ',,0,1,1']);

@@ -15,8 +15,10 @@ const SEED = 20261125;
 test('20k generated frames: no trap, no write outside the frame, replies exactly as the reference model', () => {
   const out = fc.check(property, { numRuns: 20_000, seed: SEED });
   if (out.failed) {
-    assert.unreachable(`fuzz failure (seed ${SEED}, path ${out.counterexamplePath}): ${out.errorInstance}\n` +
-      `frame: ${Buffer.from(out.counterexample![0].frame).toString('hex')} config ${out.counterexample![0].config}`);
+    assert.unreachable(
+      `fuzz failure (seed ${SEED}, path ${out.counterexamplePath}): ${out.errorInstance}\n` +
+        `frame: ${Buffer.from(out.counterexample![0].frame).toString('hex')} config ${out.counterexample![0].config}`,
+    );
   }
 });
 
@@ -31,7 +33,11 @@ const PLANTED: [string, number[], RegExp][] = [
 for (const [name, frame, says] of PLANTED) {
   test(`the checker catches a planted bug: ${name}`, () => {
     const check = checkerFor(loadHandler(join(ROOT, 'build', 'test-asm', `${name}.wasm`)));
-    assert.is(checkCase({ frame: Uint8Array.from(frame), config: 'full' }), undefined, 'the real echo passes this frame');
+    assert.is(
+      checkCase({ frame: Uint8Array.from(frame), config: 'full' }),
+      undefined,
+      'the real echo passes this frame',
+    );
     assert.match(check({ frame: Uint8Array.from(frame), config: 'full' }) ?? 'passed', says);
     const out = fc.check(propertyOf(check), { numRuns: 2000, seed: SEED });
     assert.ok(out.failed, `${name}: 2000 generated frames and no failure found`);
@@ -39,16 +45,27 @@ for (const [name, frame, says] of PLANTED) {
 }
 
 test('a million packets leave the handler heap untouched (zero allocation per packet)', () => {
-  const runner = new OfflineRunner(loadHandler(join(ROOT, 'build', 'asm', 'echo.wasm')), { ipv6: undefined, hopLimit: 64 });
+  const runner = new OfflineRunner(loadHandler(join(ROOT, 'build', 'asm', 'echo.wasm')), {
+    ipv6: undefined,
+    hopLimit: 64,
+  });
   const heapBase = Number((runner.instance.exports['heap_base'] as () => number)());
   const bytes = new Uint8Array(runner.memory.buffer);
   const SPAN = 1 << 20;
   bytes.fill(0x5a, heapBase, heapBase + SPAN);
   const size = runner.memory.buffer.byteLength;
   const batch = Array.from({ length: 64 }, (_, i) =>
-    Uint8Array.from(i % 4 === 3 ? echo4Frame({ seq: i }) : i % 4 === 2 ? echo6Frame({ ext: [{ type: 0 }], seq: i }) : echo6Frame({ seq: i })));
+    Uint8Array.from(
+      i % 4 === 3
+        ? echo4Frame({ seq: i })
+        : i % 4 === 2
+          ? echo6Frame({ ext: [{ type: 0 }], seq: i })
+          : echo6Frame({ seq: i }),
+    ),
+  );
   let replies = 0;
-  for (let n = 0; n < 1_000_000; n += batch.length) replies += runner.run(batch).filter((o) => o.verdict === 'tx').length;
+  for (let n = 0; n < 1_000_000; n += batch.length)
+    replies += runner.run(batch).filter((o) => o.verdict === 'tx').length;
   assert.is(replies, 1_000_000);
   assert.is(runner.memory.buffer.byteLength, size, 'memory did not grow');
   const touched = bytes.subarray(heapBase, heapBase + SPAN).findIndex((b) => b !== 0x5a);

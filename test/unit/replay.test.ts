@@ -41,11 +41,17 @@ test('replay: a pcap cut inside a record header or a frame is said to be cut; --
   for (const cut of [records[3]! + 8, records[3]! + 20]) {
     const refused = replay(bytes.subarray(0, cut));
     assert.is(refused.status, 1, refused.stdout);
-    assert.match(refused.stderr, /^replay: \S+ appears to have been cut short in the middle of a packet; --allow-truncated /);
+    assert.match(
+      refused.stderr,
+      /^replay: \S+ appears to have been cut short in the middle of a packet; --allow-truncated /,
+    );
     assert.ok(oneLine(refused.stderr), refused.stderr);
     const allowed = replay(bytes.subarray(0, cut), '--allow-truncated');
     assert.is(allowed.status, 0, allowed.stderr);
-    assert.match(allowed.stderr, /^replay: warning: \S+ appears to have been cut short .*; replaying its 3 complete frames/);
+    assert.match(
+      allowed.stderr,
+      /^replay: warning: \S+ appears to have been cut short .*; replaying its 3 complete frames/,
+    );
     assert.match(allowed.stdout, /^3 frames in: 3 transmitted/);
   }
   assert.match(replay(bytes).stdout, /^10 frames in: 10 transmitted/);
@@ -67,7 +73,10 @@ function block(type: number, body: number[] | Uint8Array): Buffer {
 
 const ethernetInterface = () => block(1, [1, 65535]); // link type 1 (Ethernet), reserved 0, snaplen
 function enhancedPacket(iface: number, frame: Uint8Array): Buffer {
-  return block(6, Buffer.concat([Buffer.from(new Uint32Array([iface, 0, 0, frame.length, frame.length]).buffer), frame]));
+  return block(
+    6,
+    Buffer.concat([Buffer.from(new Uint32Array([iface, 0, 0, frame.length, frame.length]).buffer), frame]),
+  );
 }
 
 const threeFrames = () => [1, 2, 3].map((seq) => new Uint8Array(echo6Frame({ seq })));
@@ -80,7 +89,10 @@ test('replay: a pcapng cut inside a block is said to be cut; --allow-truncated r
   for (const cut of [lastBlock + 8, lastBlock + 40]) {
     const refused = replay(whole.subarray(0, cut));
     assert.is(refused.status, 1);
-    assert.match(refused.stderr, /^replay: \S+ appears to have been cut short in the middle of a block; --allow-truncated /);
+    assert.match(
+      refused.stderr,
+      /^replay: \S+ appears to have been cut short in the middle of a block; --allow-truncated /,
+    );
     const allowed = replay(whole.subarray(0, cut), '--allow-truncated');
     assert.is(allowed.status, 0, allowed.stderr);
     assert.match(allowed.stdout, /^2 frames in: 2 transmitted/);

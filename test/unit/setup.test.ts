@@ -4,7 +4,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ROOT } from '../helpers/cli.js';
 
-const setUp = (...args: string[]) => spawnSync(process.execPath, [join(ROOT, 'scripts', 'setup.mjs'), ...args], { encoding: 'utf8' });
+const setUp = (...args: string[]) =>
+  spawnSync(process.execPath, [join(ROOT, 'scripts', 'setup.mjs'), ...args], { encoding: 'utf8' });
 
 // npm test ran at least the offline set-up just before the unit tier, so all it brings is present now.
 test('set-up with everything present plans no apt, npm or build step and prints nothing', () => {

@@ -6,7 +6,15 @@ import { UserError } from '../../lib/errors.js';
 import { requireRoot } from '../../lib/exec.js';
 import { macOf } from '../../testenv/env.js';
 import {
-  DEFAULT_NAME, type EnvState, INNER_IF, currentName, innerAddr, innerAddr4, loadEnv, outerAddr, outerAddr4,
+  DEFAULT_NAME,
+  type EnvState,
+  INNER_IF,
+  currentName,
+  innerAddr,
+  innerAddr4,
+  loadEnv,
+  outerAddr,
+  outerAddr4,
 } from '../../testenv/state.js';
 import { type GenPath, type GenPlan, type GenResult, generate, generateIn, resultText } from './generator.js';
 
@@ -52,8 +60,12 @@ function environment(name: string | undefined): EnvState {
 function pathOf(env: EnvState, ipv4: boolean): GenPath {
   if (ipv4 && !env.legacyIp) throw new UserError(`'${env.name}' has no IPv4; make it with setup --legacy-ip`);
   return {
-    netns: env.name, ifname: INNER_IF, srcMac: macOf(env.name, INNER_IF), dstMac: macOf(undefined, env.name),
-    src: ipv4 ? innerAddr4(env) : innerAddr(env), dst: ipv4 ? outerAddr4(env) : outerAddr(env),
+    netns: env.name,
+    ifname: INNER_IF,
+    srcMac: macOf(env.name, INNER_IF),
+    dstMac: macOf(undefined, env.name),
+    src: ipv4 ? innerAddr4(env) : innerAddr(env),
+    dst: ipv4 ? outerAddr4(env) : outerAddr(env),
   };
 }
 

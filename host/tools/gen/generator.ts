@@ -86,14 +86,20 @@ function latencyText(l: Latency | null): string {
   if (!l) return '';
   if (l.p50Us === null) return '; RTT: no stamped replies';
   const us = (x: number | null) => `${x!.toFixed(1)}`;
-  return `; RTT us p50 ${us(l.p50Us)} p90 ${us(l.p90Us)} p99 ${us(l.p99Us)} p99.9 ${us(l.p999Us)} ` +
-    `max ${us(l.maxUs)} (${l.samples} samples)`;
+  return (
+    `; RTT us p50 ${us(l.p50Us)} p90 ${us(l.p90Us)} p99 ${us(l.p99Us)} p99.9 ${us(l.p999Us)} ` +
+    `max ${us(l.maxUs)} (${l.samples} samples)`
+  );
 }
 
 function latencyOf(l: LatencyNs): Latency {
   const us = (ns: number) => (l.samples ? ns / 1000 : null);
   return {
-    samples: l.samples, p50Us: us(l.p50Ns), p90Us: us(l.p90Ns), p99Us: us(l.p99Ns), p999Us: us(l.p999Ns),
+    samples: l.samples,
+    p50Us: us(l.p50Ns),
+    p90Us: us(l.p90Ns),
+    p99Us: us(l.p99Ns),
+    p999Us: us(l.p999Ns),
     maxUs: us(l.maxNs),
   };
 }
@@ -101,7 +107,8 @@ function latencyOf(l: LatencyNs): Latency {
 /** The echo request that goes out: 118 or 98 bytes, padded to a multiple of 8 (the generator program copies words). */
 export function requestFrame(path: GenPath): number[] {
   const base = { srcMac: path.srcMac, dstMac: path.dstMac, id: GEN_ECHO_ID, seq: 1 };
-  return isIPv4(path.src) ? echo4Frame({ ...base, src: path.src, dst: path.dst, padTo: 104 })
+  return isIPv4(path.src)
+    ? echo4Frame({ ...base, src: path.src, dst: path.dst, padTo: 104 })
     : echo6Frame({ ...base, src: path.src, dst: path.dst, padTo: 120 });
 }
 
@@ -119,11 +126,14 @@ export function generateIn(path: GenPath, load: GenLoad, json: boolean): number 
 
 /** The result as the user reads it: one line. */
 export function resultText(result: GenResult): string {
-  return `sent ${result.sent} echo requests in ${result.seconds.toFixed(3)} s (${(result.rate / 1e6).toFixed(3)} M/s), ` +
+  return (
+    `sent ${result.sent} echo requests in ${result.seconds.toFixed(3)} s (${(result.rate / 1e6).toFixed(3)} M/s), ` +
     `${result.replies} replies (${(result.replyRatio * 100).toFixed(1)}%)` +
-    (result.starvedSeconds === null ? ' (paced)'
+    (result.starvedSeconds === null
+      ? ' (paced)'
       : `; generator CPU ${result.cpuSeconds.toFixed(2)} s, starved ${result.starvedSeconds.toFixed(2)} s`) +
-    latencyText(result.latency);
+    latencyText(result.latency)
+  );
 }
 
 /** Sends with trafgen for `seconds`, paced at rate (0: flat out); returns how many it says went out. */
@@ -135,7 +145,11 @@ function trafgen(ifname: string, bytes: Uint8Array, rate: number, seconds: numbe
   // reach its forked worker too); flat out, the count is what it sends here in about that time.
   const count = Math.round((rate > 0 ? rate : TRAFGEN_FLAT_OUT_PPS) * seconds);
   const pace = rate > 0 ? ['-b', `${Math.round(rate)}pps`] : [];
-  const res = spawnSync('trafgen', ['--no-sock-mem', '-P', '1', '-i', cfg, '-o', ifname, ...pace, '-n', String(count)], { encoding: 'utf8' });
+  const res = spawnSync(
+    'trafgen',
+    ['--no-sock-mem', '-P', '1', '-i', cfg, '-o', ifname, ...pace, '-n', String(count)],
+    { encoding: 'utf8' },
+  );
   rmSync(dir, { recursive: true, force: true });
   const out = /(\d+) packets outgoing/.exec(`${res.stdout}${res.stderr}`);
   if (!out) throw new UserError(`trafgen failed: ${res.stderr.trim().split('\n').pop()}`);
@@ -170,7 +184,8 @@ function replySink(native: GenNative, ifname: string, napiThread: boolean): { re
 /** Inside the namespace: sends as planned, counts what comes back. */
 export function generate(plan: GenPlan): GenResult {
   const { rate, seconds, trafgen: viaTrafgen, ifname } = plan;
-  if (!(rate >= 0) || !(seconds > 0 && seconds <= 3600)) throw new UserError('the rate must be >= 0 and the seconds 0..3600');
+  if (!(rate >= 0) || !(seconds > 0 && seconds <= 3600))
+    throw new UserError('the rate must be >= 0 and the seconds 0..3600');
   const native = loadGenNative();
   native.open(bpfObject('xdp_gen.o'));
   const bytes = Uint8Array.from(plan.frame);
@@ -181,18 +196,27 @@ export function generate(plan: GenPlan): GenResult {
     native.reset(); // after attaching: only this run's replies count
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
-    const sent = viaTrafgen ? trafgen(ifname, bytes, rate, seconds)
-      : rate > 0 ? native.txPaced(rate, seconds) : flatOut(native, ifname, bytes, t0 + seconds * 1000);
+    const sent = viaTrafgen
+      ? trafgen(ifname, bytes, rate, seconds)
+      : rate > 0
+        ? native.txPaced(rate, seconds)
+        : flatOut(native, ifname, bytes, t0 + seconds * 1000);
     const wall = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);
     const cpuSeconds = (cpu.user + cpu.system) / 1e6;
     sleepSync(LAND_MS); // the last replies, and the last kicks' completions
     const replies = counter.replies();
     return {
-      sent, seconds: wall, rate: sent / wall, replies, replyRatio: sent ? replies / sent : 0,
+      sent,
+      seconds: wall,
+      rate: sent / wall,
+      replies,
+      replyRatio: sent ? replies / sent : 0,
       // Flat out the generator never sleeps: time it did not run, it was starved. Paced, trafgen runs and waits.
-      starvedSeconds: paced ? null : Math.max(0, wall - cpuSeconds), cpuSeconds,
-      lost: sent - replies, latency: viaTrafgen ? null : latencyOf(native.latency()),
+      starvedSeconds: paced ? null : Math.max(0, wall - cpuSeconds),
+      cpuSeconds,
+      lost: sent - replies,
+      latency: viaTrafgen ? null : latencyOf(native.latency()),
     };
   } finally {
     native.txClose();
