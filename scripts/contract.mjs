@@ -141,7 +141,7 @@ const jsDoc = (text) => (text.length + 7 <= WIDTH ? [`/** ${text} */`] : ['/**',
 function assemblyScript(spec) {
   const lines = [`// ${STAMP}`, '// The SDK re-exports it from ./abi and ./config; handlers import those.', ''];
   for (const c of constants(spec)) lines.push(...jsDoc(c.doc), `export const ${c.name}: ${c.as} = ${literal(c)};`);
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }
 
 function typeScript(spec) {
@@ -161,7 +161,7 @@ function typeScript(spec) {
     `export const CONFIG_FLAG = ${objectOf(config.flags.map((f) => [f.name, f.value]))} as const;`,
     `export const FRAME_SIZES = [${spec.umem.frameSizes.join(', ')}] as const;`,
   );
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }
 
 /** C names: the shim keeps its own, a handler's header has them all under one prefix. */
@@ -243,7 +243,7 @@ function cHeader(spec, names, intro) {
     '',
     `#endif // ${names.guard}`,
   );
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }
 
 const row = (cells) => `| ${cells.join(' | ')} |`;

@@ -12,7 +12,7 @@
 //                                          handlers, the host and the tests (replay, fuzz, unit tests)
 import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
-import { basename, delimiter, dirname, join, relative, resolve } from 'node:path';
+import { basename, delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CONTRACT_MD, GENERATED, SPEC } from './contract.mjs';
 
@@ -21,9 +21,9 @@ const argv = process.argv.slice(2);
 const args = new Set(argv);
 const dryRun = args.has('--dry-run');
 const rebuild = args.has('--rebuild');
-const extraHandlers = argv.filter((a, i) => argv[i - 1] === '--handler');
+const extraHandlers = argv.filter((_, i) => argv[i - 1] === '--handler');
 const isRoot = process.getuid?.() === 0;
-const forWhat = argv.find((a, i) => argv[i - 1] === '--for') ?? 'all';
+const forWhat = argv.find((_, i) => argv[i - 1] === '--for') ?? 'all';
 
 // Debian package -> a file or command it provides (cheaper than asking dpkg).
 const PACKAGES = {
@@ -132,7 +132,7 @@ function buildHandlers() {
   // The tests' own misbehaving handlers (test/handlers/) go to build/test-asm/.
   const testHandlers = filesUnder(join(root, 'test', 'handlers'), '.ts');
   const outOf = (file) =>
-    join(root, 'build', testHandlers.includes(file) ? 'test-asm' : 'asm', basename(file, '.ts') + '.wasm');
+    join(root, 'build', testHandlers.includes(file) ? 'test-asm' : 'asm', `${basename(file, '.ts')}.wasm`);
   for (const file of [...handlers, ...extraHandlers.map((h) => resolve(h)), ...testHandlers]) {
     const out = outOf(file);
     if (!stale([out], [...inputs, file])) continue;
@@ -160,7 +160,7 @@ function buildBpf() {
   const sources = filesUnder(join(root, 'bpf'), '.c');
   const headers = filesUnder(join(root, 'bpf'), '.h');
   for (const src of sources) {
-    const out = join(root, 'build', 'bpf', basename(src, '.c') + '.o');
+    const out = join(root, 'build', 'bpf', `${basename(src, '.c')}.o`);
     if (!stale([out], [src, ...headers])) continue;
     if (!dryRun) mkdirSync(dirname(out), { recursive: true });
     run('clang', [

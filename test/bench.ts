@@ -23,14 +23,12 @@ import { tuningBench } from './bench/tuning.js';
 import { latencyBench } from './bench/latency.js';
 import { enduranceBench } from './bench/endurance.js';
 
-const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 2);
-const RUNS = Number(process.env['BENCH_RUNS'] ?? 3);
-const HOLD_SECONDS = Number(process.env['BENCH_HOLD_SECONDS'] ?? 60);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const HOLD_SECONDS = Number(process.env.BENCH_HOLD_SECONDS ?? 60);
 // Paced by the generator's AF_XDP socket; the flood point (live frames) is added from the runs above.
 // The generator's AF_XDP socket tops out near 0.7-0.8 M/s here: the last points find where.
-const SWEEP: Load[] = (process.env['BENCH_SWEEP'] ?? '100000,300000,500000,600000,700000,800000')
-  .split(',')
-  .map(Number);
+const SWEEP: Load[] = (process.env.BENCH_SWEEP ?? '100000,300000,500000,600000,700000,800000').split(',').map(Number);
 
 async function main(): Promise<void> {
   const dir = join(ROOT, 'build', 'bench');
@@ -39,21 +37,21 @@ async function main(): Promise<void> {
     const tuning = await withEnv({ name: uniqueName('btune') }, (env) => tuningBench(env, RUNS, SECONDS));
     writeFileSync(
       join(dir, 'tuning.json'),
-      JSON.stringify({ date: new Date().toISOString(), seconds: SECONDS, rounds: RUNS, tuning }, null, 2) + '\n',
+      `${JSON.stringify({ date: new Date().toISOString(), seconds: SECONDS, rounds: RUNS, tuning }, null, 2)}\n`,
     );
     return;
   }
   if (process.argv.includes('--latency')) {
-    const sweep = (process.env['BENCH_LATENCY_SWEEP'] ?? '100000,200000,300000,400000,500000,600000,700000,800000')
+    const sweep = (process.env.BENCH_LATENCY_SWEEP ?? '100000,200000,300000,400000,500000,600000,700000,800000')
       .split(',')
       .map(Number);
-    const seconds = Number(process.env['BENCH_LATENCY_SECONDS'] ?? 5.5);
+    const seconds = Number(process.env.BENCH_LATENCY_SECONDS ?? 5.5);
     const { result, svg } = await withEnv({ name: uniqueName('blat') }, (env) =>
       latencyBench(env, { seconds, sweepSeconds: SECONDS, sweep }),
     );
     writeFileSync(
       join(dir, 'latency.json'),
-      JSON.stringify({ date: new Date().toISOString(), seconds, ...result }, null, 2) + '\n',
+      `${JSON.stringify({ date: new Date().toISOString(), seconds, ...result }, null, 2)}\n`,
     );
     writeFileSync(join(dir, 'latency.svg'), svg);
     console.log(`\nRaw figures: ${join(dir, 'latency.json')}; plot: ${join(dir, 'latency.svg')}`);
@@ -63,7 +61,7 @@ async function main(): Promise<void> {
     const endurance = await withEnv({ name: uniqueName('bend') }, (env) => enduranceBench(env, SECONDS, HOLD_SECONDS));
     writeFileSync(
       join(dir, 'endurance.json'),
-      JSON.stringify({ date: new Date().toISOString(), ...endurance }, null, 2) + '\n',
+      `${JSON.stringify({ date: new Date().toISOString(), ...endurance }, null, 2)}\n`,
     );
     return;
   }
@@ -78,7 +76,7 @@ async function main(): Promise<void> {
   const idle: Record<string, number> = {};
   const napiThread: { name: string; ns: number }[] = [];
   await withEnv({ name: uniqueName('bench') }, async (env) => {
-    idle['spin'] = await idleCpu(env, []);
+    idle.spin = await idleCpu(env, []);
     idle['poll (-p)'] = await idleCpu(env, ['-p']);
     idle['--coalesce 100'] = await idleCpu(env, ['--coalesce', '100']);
     for (let run = 0; run < RUNS; run++) {
@@ -92,9 +90,7 @@ async function main(): Promise<void> {
       }
     }
     // CPU per reply with the generator's receive billed to the generator (see gen --napi-thread).
-    for (const who of RESPONDERS.filter(
-      (r) => r.args !== undefined && r.args.some((a) => a === '-p' || a === '--coalesce'),
-    )) {
+    for (const who of RESPONDERS.filter((r) => r.args?.some((a) => a === '-p' || a === '--coalesce'))) {
       const ns: number[] = [];
       for (let run = 0; run < RUNS; run++)
         ns.push((await measure(env, who, SECONDS, 300_000, ['--napi-thread'])).responderNsPerReply!);
@@ -114,14 +110,14 @@ async function main(): Promise<void> {
   );
   console.log(`| responder | ${SWEEP.map((l) => `${Number(l) / 1000}k/s`).join(' | ')} |`);
   console.log(`|---|${SWEEP.map(() => '---').join('|')}|`);
-  RESPONDERS.forEach((who, i) =>
+  RESPONDERS.forEach((who, i) => {
     console.log(
       `| ${who.name} | ${sweep[i]!.map(
         (s) =>
           `${s.ratio.toFixed(3)}${s.responderNsPerReply === null ? '' : `, ${s.responderNsPerReply.toFixed(0)} ns`}`,
       ).join(' | ')} |`,
-    ),
-  );
+    );
+  });
   console.log(
     `\nIdle, no traffic: ${Object.entries(idle)
       .map(([k, v]) => `${k} ${(v * 100).toFixed(1)}% of a core`)
@@ -131,7 +127,7 @@ async function main(): Promise<void> {
   console.log(`\nTargets (issue #7), from this run:\n\n${targetTable(goals)}`);
   writeFileSync(
     join(dir, 'bench.json'),
-    JSON.stringify(
+    `${JSON.stringify(
       {
         date: new Date().toISOString(),
         seconds: SECONDS,
@@ -148,7 +144,7 @@ async function main(): Promise<void> {
       },
       null,
       2,
-    ) + '\n',
+    )}\n`,
   );
   writeFileSync(
     join(dir, 'replies.svg'),

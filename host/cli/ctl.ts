@@ -24,11 +24,11 @@ export const ctlCommand = command({
     if (!reply.ok) throw new UserError(reply.error);
     const { ok: _ok, ...rest } = reply;
     if (req.cmd === 'status') {
-      for (const q of rest['queues'] as { queue: number; handler: string; hash: string; since: string }[]) {
+      for (const q of rest.queues as { queue: number; handler: string; hash: string; since: string }[]) {
         console.log(`queue ${q.queue}: ${q.handler} (sha256 ${q.hash}) since ${q.since}`);
       }
     } else if (req.cmd === 'swap') {
-      console.log(String(rest['message']));
+      console.log(String(rest.message));
     } else {
       console.log(JSON.stringify(rest));
     }

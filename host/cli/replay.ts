@@ -54,7 +54,8 @@ function replay(values: Values<typeof REPLAY_OPTIONS>, positionals: string[]): v
   const tally = { tx: 0, drop: 0, invalid: 0, trap: 0, tooBig: 0 };
   const room = runner.frameRoom;
   for (let i = 0; i < frames.length; i += 64) {
-    const batch = frames.slice(i, i + 64).filter((f) => (f.length <= room ? true : (tally.tooBig++, false)));
+    const batch = frames.slice(i, i + 64).filter((f) => f.length <= room);
+    tally.tooBig += Math.min(64, frames.length - i) - batch.length;
     for (const outcome of runner.run(batch)) {
       tally[outcome.verdict]++;
       if (outcome.verdict === 'tx') sent.push(outcome.bytes);

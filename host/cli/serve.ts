@@ -52,7 +52,9 @@ async function serve(opts: Options): Promise<void> {
 
   // A signal that comes while we start is kept, and acted on once there is something to stop.
   let stopRequest: string | undefined;
-  let stop = async (why: string) => void (stopRequest = why);
+  let stop = async (why: string) => {
+    stopRequest = why;
+  };
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => void stop(signal));
 
   const dp = await Dataplane.start({ ...opts, ifname, queues, handler, say });

@@ -4,7 +4,7 @@
 import { type FSWatcher, statSync, watch } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import type { Dataplane } from '../dataplane/dataplane.js';
-import { loadHandler } from '../dataplane/handler.js';
+import { type Handler, loadHandler } from '../dataplane/handler.js';
 import { collectGarbage } from '../lib/gc.js';
 
 const DEBOUNCE_MS = 250;
@@ -33,7 +33,7 @@ export class Swapper {
   swap(path: string, why: string): Promise<{ message: string }> {
     const next = this.chain.then(async () => {
       const started = performance.now();
-      let handler;
+      let handler: Handler;
       try {
         handler = loadHandler(path);
       } catch (err) {
@@ -42,8 +42,8 @@ export class Swapper {
       await this.dp.swap(handler);
       this.current = path;
       const message =
-        `Swapped in ${path} (sha256 ${handler.hash}) on queue${this.dp.served.length > 1 ? 's' : ''} ` +
-        `${this.dp.served.map((q) => q.queue).join(',')} (${why}) in ${(performance.now() - started).toFixed(1)} ms.`;
+        `Swapped in ${path} (sha256 ${handler.hash}) on queue${this.dp.queues.length > 1 ? 's' : ''} ` +
+        `${this.dp.queues.join(',')} (${why}) in ${(performance.now() - started).toFixed(1)} ms.`;
       this.say(message);
       return { message };
     });

@@ -159,7 +159,7 @@ export interface Parsed<T extends Table> {
 /** Parses argv by the table; allowPositionals false refuses any word that is not an option. */
 export function parseCommandLine<T extends Table>(table: T, argv: string[], allowPositionals = false): Parsed<T> {
   const { values, positionals } = parseArgs({ args: argv, options: config(table), allowPositionals: true });
-  if (values['help']) return { values: {} as Values<T>, positionals, help: true };
+  if (values.help) return { values: {} as Values<T>, positionals, help: true };
   if (!allowPositionals && positionals.length > 0) {
     throw new UserError(`unexpected argument '${positionals[0]}' (options start with -; see --help)`);
   }

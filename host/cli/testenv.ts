@@ -176,7 +176,7 @@ function inside(argv: string[], shell: boolean): void {
   const { values, rest } = takeOwnOptions(NAMED, argv, true);
   const env = envNamed(values.name);
   if (!shell && rest.length === 0) throw new UserError('exec needs a command, e.g.: testenv exec ip addr');
-  const cmd = shell ? [process.env['SHELL'] ?? '/bin/bash'] : rest;
+  const cmd = shell ? [process.env.SHELL ?? '/bin/bash'] : rest;
   process.exitCode = runInteractive(['ip', 'netns', 'exec', env.name, ...cmd]);
 }
 

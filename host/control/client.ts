@@ -73,7 +73,7 @@ function isSocket(path: string): boolean {
 export function request(path: string, req: Request): Promise<Reply> {
   return new Promise((done, fail) => {
     let data = '';
-    const conn = connect(path, () => conn.write(JSON.stringify(req) + '\n'));
+    const conn = connect(path, () => conn.write(`${JSON.stringify(req)}\n`));
     conn.setEncoding('utf8');
     conn.setTimeout(10_000, () => conn.destroy(new Error('no answer in 10 s')));
     conn.on('data', (d: string) => (data += d));

@@ -68,7 +68,7 @@ function serve(conn: Socket, handlers: ControlHandlers): void {
   const reply = (r: Reply) => {
     clearTimeout(timer);
     conn.removeAllListeners('data');
-    conn.end(JSON.stringify(r) + '\n');
+    conn.end(`${JSON.stringify(r)}\n`);
   };
   // A client that never finishes its line would hold the connection (and its buffer) forever.
   const late = `no complete request in ${REQUEST_TIMEOUT_MS / 1000} s; ${ONE_LINE}`;

@@ -109,7 +109,7 @@ export const STUCK_MS = 1000;
  */
 const TEST_FAIL_POINTS = ['after-first-worker'] as const;
 function failForTest(point: (typeof TEST_FAIL_POINTS)[number]): void {
-  const wanted = process.env['AFXDP_TEST_FAIL'];
+  const wanted = process.env.AFXDP_TEST_FAIL;
   if (wanted === undefined || wanted === '') return;
   if (!(TEST_FAIL_POINTS as readonly string[]).includes(wanted)) {
     const points = TEST_FAIL_POINTS.join(', ');
@@ -147,8 +147,8 @@ export class Dataplane {
 
   private constructor(
     private readonly shim: Shim,
-    readonly opts: DataplaneOptions,
-    readonly served: ServedQueue[],
+    private readonly opts: DataplaneOptions,
+    private readonly served: ServedQueue[],
     readonly program: AttachedProgram | undefined,
     private readonly slots: WorkerSlot[],
     private readonly undo: Undo,
@@ -305,7 +305,9 @@ export class Dataplane {
   private static async startWorkers(opts: DataplaneOptions, served: ServedQueue[], undo: Undo): Promise<WorkerSlot[]> {
     const count = Math.min(served.length, opts.cpus?.length ?? availableParallelism());
     const groups: ServedQueue[][] = Array.from({ length: count }, () => []);
-    served.forEach((q, i) => groups[i % count]!.push(q));
+    served.forEach((q, i) => {
+      groups[i % count]!.push(q);
+    });
     const events: SlotEvents = {
       say: opts.say,
       running(slot, handler, counters, retired) {
@@ -331,7 +333,9 @@ export class Dataplane {
       // Before it starts: a start that fails half-way still stops the thread before the ports close.
       undo.add(() => slot.stop(STOP_TIMEOUT_MS));
       const counters = await slot.start();
-      group.forEach((q, i) => (q.handlerCounters = counters[i]));
+      group.forEach((q, i) => {
+        q.handlerCounters = counters[i];
+      });
       slots.push(slot);
       failForTest('after-first-worker');
     }
@@ -351,6 +355,11 @@ export class Dataplane {
     await Promise.all(this.slots.map((slot) => slot.swap(handler)));
   }
 
+  /** The queues served, in order. */
+  get queues(): number[] {
+    return this.served.map((q) => q.queue);
+  }
+
   status(): QueueStatus[] {
     return this.served.map((q) => ({
       queue: q.queue,
@@ -361,7 +370,7 @@ export class Dataplane {
   }
 
   /** Counters of one served queue. */
-  queueCounters(q: ServedQueue): Counters {
+  private queueCounters(q: ServedQueue): Counters {
     const out = {} as Counters;
     for (const [name, index] of Object.entries(COUNTER)) out[name as keyof Counters] = Number(q.counterView[index]);
     return out;

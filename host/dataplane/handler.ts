@@ -45,7 +45,7 @@ export function loadHandler(path: string): Handler {
   const handler = { path, hash: digest.slice(0, 12), module: compileAndCheck(path, bytes) };
   // Instantiate once on scratch memory: proves the memory import fits and reads the ABI version.
   scratch ??= newMemory();
-  const abi = Number((instantiate(handler, scratch).exports['ABI_VERSION'] as WebAssembly.Global).value);
+  const abi = Number((instantiate(handler, scratch).exports.ABI_VERSION as WebAssembly.Global).value);
   if (abi !== ABI_VERSION)
     throw new UserError(
       `handler ${path} speaks ABI ${abi}, this host speaks ${ABI_VERSION}; rebuild it against asm/lib/abi.ts`,
@@ -153,10 +153,10 @@ export function instantiate(handler: Handler, memory: WebAssembly.Memory): Handl
     throw new UserError(`handler ${handler.path} cannot be instantiated (${(err as Error).message}); ${BUILD_HINT}`);
   }
   const ex = instance.exports as Record<string, unknown>;
-  if (typeof ex['_start'] === 'function') (ex['_start'] as () => void)();
-  if (typeof ex['init'] === 'function') (ex['init'] as (config: number) => void)(HANDLER_CONFIG_OFFSET);
+  if (typeof ex._start === 'function') (ex._start as () => void)();
+  if (typeof ex.init === 'function') (ex.init as (config: number) => void)(HANDLER_CONFIG_OFFSET);
   return {
-    process: ex['process'] as (batch: number, count: number) => void,
+    process: ex.process as (batch: number, count: number) => void,
     counters: counterTable(ex, memory),
     exports: ex,
   };
@@ -181,6 +181,8 @@ export function readCounters(table: CounterTable | undefined, memory: WebAssembl
   const out: Record<string, number> = {};
   if (!table) return out;
   const values = new BigUint64Array(memory.buffer, table.address, table.names.length);
-  table.names.forEach((name, i) => (out[name] = Number(values[i])));
+  table.names.forEach((name, i) => {
+    out[name] = Number(values[i]);
+  });
   return out;
 }

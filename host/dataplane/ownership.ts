@@ -72,7 +72,7 @@ export function recordOwnership(shim: Shim, ifname: string): AttachedProgram | u
   const program = shim.xdpQuery(ifname) ?? undefined;
   if (!program) return undefined;
   mkdirSync(portsDir(), { recursive: true, mode: 0o700 });
-  writeFileSync(ownerFile(ifname), JSON.stringify({ pid: process.pid, program } satisfies Owner) + '\n');
+  writeFileSync(ownerFile(ifname), `${JSON.stringify({ pid: process.pid, program } satisfies Owner)}\n`);
   const release = () => releaseInterface(shim, ifname, program);
   releaseAtExit.set(ifname, release);
   process.once('exit', release);

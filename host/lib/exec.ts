@@ -35,7 +35,7 @@ export function runInteractive(argv: string[]): number {
   return res.status ?? 1;
 }
 
-const searchPath = () => [...(process.env['PATH'] ?? '').split(delimiter), '/usr/sbin', '/sbin'];
+const searchPath = () => [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/sbin'];
 
 export function hasCommand(name: string): boolean {
   return searchPath().some((dir) => dir !== '' && existsSync(join(dir, name)));

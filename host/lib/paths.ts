@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** Where running instances keep their files (AFXDP_RUN_DIR moves it). */
-export const runDir = (): string => process.env['AFXDP_RUN_DIR'] ?? '/run/afxdp-wasm';
+export const runDir = (): string => process.env.AFXDP_RUN_DIR ?? '/run/afxdp-wasm';
 /** Control sockets, one per served interface. */
 export const controlDir = (): string => join(runDir(), 'ctl');
 export const controlSocket = (ifname: string): string => join(controlDir(), `${ifname}.sock`);
@@ -16,7 +16,7 @@ export const portsDir = (): string => join(runDir(), 'ports');
 export const ownerFile = (ifname: string): string => join(portsDir(), `${ifname}.json`);
 
 /** The test environments' records; tests point it elsewhere so they never touch the user's `current`. */
-export const testenvStateDir = (): string => process.env['AFXDP_TESTENV_STATE'] ?? join(runDir(), 'testenv');
+export const testenvStateDir = (): string => process.env.AFXDP_TESTENV_STATE ?? join(runDir(), 'testenv');
 
 let root: string | undefined;
 /** The repository root, found upwards from this file: from dist/ and build/test/ alike. */

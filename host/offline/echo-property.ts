@@ -196,5 +196,8 @@ export const propertyOf = (check: Checker) =>
 
 let echoChecker: Checker | undefined;
 /** The real build/asm/echo.wasm, what npm test and afxdp-wasm fuzz check: loaded when the first case runs. */
-export const checkCase: Checker = (c) => (echoChecker ??= checkerFor(loadHandler(handlerFile('echo.wasm'))))(c);
+export const checkCase: Checker = (c) => {
+  echoChecker ??= checkerFor(loadHandler(handlerFile('echo.wasm')));
+  return echoChecker(c);
+};
 export const property = propertyOf(checkCase);

@@ -30,8 +30,8 @@ export function allEnvs(): EnvState[] {
 
 export function saveEnv(env: EnvState): void {
   mkdirSync(testenvStateDir(), { recursive: true, mode: 0o700 });
-  writeFileSync(fileOf(env.name), JSON.stringify(env, null, 2) + '\n');
-  writeFileSync(currentFile(), env.name + '\n');
+  writeFileSync(fileOf(env.name), `${JSON.stringify(env, null, 2)}\n`);
+  writeFileSync(currentFile(), `${env.name}\n`);
 }
 
 export function forgetEnv(name: string): void {

@@ -125,8 +125,8 @@ export async function holdBench(env: EnvState, rate: number, seconds = 60, args:
     console.log(
       `\nHold: ${seconds} s paced at ${(rate / 1e6).toFixed(3)} M/s asked, ${(g.rate / 1e6).toFixed(3)} M/s sent ` +
         `(${args.join(' ') || 'defaults'}): reply ratio ${out.replyRatio.toFixed(5)}, ${g.lost} lost; kernel: ` +
-        `rx_fill_ring_empty_descs ${xdp?.['rx_fill_ring_empty_descs'] ?? '?'}, rx_dropped ${xdp?.['rx_dropped'] ?? '?'}, ` +
-        `rx_ring_full ${xdp?.['rx_ring_full'] ?? '?'}`,
+        `rx_fill_ring_empty_descs ${xdp?.rx_fill_ring_empty_descs ?? '?'}, rx_dropped ${xdp?.rx_dropped ?? '?'}, ` +
+        `rx_ring_full ${xdp?.rx_ring_full ?? '?'}`,
     );
     return out;
   } finally {

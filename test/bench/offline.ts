@@ -39,7 +39,7 @@ export function offlineBench(): Record<string, number> {
     hopLimit: 64,
   });
   const bytes = new Uint8Array(runner.memory.buffer);
-  const heapBase = Number((runner.instance.exports['heap_base'] as () => number)());
+  const heapBase = Number((runner.instance.exports.heap_base as () => number)());
   bytes.fill(0x5a, heapBase, heapBase + (1 << 20));
   const place = () =>
     frames.forEach((f, i) => {

@@ -81,5 +81,5 @@ export function svgPlot(title: string, series: Series[], axes: Axes = REPLIES): 
     );
   });
   parts.push('</svg>');
-  return parts.join('\n') + '\n';
+  return `${parts.join('\n')}\n`;
 }

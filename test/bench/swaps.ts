@@ -50,8 +50,8 @@ export async function swapBench(env: EnvState, swaps = 100): Promise<Record<stri
     tx: c.txPackets,
     unexplained: c.rxPackets - (c.txPackets + c.dropped + c.invalid + c.txRingFull),
     handlerErrors: c.handlerErrors,
-    kernelRxDropped: r.exit!.xdp?.['rx_dropped'] ?? 0,
-    kernelRingFull: r.exit!.xdp?.['rx_ring_full'] ?? 0,
+    kernelRxDropped: r.exit!.xdp?.rx_dropped ?? 0,
+    kernelRingFull: r.exit!.xdp?.rx_ring_full ?? 0,
   };
   console.log(`\n${swaps} swaps under a flood (ctl swap, between two files of echo.wasm):`);
   console.log(

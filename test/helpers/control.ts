@@ -14,13 +14,13 @@ import { ROOT } from './cli.js';
  * uvu runs every file in one process: the variable is put back after.
  */
 export async function withRunDir<T>(fn: () => Promise<T> | T): Promise<T> {
-  const before = process.env['AFXDP_RUN_DIR'];
-  process.env['AFXDP_RUN_DIR'] = mkdtempSync(join(tmpdir(), 'afxdp-run-'));
+  const before = process.env.AFXDP_RUN_DIR;
+  process.env.AFXDP_RUN_DIR = mkdtempSync(join(tmpdir(), 'afxdp-run-'));
   try {
     return await fn();
   } finally {
-    if (before === undefined) delete process.env['AFXDP_RUN_DIR'];
-    else process.env['AFXDP_RUN_DIR'] = before;
+    if (before === undefined) delete process.env.AFXDP_RUN_DIR;
+    else process.env.AFXDP_RUN_DIR = before;
   }
 }
 

@@ -9,7 +9,7 @@ import type { EnvState } from '../../host/testenv/state.js';
 import { ROOT, runCli } from './cli.js';
 
 // Our own state folder: tests never change the user's current environment.
-process.env['AFXDP_TESTENV_STATE'] ??= mkdtempSync(join(tmpdir(), 'afxdp-testenv-'));
+process.env.AFXDP_TESTENV_STATE ??= mkdtempSync(join(tmpdir(), 'afxdp-testenv-'));
 
 let counter = 0;
 /** A name no other run uses at the same time: prefix + pid + counter, at most 15 characters. */

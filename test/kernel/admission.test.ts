@@ -66,7 +66,9 @@ test('live: a ping from another source gets through a flood with --fair, and far
     ] as const) {
       let sent = 0;
       const run = await serving(env.name, ['-p', ...args], async () => {
-        const ping = await pingDuring(env, 250, () => void (sent = gen(env, '--seconds', '3').sent));
+        const ping = await pingDuring(env, 250, () => {
+          sent = gen(env, '--seconds', '3').sent;
+        });
         results[name] = { ping, sent };
       });
       const { counters: c, frames } = run.exit!;

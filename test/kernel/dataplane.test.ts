@@ -54,9 +54,9 @@ test("echo online: IPv4 ping, and a ping to ff02::1 answered from the interface'
       );
       assert.match(multicast.stdout, '3 received');
       assert.match(multicast.stdout, `from ${outerAddr(env)}`);
-      await waitFor('a stats line with reasons', () => (r.stats.at(-1)?.reasons?.['replied'] ?? 0) >= 8);
+      await waitFor('a stats line with reasons', () => (r.stats.at(-1)?.reasons?.replied ?? 0) >= 8);
     });
-    assert.ok((run.exit!.reasons['replied'] ?? 0) >= 8, JSON.stringify(run.exit!.reasons));
+    assert.ok((run.exit!.reasons.replied ?? 0) >= 8, JSON.stringify(run.exit!.reasons));
   });
 });
 
@@ -211,10 +211,7 @@ for (const [name, handler] of [
       assert.ok(c.rxPackets > 1000, `RX ${c.rxPackets}`);
       const lost = run.exit!.xdp!;
       // Everything the XDP program redirected is either counted by us or by the kernel's drop counters.
-      assert.ok(
-        c.rxPackets + lost['rx_dropped']! <= 100_000 + 100,
-        `RX ${c.rxPackets} + kernel drops ${lost['rx_dropped']}`,
-      );
+      assert.ok(c.rxPackets + lost.rx_dropped! <= 100_000 + 100, `RX ${c.rxPackets} + kernel drops ${lost.rx_dropped}`);
       if (name === 'drop') assert.is(c.txPackets, 0);
       else assert.ok(c.txPackets > 0);
     });

@@ -159,7 +159,9 @@ test('every RX queue: on a 4-queue veth, -Q 0 misses flows hashed elsewhere (and
   await withEnv({ queues: 4 }, async (env) => {
     const FLOWS = 32;
     let one = 0;
-    const single = await serving(env, ['-Q', '0', '--handler', UDP_ECHO], () => void (one = udpFlows(env, FLOWS)));
+    const single = await serving(env, ['-Q', '0', '--handler', UDP_ECHO], () => {
+      one = udpFlows(env, FLOWS);
+    });
     assert.match(
       single.stderr,
       new RegExp(
@@ -170,7 +172,9 @@ test('every RX queue: on a 4-queue veth, -Q 0 misses flows hashed elsewhere (and
     assert.is(single.exit!.counters.txPackets, one);
 
     let all = 0;
-    const every = await serving(env, ['-Q', 'all', '--handler', UDP_ECHO], () => void (all = udpFlows(env, FLOWS)));
+    const every = await serving(env, ['-Q', 'all', '--handler', UDP_ECHO], () => {
+      all = udpFlows(env, FLOWS);
+    });
     assert.is(all, FLOWS, '-Q all answers every flow');
     const perQueue = every.exit!.queues.map((q) => q.counters.rxPackets);
     assert.is(perQueue.length, 4);

@@ -34,7 +34,7 @@ test('a start that fails after its first worker: one line, exit 1, nothing attac
     const flood = spawn('ip', ['netns', 'exec', env.name, 'ping', '-6', '-f', '-q', outerAddr(env)], {
       stdio: 'ignore',
     });
-    process.env['AFXDP_TEST_FAIL'] = 'after-first-worker';
+    process.env.AFXDP_TEST_FAIL = 'after-first-worker';
     try {
       await sleep(200);
       for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
@@ -54,7 +54,7 @@ test('a start that fails after its first worker: one line, exit 1, nothing attac
         assert.is(attachedProgram(env.name), undefined, `attempt ${attempt} left a program`);
       }
     } finally {
-      delete process.env['AFXDP_TEST_FAIL'];
+      delete process.env.AFXDP_TEST_FAIL;
       flood.kill('SIGKILL');
     }
   });
@@ -62,7 +62,7 @@ test('a start that fails after its first worker: one line, exit 1, nothing attac
 
 test('AFXDP_TEST_FAIL with an unknown point: one line saying which points there are', async () => {
   await withEnv({ noPing: true }, async (env) => {
-    process.env['AFXDP_TEST_FAIL'] = 'sometime';
+    process.env.AFXDP_TEST_FAIL = 'sometime';
     try {
       const res = await runToExit(['-d', env.name]);
       assert.is(res.code, 1, res.stderr);
@@ -72,7 +72,7 @@ test('AFXDP_TEST_FAIL with an unknown point: one line saying which points there 
       );
       assert.is(attachedProgram(env.name), undefined);
     } finally {
-      delete process.env['AFXDP_TEST_FAIL'];
+      delete process.env.AFXDP_TEST_FAIL;
     }
   });
 });

@@ -191,9 +191,9 @@ test('every queue swaps: on a 4-queue veth, ctl status names the new handler on 
       assert.is(ctl('swap', DROP, '-d', env.name).code, 0);
       const status = ctl('status', '-d', env.name).out.split('\n');
       assert.is(status.length, 4, status.join('\n'));
-      status.forEach((line, q) =>
-        assert.match(line, new RegExp(`^queue ${q}: .*drop\\.wasm \\(sha256 [0-9a-f]{12}\\) since `)),
-      );
+      status.forEach((line, q) => {
+        assert.match(line, new RegExp(`^queue ${q}: .*drop\\.wasm \\(sha256 [0-9a-f]{12}\\) since `));
+      });
     });
   });
 });

@@ -49,7 +49,7 @@ test('a million packets leave the handler heap untouched (zero allocation per pa
     ipv6: undefined,
     hopLimit: 64,
   });
-  const heapBase = Number((runner.instance.exports['heap_base'] as () => number)());
+  const heapBase = Number((runner.instance.exports.heap_base as () => number)());
   const bytes = new Uint8Array(runner.memory.buffer);
   const SPAN = 1 << 20;
   bytes.fill(0x5a, heapBase, heapBase + SPAN);
