@@ -12,7 +12,7 @@
 //            the same run without swaps
 import { spawn } from 'node:child_process';
 import type { EnvState } from '../../host/testenv/state.js';
-import { INNER_IF, ipv6Prefix, outerAddr } from '../../host/testenv/state.js';
+import { INNER_IF, outerAddr } from '../../host/testenv/state.js';
 import { run as runCmd } from '../../host/lib/exec.js';
 import { type Latency, genAsync, macOf } from '../helpers/traffic.js';
 import { outerRx, quantile } from './common.js';
@@ -44,13 +44,16 @@ export const LATENCY_ROWS: Responder[] = [
   pinned(POLL),
   pinned(COALESCE),
   pinned(LESSON),
-  // --cpu rows go here, once afxdp-wasm has --cpu LIST. No taskset: --cpu pins the worker itself
-  // and moves the other threads off that core, which a taskset mask would forbid. For example:
-  // { name: 'afxdp-wasm, defaults with --cpu 1 (spin)', args: ['--cpu', '1'] },
+  // No taskset for --cpu: it pins the worker itself and moves Node's other threads off that core.
+  { name: 'afxdp-wasm, --cpu 1 (spin)', args: ['--cpu', RESPONDER_CPU] },
+  { name: 'afxdp-wasm, -p --cpu 1', args: ['-p', '--cpu', RESPONDER_CPU] },
+  { name: 'afxdp-wasm, --fair --cpu 1 (spin)', args: ['--fair', '--cpu', RESPONDER_CPU] },
+  { name: 'afxdp-wasm, -p --fair --cpu 1', args: ['-p', '--fair', '--cpu', RESPONDER_CPU] },
   pinned(C_SPIN),
   XDP_TX,
 ];
 
+const PROBE_SOURCE = 'fd00:fa1::3';
 const PROBE = { count: 400, intervalS: 0.01, startMs: 1000, id: '2989' }; // id: not the generator's (0x6e6)
 const PROBE_MS = PROBE.startMs + PROBE.count * PROBE.intervalS * 1000;
 const FRACTIONS = [0.1, 0.5, 0.9, 2, 5];
@@ -78,10 +81,15 @@ export interface Point {
   ping: Ping | null;
 }
 
-/** A second source on the inner side (the prefix's ::3), with a permanent neighbour entry like the inner address's. */
+/**
+ * A second source on the inner side, in a /64 of its own: another flow for --fair, which tells
+ * IPv6 sources apart by /64. The outer side gets a route and a permanent neighbour entry for it,
+ * so the kernel's own stack answers it as well.
+ */
 function addProbeSource(env: EnvState): string {
-  const addr = `${ipv6Prefix(env)}3`;
+  const addr = PROBE_SOURCE;
   runCmd(['ip', '-n', env.name, 'addr', 'add', `${addr}/64`, 'dev', INNER_IF, 'nodad']);
+  runCmd(['ip', 'route', 'add', `${addr}/128`, 'dev', env.name]);
   runCmd(['ip', 'neigh', 'add', addr, 'lladdr', macOf(env, true), 'dev', env.name, 'nud', 'permanent']);
   return addr;
 }
