@@ -34,12 +34,11 @@ static void learn_rate(struct admission *a, uint64_t dt_ns)
 	a->service_pps = a->service_pps > 0 ? a->service_pps + (pps - a->service_pps) / 8 : pps;
 }
 
+// Zero while the service rate is unknown: a delay we cannot measure never congests the queue.
 static uint32_t estimate_delay_us(const struct admission *a)
 {
-	if (a->min_backlog == 0 || a->min_backlog == UINT32_MAX)
+	if (a->min_backlog == 0 || a->min_backlog == UINT32_MAX || a->service_pps <= 0)
 		return 0;
-	if (a->service_pps <= 0)
-		return UINT32_MAX;
 	double us = a->min_backlog * 1e6 / a->service_pps;
 	return us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
 }
@@ -47,14 +46,23 @@ static uint32_t estimate_delay_us(const struct admission *a)
 // Above target: congested, and the quantum is cut in proportion to the
 // overshoot (at most halved a tick), from no more than what the port serves
 // per window. Below it while still dropping: the quantum grows by 1/32 of
-// that a tick, up to 5/4 of it (one flow alone cannot use more). Congestion
+// that a tick, up to 5/4 of it (one flow alone cannot use more); but when the
+// ring ran dry in the tick the port had room to spare, whatever the rate it
+// was thought to serve, so the quantum grows by half, with no cap. Congestion
 // ends after a calm spell, or after a tick so long that the port must have slept.
-static void control(struct admission *a, uint64_t now_ns, uint64_t dt_ns, uint64_t drops)
+static void control(struct admission *a, uint64_t now_ns, uint64_t dt_ns, uint64_t drops, bool ran_dry)
 {
 	bool dropping = drops != a->drops_seen;
 	double full = per_window(a);
 	a->drops_seen = drops;
-	if (a->delay_us > a->target_us) {
+	bool above = a->delay_us > a->target_us;
+	if (!above)
+		a->above_since_ns = 0;
+	else if (!a->above_since_ns)
+		a->above_since_ns = now_ns;
+	// A queue is only standing once it has stood a while: the backlog a short stall leaves drains
+	// by itself, and cutting flows for it would only drop what the port was about to serve.
+	if (above && (a->congested || now_ns - a->above_since_ns >= ADMISSION_PERSIST_NS)) {
 		double from = a->congested && a->quantum < full ? a->quantum : full;
 		double cut = (double)a->target_us / a->delay_us;
 		a->quantum = clamp_quantum(from * (cut < 0.5 ? 0.5 : cut));
@@ -64,10 +72,17 @@ static void control(struct admission *a, uint64_t now_ns, uint64_t dt_ns, uint64
 	}
 	if (!a->congested)
 		return;
-	if (dropping) {
-		double q = a->quantum + (full / 32 > 1 ? full / 32 : 1);
+	if (dropping && ran_dry) {
 		a->calm_since_ns = 0;
-		a->quantum = clamp_quantum(q < full * 5 / 4 ? q : full * 5 / 4);
+		a->quantum = clamp_quantum(a->quantum * 1.25 + 1);
+		return;
+	}
+	if (dropping) {
+		double q = a->quantum + (full / 32 > 1 ? full / 32 : 1), cap = full * 5 / 4;
+		a->calm_since_ns = 0;
+		if (q > cap) // below the target a quantum is never lowered, only held
+			q = a->quantum > cap ? a->quantum : cap;
+		a->quantum = clamp_quantum(q);
 		return;
 	}
 	if (!a->calm_since_ns)
@@ -88,7 +103,7 @@ bool admission_step(struct admission *a, uint64_t now_ns, uint32_t taken, uint32
 	uint32_t was_quantum = a->quantum;
 	learn_rate(a, dt);
 	a->delay_us = estimate_delay_us(a);
-	control(a, now_ns, dt, drops);
+	control(a, now_ns, dt, drops, a->min_backlog == 0);
 	a->tick_ns = now_ns;
 	a->taken = 0;
 	a->min_backlog = UINT32_MAX;

@@ -17,6 +17,7 @@ extern "C" {
 #define ADMISSION_TICK_NS     1000000ull   // the controller acts at most once per millisecond
 #define ADMISSION_WINDOW_US   1000u	   // the XDP program's counting window
 #define ADMISSION_CLEAR_NS    100000000ull // calm (below target, no drops) this long: not congested
+#define ADMISSION_PERSIST_NS  10000000ull  // above the target this long before flows are cut
 #define ADMISSION_MIN_QUANTUM 4u	   // a sparse flow's short burst always passes
 #define ADMISSION_MAX_QUANTUM 65536u
 
@@ -24,12 +25,13 @@ struct admission {
 	uint32_t target_us;
 	bool congested;
 	uint32_t quantum;
-	uint32_t delay_us;	// the last estimate
-	double service_pps;	// smoothed, learnt only while the port never ran dry
-	uint64_t tick_ns;	// start of the current tick
-	uint64_t taken;		// packets taken in it
-	uint32_t min_backlog;	// least RX backlog seen after a batch in it
-	uint64_t calm_since_ns; // 0 unless calm
+	uint32_t delay_us;	 // the last estimate
+	double service_pps;	 // smoothed, learnt only while the port never ran dry
+	uint64_t tick_ns;	 // start of the current tick
+	uint64_t taken;		 // packets taken in it
+	uint32_t min_backlog;	 // least RX backlog seen after a batch in it
+	uint64_t calm_since_ns;	 // 0 unless calm
+	uint64_t above_since_ns; // 0 unless the delay is above the target
 	uint64_t drops_seen;
 };
 

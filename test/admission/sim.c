@@ -1,7 +1,8 @@
 // A fluid model of one queue for the admission controller (shim/admission.c):
 // a heavy flow offered at some rate, the XDP program's per-window quantum,
 // the RX ring, and a port that serves at a fixed rate. Usage: sim OFFERED_PPS SERVICE_PPS TARGET_US SECONDS STOP_AT_S
-// (the heavy flow stops at STOP_AT_S). Prints one JSON object.
+// [STALL_EVERY_MS STALL_MS] (the heavy flow stops at STOP_AT_S; the port, like a thread taken off its core, serves
+// nothing for STALL_MS every STALL_EVERY_MS). Prints one JSON object.
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -12,8 +13,9 @@
 
 int main(int argc, char **argv)
 {
-	if (argc != 6)
+	if (argc != 6 && argc != 8)
 		return 2;
+	double stall_every_ns = argc == 8 ? atof(argv[6]) * 1e6 : 0, stall_ns = argc == 8 ? atof(argv[7]) * 1e6 : 0;
 	double offered = atof(argv[1]), service = atof(argv[2]), seconds = atof(argv[4]), stop_at = atof(argv[5]);
 	struct admission a;
 	admission_init(&a, (uint32_t)atoi(argv[3]), 0);
@@ -36,9 +38,12 @@ int main(int argc, char **argv)
 		queue += pass;
 		if (queue > RING)
 			queue = RING; // the kernel drops what the ring cannot hold
-		double served = service * STEP_NS / 1e9;
+		bool stalled = stall_every_ns > 0 && (double)(now % (uint64_t)stall_every_ns) < stall_ns;
+		double served = stalled ? 0 : service * STEP_NS / 1e9;
 		served = served < queue ? served : queue;
 		queue -= served;
+		if (stalled) // a thread off its core takes no batch and runs no controller
+			continue;
 		if (admission_step(&a, now, (uint32_t)served, (uint32_t)queue, drops)) {
 			congested = a.congested;
 			quantum = a.quantum;
