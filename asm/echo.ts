@@ -10,7 +10,7 @@
 //   broadcast address the interface's own address and MAC;
 // - no padding beyond the shortest Ethernet frame.
 import { descAddr, descLen } from './lib/abi';
-import { settle } from './lib/answer';
+import { applyAnswer } from './lib/answer';
 import { get16, put16, swapBytes } from './lib/bytes';
 import { finish, fold, sumWords, updateChecksum } from './lib/checksum';
 import { HAS_IPV4, HAS_IPV6, configFlags, hopLimit, ifaceAddr4, ifaceAddr6, ifaceMac, setConfig } from './lib/config';
@@ -131,6 +131,6 @@ function answer(frame: usize, len: u32): i32 {
 export function process(batch: usize, n: u32): void {
   for (let i: u32 = 0; i < n; i++) {
     const len = descLen(batch, i);
-    settle(batch, i, answer(descAddr(batch, i), len), len);
+    applyAnswer(batch, i, answer(descAddr(batch, i), len), len);
   }
 }

@@ -2,7 +2,7 @@
 // port 7, over IPv6 or IPv4, go back to their sender with the same payload;
 // everything else is dropped. Compare asm/echo.ts, which does the same for ping.
 import { descAddr, descLen } from './lib/abi';
-import { settle } from './lib/answer';
+import { applyAnswer } from './lib/answer';
 import { get16, put16, swapBytes } from './lib/bytes';
 import { hopLimit, ifaceMac, setConfig } from './lib/config';
 import { ETH_P_IP, ETH_P_IPV6, isGroupMac, l3Offset, padded, replyMacs } from './lib/ethernet';
@@ -75,6 +75,6 @@ export function process(batch: usize, n: u32): void {
       if (type == ETH_P_IPV6) reply = echo6(frame, <u32>l3, len);
       else if (type == ETH_P_IP) reply = echo4(frame, <u32>l3, len);
     }
-    settle(batch, i, reply, len);
+    applyAnswer(batch, i, reply, len);
   }
 }

@@ -272,11 +272,11 @@ Napi::Value AbortBatch(const Napi::CallbackInfo &info)
 	return Napi::Number::New(info.Env(), p ? port_abort_batch(p) : 0);
 }
 
-Napi::Value Settle(const Napi::CallbackInfo &info)
+Napi::Value Drain(const Napi::CallbackInfo &info)
 {
 	port *p = port_of(info);
 	if (p)
-		port_settle(p);
+		port_drain(p);
 	return info.Env().Undefined();
 }
 
@@ -643,20 +643,13 @@ Napi::Value TakeLog(const Napi::CallbackInfo &info)
 	return take_log(info.Env());
 }
 
-Napi::Value Versions(const Napi::CallbackInfo &info)
-{
-	Napi::Object out = Napi::Object::New(info.Env());
-	out.Set("libbpf", libbpf_version_string());
-	return out;
-}
-
 Napi::Object Init(Napi::Env env, Napi::Object exports)
 {
 	libxdp_set_print(capture_libxdp);
 	libbpf_set_print(capture_libbpf);
 	exports.Set("open", Napi::Function::New(env, Open));
 	exports.Set("step", Napi::Function::New(env, Step));
-	exports.Set("settle", Napi::Function::New(env, Settle));
+	exports.Set("drain", Napi::Function::New(env, Drain));
 	exports.Set("abortBatch", Napi::Function::New(env, AbortBatch));
 	exports.Set("wait", Napi::Function::New(env, Wait));
 	exports.Set("newWaker", Napi::Function::New(env, NewWaker));
@@ -676,7 +669,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports)
 	exports.Set("admit", Napi::Function::New(env, Admit));
 	exports.Set("takeLog", Napi::Function::New(env, TakeLog));
 	exports.Set("stages", stage_numbers(env));
-	exports.Set("versions", Napi::Function::New(env, Versions));
 	return exports;
 }
 

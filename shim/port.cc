@@ -217,7 +217,7 @@ uint32_t port_abort_batch(struct port *p)
 	return n;
 }
 
-void port_settle(struct port *p)
+void port_drain(struct port *p)
 {
 	if (p->fair)
 		publish_admission(p);
@@ -344,21 +344,21 @@ void port_close(struct port *p)
 	port_free(p);
 }
 
-int port_open(const struct port_config *cfg, struct port **out, enum shim_stage *failed_at)
+static bool layout_ok(const struct port_config *cfg)
 {
-	uint64_t umem_size = (uint64_t)cfg->frames * cfg->frame_size;
+	uint64_t umem_end = cfg->umem_offset + (uint64_t)cfg->frames * cfg->frame_size;
 	uint64_t batch_end = cfg->batch_offset + (uint64_t)cfg->batch_max * sizeof(struct batch_desc);
-	*failed_at = STAGE_CHECK_LAYOUT;
-	if (cfg->umem_offset % 4096 || cfg->umem_offset + umem_size > cfg->memory_size ||
-	    batch_end > cfg->umem_offset || cfg->counters_offset + PC_COUNT * 8 > cfg->batch_offset ||
-	    cfg->counters_offset % 8)
-		return -EINVAL;
+	return cfg->umem_offset % 4096 == 0 && umem_end <= cfg->memory_size && batch_end <= cfg->umem_offset &&
+	       cfg->counters_offset + PC_COUNT * 8 <= cfg->batch_offset && cfg->counters_offset % 8 == 0;
+}
 
+// The port's own memory; the areas it uses in the wasm memory are only pointed at.
+static struct port *port_alloc(const struct port_config *cfg)
+{
 	// Zeroed: libxdp reads the ring structs before filling them in.
-	*failed_at = STAGE_ALLOCATE;
 	struct port *p = (struct port *)calloc(1, sizeof(*p));
 	if (!p)
-		return -ENOMEM;
+		return NULL;
 	p->cfg = *cfg;
 	p->cfg.ifname = NULL; // not kept: the caller's string
 	p->umem_area = cfg->memory + cfg->umem_offset;
@@ -368,62 +368,91 @@ int port_open(const struct port_config *cfg, struct port **out, enum shim_stage 
 	p->batch_frames = (uint32_t *)calloc(cfg->batch_max, sizeof(uint32_t));
 	if (!p->free_frames || !p->batch_frames) {
 		port_free(p);
-		return -ENOMEM;
+		return NULL;
 	}
 	memset((void *)p->counters, 0, PC_COUNT * sizeof(uint64_t));
+	return p;
+}
 
+static int create_umem(struct port *p)
+{
 	struct xsk_umem_config ucfg = {
-		.fill_size = cfg->ring_size,
-		.comp_size = cfg->ring_size,
-		.frame_size = cfg->frame_size,
+		.fill_size = p->cfg.ring_size,
+		.comp_size = p->cfg.ring_size,
+		.frame_size = p->cfg.frame_size,
 		.frame_headroom = 0,
 		.flags = 0,
 	};
-	*failed_at = STAGE_CREATE_UMEM;
-	int err = xsk_umem__create(&p->umem, p->umem_area, umem_size, &p->fill, &p->comp, &ucfg);
-	if (err) {
+	uint64_t size = (uint64_t)p->cfg.frames * p->cfg.frame_size;
+	int err = xsk_umem__create(&p->umem, p->umem_area, size, &p->fill, &p->comp, &ucfg);
+	if (err)
 		p->umem = NULL;
-		port_free(p);
-		return err;
-	}
+	return err;
+}
 
+static int create_socket(struct port *p, const char *ifname)
+{
 	struct xsk_socket_config scfg;
 	memset(&scfg, 0, sizeof(scfg));
-	scfg.rx_size = cfg->ring_size;
-	scfg.tx_size = cfg->ring_size;
-	scfg.libxdp_flags = cfg->inhibit_prog_load ? XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD : 0;
-	scfg.xdp_flags = cfg->xdp_flags;
-	scfg.bind_flags = cfg->bind_flags;
-	*failed_at = STAGE_CREATE_SOCKET;
+	scfg.rx_size = p->cfg.ring_size;
+	scfg.tx_size = p->cfg.ring_size;
+	scfg.libxdp_flags = p->cfg.inhibit_prog_load ? XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD : 0;
+	scfg.xdp_flags = p->cfg.xdp_flags;
+	scfg.bind_flags = p->cfg.bind_flags;
 	// Rebinding a queue just after a socket on it closed can answer EBUSY for a moment.
+	int err;
 	for (int tries = 0;; tries++) {
-		err = xsk_socket__create(&p->xsk, cfg->ifname, cfg->queue, p->umem, &p->rx, &p->tx, &scfg);
+		err = xsk_socket__create(&p->xsk, ifname, p->cfg.queue, p->umem, &p->rx, &p->tx, &scfg);
 		if (err != -EBUSY || tries >= 20)
 			break;
 		usleep(50 * 1000);
 	}
-	if (err) {
+	if (err)
 		p->xsk = NULL;
-		port_free(p);
-		return err;
-	}
+	return err;
+}
 
-	// One kick may send a whole batch (kernels >= 6.17; default 32 a sendto()):
-	// fewer syscalls per batch. Older kernels refuse it, and 32 a kick stays.
-	int tx_budget = cfg->batch_max < 32 ? 32 : cfg->batch_max > cfg->ring_size ? cfg->ring_size : cfg->batch_max;
-	setsockopt(xsk_socket__fd(p->xsk), SOL_XDP, XDP_MAX_TX_SKB_BUDGET, &tx_budget, sizeof(tx_budget));
-	if (cfg->busy_poll_us) {
-		int one = 1, us = (int)cfg->busy_poll_us, budget = (int)cfg->batch_max;
-		int fd = xsk_socket__fd(p->xsk);
-		*failed_at = STAGE_SET_BUSY_POLL;
-		if (setsockopt(fd, SOL_SOCKET, SO_PREFER_BUSY_POLL, &one, sizeof(one)) ||
-		    setsockopt(fd, SOL_SOCKET, SO_BUSY_POLL, &us, sizeof(us)) ||
-		    setsockopt(fd, SOL_SOCKET, SO_BUSY_POLL_BUDGET, &budget, sizeof(budget))) {
-			err = -errno;
-			port_free(p);
-			return err;
-		}
-	}
+// One kick may send a whole batch (kernels >= 6.17; default 32 a sendto()): fewer syscalls
+// per batch. Older kernels refuse it, and 32 a kick stays: so its failure is no failure.
+static void set_tx_budget(struct port *p)
+{
+	uint32_t batch = p->cfg.batch_max, ring = p->cfg.ring_size;
+	int budget = batch < 32 ? 32 : batch > ring ? ring : batch;
+	setsockopt(xsk_socket__fd(p->xsk), SOL_XDP, XDP_MAX_TX_SKB_BUDGET, &budget, sizeof(budget));
+}
+
+static int set_busy_poll(struct port *p)
+{
+	int one = 1, us = (int)p->cfg.busy_poll_us, budget = (int)p->cfg.batch_max;
+	int fd = xsk_socket__fd(p->xsk);
+	if (setsockopt(fd, SOL_SOCKET, SO_PREFER_BUSY_POLL, &one, sizeof(one)) ||
+	    setsockopt(fd, SOL_SOCKET, SO_BUSY_POLL, &us, sizeof(us)) ||
+	    setsockopt(fd, SOL_SOCKET, SO_BUSY_POLL_BUDGET, &budget, sizeof(budget)))
+		return -errno;
+	return 0;
+}
+
+int port_open(const struct port_config *cfg, struct port **out, enum shim_stage *failed_at)
+{
+	*failed_at = STAGE_CHECK_LAYOUT;
+	if (!layout_ok(cfg))
+		return -EINVAL;
+	*failed_at = STAGE_ALLOCATE;
+	struct port *p = port_alloc(cfg);
+	if (!p)
+		return -ENOMEM;
+	int err;
+	*failed_at = STAGE_CREATE_UMEM;
+	if ((err = create_umem(p)))
+		goto fail;
+	*failed_at = STAGE_CREATE_SOCKET;
+	if ((err = create_socket(p, cfg->ifname)))
+		goto fail;
+	set_tx_budget(p);
+	*failed_at = STAGE_SET_BUSY_POLL;
+	if (cfg->busy_poll_us && (err = set_busy_poll(p)))
+		goto fail;
+
 	for (uint32_t i = 0; i < cfg->frames; i++)
 		free_frame(p, (uint64_t)(cfg->frames - 1 - i) * cfg->frame_size);
 	p->counters[PC_FRAMES_TOTAL] = cfg->frames;
@@ -431,4 +460,7 @@ int port_open(const struct port_config *cfg, struct port **out, enum shim_stage 
 	publish_frames(p);
 	*out = p;
 	return 0;
+fail:
+	port_free(p);
+	return err;
 }

@@ -48,8 +48,8 @@ uint32_t port_step(struct port *p);
 // Drops the batch a handler was working on when its thread was stopped: the
 // verdicts in it cannot be trusted. Returns how many frames it held.
 uint32_t port_abort_batch(struct port *p);
-// Settles the last batch and reaps what TX finished, taking no new RX.
-void port_settle(struct port *p);
+// At the end: settles the last batch and reaps what TX finished, taking no new RX.
+void port_drain(struct port *p);
 // Settles the last batch (verdicts, TX kick, COMPLETION, FILL) and takes no
 // new RX: called before sleeping, so no reply waits out the sleep.
 void port_flush(struct port *p);

@@ -124,7 +124,7 @@ async function main(): Promise<void> {
       .join(', ')}`,
   );
   const goals = targets(RESPONDERS, rows, sweep, idle['poll (-p)']!, napiThread);
-  console.log(`\nTargets (issue #7), from this run:\n\n${targetTable(goals)}`);
+  console.log(`\nThe performance targets, from this run:\n\n${targetTable(goals)}`);
   writeFileSync(
     join(dir, 'bench.json'),
     `${JSON.stringify(

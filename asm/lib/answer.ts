@@ -3,7 +3,7 @@
 import { VERDICT_DROP, VERDICT_TX, setVerdict } from './abi';
 import { REPLIED, count } from './reasons';
 
-@inline export function settle(batch: usize, i: u32, answer: i32, len: u32): void {
+@inline export function applyAnswer(batch: usize, i: u32, answer: i32, len: u32): void {
   if (answer > 0) {
     count(REPLIED);
     setVerdict(batch, i, VERDICT_TX, <u32>answer);

@@ -1,10 +1,10 @@
 // afxdp-wasm replay: run a handler over every frame of a capture and write
 // what it would transmit. No NIC, no root.
 import { readFileSync, writeFileSync } from 'node:fs';
-import { isIP, isIPv6 } from 'node:net';
+import { isIP } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { loadHandler } from '../dataplane/handler.js';
-import { ipv4Bytes, ipv6Bytes, macBytes } from '../lib/addr.js';
+import { addressBytes, macBytes } from '../lib/addr.js';
 import { UserError } from '../lib/errors.js';
 import { type Capture, readCapture, writePcap } from '../offline/pcap.js';
 import { OfflineRunner } from '../offline/runner.js';
@@ -42,12 +42,9 @@ function replay(values: Values<typeof REPLAY_OPTIONS>, positionals: string[]): v
   if (!values.handler || !input || !output || positionals.length > 2) throw new UserError(SYNOPSIS);
   const handler = loadHandler(values.handler);
   const frames = readInput(input, values['allow-truncated']);
-  const six = values.addr.find((a) => isIPv6(a));
-  const four = values.addr.find((a) => !isIPv6(a));
   const runner = new OfflineRunner(handler, {
     mac: values.mac,
-    ipv6: six ? ipv6Bytes(six) : undefined,
-    ipv4: four ? ipv4Bytes(four) : undefined,
+    ...addressBytes(values.addr),
     hopLimit: values['hop-limit'],
   });
   const sent: Uint8Array[] = [];

@@ -63,7 +63,7 @@ export class Swapper {
     this.swap(path, why).catch((err: Error) => this.say(`Not swapped (${why}): ${err.message}`));
   }
 
-  /** --watch: the file's folder is watched (editors replace files); a change settles before it is loaded. */
+  /** --watch: the file's folder is watched (editors replace files); a change must stand still before it is loaded. */
   watch(): void {
     let timer: NodeJS.Timeout | undefined;
     let seen = '';
@@ -75,12 +75,12 @@ export class Swapper {
         return 'missing';
       }
     };
-    const settle = () => {
+    const loadOnceStill = () => {
       const now = stamp();
       if (now === 'missing') return; // being replaced: the rename will come
       if (now !== seen) {
         seen = now;
-        timer = setTimeout(settle, DEBOUNCE_MS); // still being written
+        timer = setTimeout(loadOnceStill, DEBOUNCE_MS); // still being written
         return;
       }
       this.trySwap(this.current, 'file changed');
@@ -90,7 +90,7 @@ export class Swapper {
       if (name !== basename(this.current)) return;
       clearTimeout(timer);
       seen = stamp();
-      timer = setTimeout(settle, DEBOUNCE_MS);
+      timer = setTimeout(loadOnceStill, DEBOUNCE_MS);
     });
     this.watcher.unref();
   }

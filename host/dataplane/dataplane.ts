@@ -12,7 +12,7 @@ import { constants } from 'node:os';
 import { availableParallelism } from 'node:os';
 import { UserError } from '../lib/errors.js';
 import { type CounterTable, type Handler, loadHandler, readCounters } from './handler.js';
-import { type SlotEvents, WorkerSlot } from './workers.js';
+import { type WorkerEvents, PacketWorker } from './workers.js';
 import { interfaceConfig, writeInterfaceConfig } from './iface-config.js';
 import { BATCH_OFFSET, COUNTER, COUNTERS_OFFSET, COUNTER_COUNT, UMEM_OFFSET, newMemory } from './layout.js';
 import { claimInterface, recordOwnership, releaseInterface } from './ownership.js';
@@ -150,12 +150,12 @@ export class Dataplane {
     private readonly opts: DataplaneOptions,
     private readonly served: ServedQueue[],
     readonly program: AttachedProgram | undefined,
-    private readonly slots: WorkerSlot[],
+    private readonly workers: PacketWorker[],
     private readonly undo: Undo,
   ) {
     this.watchdog = setInterval(() => {
       const now = performance.now();
-      for (const slot of slots) void slot.watch(now, STUCK_MS);
+      for (const worker of workers) void worker.watch(now, STUCK_MS);
       this.checkSockets();
     }, WATCHDOG_PERIOD_MS).unref();
   }
@@ -215,8 +215,8 @@ export class Dataplane {
         program ??= recordOwnership(shim, opts.ifname);
       }
       Dataplane.showLog(opts, shim.takeLog());
-      const slots = await Dataplane.startWorkers(opts, served, undo);
-      return new Dataplane(shim, opts, served, program, slots, undo);
+      const workers = await Dataplane.startWorkers(opts, served, undo);
+      return new Dataplane(shim, opts, served, program, workers, undo);
     } catch (err) {
       Dataplane.showLog(opts, shim.takeLog());
       await undo.run();
@@ -302,16 +302,20 @@ export class Dataplane {
    * One worker per queue, up to the number of cores (or of --cpu's CPUs, one each); beyond that
    * a worker serves several queues.
    */
-  private static async startWorkers(opts: DataplaneOptions, served: ServedQueue[], undo: Undo): Promise<WorkerSlot[]> {
+  private static async startWorkers(
+    opts: DataplaneOptions,
+    served: ServedQueue[],
+    undo: Undo,
+  ): Promise<PacketWorker[]> {
     const count = Math.min(served.length, opts.cpus?.length ?? availableParallelism());
     const groups: ServedQueue[][] = Array.from({ length: count }, () => []);
     served.forEach((q, i) => {
       groups[i % count]!.push(q);
     });
-    const events: SlotEvents = {
+    const events: WorkerEvents = {
       say: opts.say,
-      running(slot, handler, counters, retired) {
-        slot.queues.forEach((wq, i) => {
+      running(worker, handler, counters, retired) {
+        worker.queues.forEach((wq, i) => {
           const q = served.find((s) => s.port === wq.port)!;
           for (const [name, n] of Object.entries(retired[i] ?? {})) q.retired[name] = (q.retired[name] ?? 0) + n;
           q.handlerCounters = counters[i];
@@ -321,9 +325,9 @@ export class Dataplane {
       },
     };
     const fallback = loadHandler(handlerFile('drop.wasm'));
-    const slots: WorkerSlot[] = [];
+    const workers: PacketWorker[] = [];
     for (const [i, group] of groups.entries()) {
-      const slot = new WorkerSlot(
+      const worker = new PacketWorker(
         group.map((q) => ({ queue: q.queue, port: q.port, memory: q.memory })),
         opts.handler,
         fallback,
@@ -331,28 +335,28 @@ export class Dataplane {
         events,
       );
       // Before it starts: a start that fails half-way still stops the thread before the ports close.
-      undo.add(() => slot.stop(STOP_TIMEOUT_MS));
-      const counters = await slot.start();
+      undo.add(() => worker.stop(STOP_TIMEOUT_MS));
+      const counters = await worker.start();
       group.forEach((q, i) => {
         q.handlerCounters = counters[i];
       });
-      slots.push(slot);
+      workers.push(worker);
       failForTest('after-first-worker');
     }
     if (opts.cpus) {
       const note = keepOffWorkerCpus(
         loadShim(),
-        slots.map((s) => s.tid!),
+        workers.map((s) => s.tid!),
         opts.cpus.slice(0, count),
       );
       if (note) opts.say(note);
     }
-    return slots;
+    return workers;
   }
 
   /** Runs a new handler on every queue, between two batches; sockets, UMEM and XDP program stay. */
   async swap(handler: Handler): Promise<void> {
-    await Promise.all(this.slots.map((slot) => slot.swap(handler)));
+    await Promise.all(this.workers.map((worker) => worker.swap(handler)));
   }
 
   /** The queues served, in order. */
@@ -421,15 +425,15 @@ export class Dataplane {
       told = true;
       fn(why);
     };
-    for (const slot of this.slots)
-      slot.onDeath = (err) => this.failed!(`the packet worker died${err ? `: ${err.message}` : ''}`);
+    for (const worker of this.workers)
+      worker.onDeath = (err) => this.failed!(`the packet worker died${err ? `: ${err.message}` : ''}`);
   }
 
   /** Stops the workers, settles and closes the ports, detaches our program. Returns the kernel's last statistics. */
   async stop(): Promise<XdpStatistics | undefined> {
     if (this.stopped) return undefined;
     clearInterval(this.watchdog);
-    await Promise.all(this.slots.map((slot) => slot.stop(STOP_TIMEOUT_MS)));
+    await Promise.all(this.workers.map((worker) => worker.stop(STOP_TIMEOUT_MS)));
     const stats = this.statistics();
     this.stopped = true;
     await this.undo.run();

@@ -25,9 +25,6 @@ export interface CounterTable {
   names: string[];
 }
 
-/** A handler called abort() (an AssemblyScript assertion or error). */
-export class HandlerAbort extends Error {}
-
 const ALLOWED_IMPORTS = new Set(['env.memory', 'env.abort', 'env.trace', 'env.seed']);
 const BUILD_HINT = "build it with the project's asconfig.json (npm run build)";
 const FILE_HINT = 'give --handler a .wasm file (built ones are in build/asm/)';
@@ -142,7 +139,7 @@ export function instantiate(handler: Handler, memory: WebAssembly.Memory): Handl
   const env = {
     memory,
     abort(_msg: number, _file: number, line: number, column: number) {
-      throw new HandlerAbort(`handler aborted at line ${line}:${column}`);
+      throw new Error(`handler aborted at line ${line}:${column}`);
     },
     trace() {},
     seed: () => Date.now(),

@@ -1,8 +1,7 @@
 // The handler config block (asm/lib/config.ts, asm/CONTRACT.md; its layout is generated from
 // asm/contract/abi.json): what a handler knows about the interface it serves. Filled from the
 // interface's own configuration, or from --addr.
-import { isIPv6 } from 'node:net';
-import { ipv4Bytes, ipv6Bytes, macBytes } from '../lib/addr.js';
+import { addressBytes, ipv4Bytes, ipv6Bytes, macBytes } from '../lib/addr.js';
 import { run } from '../lib/exec.js';
 import { CONFIG, CONFIG_FLAG, HANDLER_CONFIG_OFFSET, HANDLER_CONFIG_SIZE } from './layout.js';
 
@@ -24,14 +23,11 @@ export function interfaceConfig(ifname: string, addrs: string[], hopLimit: numbe
   const info = link?.addr_info ?? [];
   const own6 = info.find((a) => a.family === 'inet6' && a.scope === 'global')?.local;
   const own4 = info.find((a) => a.family === 'inet')?.local;
-  const given6 = addrs.find((a) => isIPv6(a));
-  const given4 = addrs.find((a) => !isIPv6(a));
-  const six = given6 ?? own6;
-  const four = given4 ?? own4;
+  const given = addressBytes(addrs);
   return {
     mac: link?.address ? macBytes(link.address) : undefined,
-    ipv6: six ? ipv6Bytes(six) : undefined,
-    ipv4: four ? ipv4Bytes(four) : undefined,
+    ipv6: given.ipv6 ?? (own6 ? ipv6Bytes(own6) : undefined),
+    ipv4: given.ipv4 ?? (own4 ? ipv4Bytes(own4) : undefined),
     hopLimit,
   };
 }

@@ -77,7 +77,8 @@ export interface Shim {
   stages: Record<Stage, number>;
   open(config: PortConfig): number;
   step(port: number): number;
-  settle(port: number): void;
+  /** At the end: settles the last batch and reaps what TX finished, taking no new RX. */
+  drain(port: number): void;
   abortBatch(port: number): number;
   /**
    * Settles each port's last batch, then poll()s them and wakeFd (-1: none) for up to timeoutMs;
@@ -111,7 +112,6 @@ export interface Shim {
   /** The port holds its queue's RX delay near targetUs through the program's fair_queues map (bpf/xsk_fair.c). */
   admit(port: number, handle: number, targetUs: number): void;
   takeLog(): string[];
-  versions(): { libbpf: string };
 }
 
 export const ADDON_PATH = addonFile('shim', 'afxdp_shim');

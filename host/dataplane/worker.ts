@@ -82,112 +82,128 @@ interface Served {
   instance: HandlerInstance;
 }
 
-function run(input: WorkerInput): void {
-  const {
-    queues,
-    waiting: { pollMode, coalesceUs, batchMax, wakeFd, cpu },
-  } = input;
-  const shim = loadShim();
-  if (cpu !== undefined) {
-    const err = shim.setAffinity(0, [cpu]);
-    if (err !== 0)
-      throw new Error(
-        `cannot pin the worker of queues ${queues.map((q) => q.queue).join(',')} to CPU ${cpu} (errno ${err})`,
-      );
-  }
-  const post = (msg: WorkerMessage) => parentPort!.postMessage(msg);
-  let current = input.handler;
-  let lastGood: Handler | undefined;
-  let proved = false; // has current handled a batch without trapping?
-  let traps = 0;
+type Replaced = { retired: Record<string, number>[]; counters: (CounterTable | undefined)[] };
 
-  // A new handler starts with a fresh region: its data segments, zeroed heap, no state of the old one.
-  // Its pages go back to the kernel rather than being written with zeros: a fill(0) of 16 MiB
-  // took 10-14 ms here, all of it a pause in the data path.
-  const instantiateFresh = (handler: Handler, memory: WebAssembly.Memory) => {
-    shim.discard(new Uint8Array(memory.buffer), HANDLER_BASE, HANDLER_REGION_SIZE);
+/** One worker's loop over its queues; see the top of this file. */
+class PacketLoop {
+  private readonly shim = loadShim();
+  private readonly served: Served[];
+  private readonly ports: number[];
+  private readonly control: Int32Array;
+  private readonly garbage = new InstanceGarbage();
+  private current: Handler;
+  private lastGood: Handler | undefined;
+  /** Has the current handler answered a batch without trapping? */
+  private proved = false;
+  private traps = 0;
+
+  constructor(private readonly input: WorkerInput) {
+    const { queues, waiting } = input;
+    if (waiting.cpu !== undefined) this.pin(waiting.cpu);
+    this.current = input.handler;
+    this.served = queues.map(({ port, memory }) => ({
+      port,
+      memory,
+      counters: new BigUint64Array(memory.buffer, COUNTERS_OFFSET, COUNTER_COUNT),
+      batch: new Batch(memory),
+      instance: this.instantiateFresh(input.handler, memory),
+    }));
+    this.ports = queues.map((q) => q.port);
+    this.control = new Int32Array(queues[0]!.memory.buffer, CONTROL_OFFSET, CONTROL_WORDS);
+    // A restarted worker's predecessor was cut inside a batch: its verdicts cannot be trusted.
+    if (input.restarted) {
+      for (const q of this.served) if (this.shim.abortBatch(q.port) > 0) q.counters[COUNTER.handlerErrors]! += 1n;
+    }
+  }
+
+  private pin(cpu: number): void {
+    const err = this.shim.setAffinity(0, [cpu]);
+    if (err === 0) return;
+    const queues = this.input.queues.map((q) => q.queue).join(',');
+    throw new Error(`cannot pin the worker of queues ${queues} to CPU ${cpu} (errno ${err})`);
+  }
+
+  /**
+   * A new handler starts with a fresh region: its data segments, zeroed heap, no state of the old one.
+   * The region's pages go back to the kernel rather than being written with zeros: a fill(0) of
+   * 16 MiB took 10-14 ms here, all of it a pause in the data path.
+   */
+  private instantiateFresh(handler: Handler, memory: WebAssembly.Memory): HandlerInstance {
+    this.shim.discard(new Uint8Array(memory.buffer), HANDLER_BASE, HANDLER_REGION_SIZE);
     return instantiate(handler, memory);
-  };
-  const served: Served[] = queues.map(({ port, memory }) => ({
-    port,
-    memory,
-    counters: new BigUint64Array(memory.buffer, COUNTERS_OFFSET, COUNTER_COUNT),
-    batch: new Batch(memory),
-    instance: instantiateFresh(current, memory),
-  }));
-  if (input.restarted) {
-    for (const q of served) {
-      if (shim.abortBatch(q.port) > 0) q.counters[COUNTER.handlerErrors]! += 1n;
-    }
   }
+
   /** Puts a handler in every queue; returns what the old one had counted. */
-  const replaceWith = (handler: Handler) => {
-    const retired = served.map((q) => readCounters(q.instance.counters, q.memory));
-    for (const q of served) q.instance = instantiateFresh(handler, q.memory);
-    current = handler;
-    proved = false;
-    traps = 0;
-    garbage.swapped();
-    return { retired, counters: served.map((q) => q.instance.counters) };
-  };
-
-  const control = new Int32Array(queues[0]!.memory.buffer, CONTROL_OFFSET, CONTROL_WORDS);
-  const ports = queues.map((q) => q.port);
-  const garbage = new InstanceGarbage();
-  post({ type: 'ready', counters: served.map((q) => q.instance.counters), tid: shim.gettid() });
-
-  // Plain reads and writes of the control words, not Atomics: these are flags read again every
-  // turn (the shim call in between keeps V8 from caching them), and Atomics builtins showed up
-  // at ~2.5% of a flood's profile.
-  let beat = 0;
-  while (control[CONTROL_STOP] === 0) {
-    control[CONTROL_HEARTBEAT] = ++beat;
-    if (control[CONTROL_SWAP] !== 0) {
-      // The flag can be seen before the message it announces: then look again next turn.
-      const msg = receiveMessageOnPort(input.control)?.message as { handler: Handler } | undefined;
-      if (msg) {
-        control[CONTROL_SWAP] = 0;
-        if (proved) lastGood = current;
-        post({ type: 'swapped', handler: msg.handler, ...replaceWith(msg.handler) });
-      }
-    }
-    // Busy: some queue had work, or with coalescing, a full batch (more is likely waiting).
-    let busy = false;
-    let received = false;
-    for (const q of served) {
-      const n = shim.step(q.port);
-      if (n === 0) continue;
-      received = true;
-      if (coalesceUs === 0 || n >= batchMax) busy = true;
-      try {
-        q.instance.process(BATCH_OFFSET, n);
-        traps = 0;
-        if (!proved) {
-          proved = true;
-          post({ type: 'good', handler: current });
-        }
-      } catch (err) {
-        // A trapping handler loses its batch, not the process: every frame goes back for RX.
-        q.batch.dropAll(n);
-        q.counters[COUNTER.handlerErrors]! += 1n;
-        if (++traps >= TRAP_LIMIT) {
-          const from = current;
-          const to = lastGood && lastGood.hash !== current.hash ? lastGood : input.fallback;
-          post({
-            type: 'fallback',
-            handler: to,
-            from,
-            error: String((err as Error).message ?? err),
-            ...replaceWith(to),
-          });
-        }
-      }
-    }
-    if (garbage.owed) garbage.collectWhenQuiet(received);
-    if (!busy && pollMode) shim.wait(ports, POLL_TIMEOUT_MS, coalesceUs, wakeFd);
+  private replaceWith(handler: Handler): Replaced {
+    const retired = this.served.map((q) => readCounters(q.instance.counters, q.memory));
+    for (const q of this.served) q.instance = this.instantiateFresh(handler, q.memory);
+    this.current = handler;
+    this.proved = false;
+    this.traps = 0;
+    this.garbage.swapped();
+    return { retired, counters: this.served.map((q) => q.instance.counters) };
   }
-  for (const q of served) shim.settle(q.port); // the last batch's verdicts, and no new RX
+
+  /** A new handler waits on the message port once the host has set CONTROL_SWAP. */
+  private takeSwap(): void {
+    // The flag can be seen before the message it announces: then look again next turn.
+    const msg = receiveMessageOnPort(this.input.control)?.message as { handler: Handler } | undefined;
+    if (!msg) return;
+    this.control[CONTROL_SWAP] = 0;
+    if (this.proved) this.lastGood = this.current;
+    post({ type: 'swapped', handler: msg.handler, ...this.replaceWith(msg.handler) });
+  }
+
+  /** Hands q's batch of n to its handler. A trapping handler loses its batch, not the process. */
+  private answer(q: Served, n: number): void {
+    try {
+      q.instance.process(BATCH_OFFSET, n);
+      this.traps = 0;
+      if (!this.proved) {
+        this.proved = true;
+        post({ type: 'good', handler: this.current });
+      }
+    } catch (err) {
+      q.batch.dropAll(n); // every frame goes back for RX
+      q.counters[COUNTER.handlerErrors]! += 1n;
+      if (++this.traps >= TRAP_LIMIT) this.fallBack(String((err as Error).message ?? err));
+    }
+  }
+
+  private fallBack(error: string): void {
+    const from = this.current;
+    const to = this.lastGood && this.lastGood.hash !== from.hash ? this.lastGood : this.input.fallback;
+    post({ type: 'fallback', handler: to, from, error, ...this.replaceWith(to) });
+  }
+
+  run(): void {
+    const { pollMode, coalesceUs, batchMax, wakeFd } = this.input.waiting;
+    post({ type: 'ready', counters: this.served.map((q) => q.instance.counters), tid: this.shim.gettid() });
+    // Plain reads and writes of the control words, not Atomics: these are flags read again every
+    // turn (the shim call in between keeps V8 from caching them), and Atomics builtins showed up
+    // at ~2.5% of a flood's profile.
+    let beat = 0;
+    while (this.control[CONTROL_STOP] === 0) {
+      this.control[CONTROL_HEARTBEAT] = ++beat;
+      if (this.control[CONTROL_SWAP] !== 0) this.takeSwap();
+      // Busy: some queue had work, or with coalescing, a full batch (more is likely waiting).
+      let busy = false;
+      let received = false;
+      for (const q of this.served) {
+        const n = this.shim.step(q.port);
+        if (n === 0) continue;
+        received = true;
+        if (coalesceUs === 0 || n >= batchMax) busy = true;
+        this.answer(q, n);
+      }
+      if (this.garbage.owed) this.garbage.collectWhenQuiet(received);
+      if (!busy && pollMode) this.shim.wait(this.ports, POLL_TIMEOUT_MS, coalesceUs, wakeFd);
+    }
+    for (const q of this.served) this.shim.drain(q.port); // the last batch's verdicts, and no new RX
+  }
 }
+
+const post = (msg: WorkerMessage) => parentPort!.postMessage(msg);
 
 /**
  * The instances a swap replaced are garbage, but this loop allocates almost nothing, so no
@@ -220,4 +236,4 @@ class InstanceGarbage {
   }
 }
 
-run(workerData as WorkerInput);
+new PacketLoop(workerData as WorkerInput).run();

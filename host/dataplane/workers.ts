@@ -9,17 +9,17 @@ import { distFile } from '../lib/paths.js';
 import { loadShim } from './shim.js';
 import type { WaitPolicy, WorkerInput, WorkerMessage, WorkerQueue } from './worker.js';
 
-/** How a slot's worker waits; the slot adds its own wake-up eventfd. */
-export type SlotPolicy = Omit<WaitPolicy, 'wakeFd'>;
+/** How a worker waits; PacketWorker adds its own wake-up eventfd. */
+export type WorkerPolicy = Omit<WaitPolicy, 'wakeFd'>;
 
 const WORKER_PATH = distFile('dataplane/worker.js');
 const START_TIMEOUT_MS = 10_000;
 const SWAP_TIMEOUT_MS = 3000;
 
-export interface SlotEvents {
+export interface WorkerEvents {
   /** The handler now running on these queues changed (swap, fallback, restart). */
   running(
-    slot: WorkerSlot,
+    worker: PacketWorker,
     handler: Handler,
     counters: (CounterTable | undefined)[],
     retired: Record<string, number>[],
@@ -27,7 +27,7 @@ export interface SlotEvents {
   say(line: string): void;
 }
 
-export class WorkerSlot {
+export class PacketWorker {
   private worker!: Worker;
   private control!: MessagePort;
   private readonly words: Int32Array;
@@ -50,8 +50,8 @@ export class WorkerSlot {
     readonly queues: WorkerQueue[],
     private current: Handler,
     private readonly fallback: Handler,
-    policy: SlotPolicy,
-    private readonly events: SlotEvents,
+    policy: WorkerPolicy,
+    private readonly events: WorkerEvents,
   ) {
     this.words = new Int32Array(queues[0]!.memory.buffer, CONTROL_OFFSET, CONTROL_WORDS);
     this.waiting = { ...policy, wakeFd: this.wakeFd };
@@ -81,14 +81,14 @@ export class WorkerSlot {
       const onError = (err: Error) => fail(err);
       const onExit = (code: number) => fail(new Error(`exit code ${code}`));
       const timer = setTimeout(() => fail(new Error(`no word from it in ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS);
-      const settle = () => {
+      const stopListening = () => {
         clearTimeout(timer);
         this.worker.off('error', onError);
         this.worker.off('exit', onExit);
       };
       // Rejects only once the thread is gone: the caller may then close the ports it was given.
       const fail = (err: Error) => {
-        settle();
+        stopListening();
         void this.worker.terminate().finally(() => {
           this.exited = true;
           reject(new Error(`the packet worker failed to start: ${err.message}`));
@@ -97,7 +97,7 @@ export class WorkerSlot {
       this.worker.once('error', onError);
       this.worker.once('exit', onExit);
       this.worker.once('message', (msg: WorkerMessage) => {
-        settle();
+        stopListening();
         this.worker.on('message', (m: WorkerMessage) => this.onMessage(m));
         this.worker.once('error', (err) => this.died(err));
         this.worker.once('exit', () => {

@@ -23,3 +23,10 @@ export function ipv4Bytes(addr: string): number[] {
   if (!isIPv4(addr)) throw new UserError(`'${addr}' is not an IPv4 address`);
   return addr.split('.').map(Number);
 }
+
+/** --addr values (at most one of each family) as the handler config block's bytes. */
+export function addressBytes(addrs: string[]): { ipv6: number[] | undefined; ipv4: number[] | undefined } {
+  const six = addrs.find((a) => isIPv6(a));
+  const four = addrs.find((a) => !isIPv6(a));
+  return { ipv6: six ? ipv6Bytes(six) : undefined, ipv4: four ? ipv4Bytes(four) : undefined };
+}

@@ -145,7 +145,8 @@ function addVlans(env: EnvState): void {
   }
 }
 
-export function setup(opts: SetupOptions): EnvState {
+/** What setup() is asked for, checked before anything is made. */
+function checkSetup(opts: SetupOptions): number {
   validateName(opts.name);
   requireRoot('the test environment');
   requireCommands('ip', 'ethtool', 'ping', 'sysctl');
@@ -158,6 +159,46 @@ export function setup(opts: SetupOptions): EnvState {
       `environment '${opts.name}' already exists; use it, or remove it first with: testenv teardown --name ${opts.name}`,
     );
   }
+  return queues;
+}
+
+/** The namespace, the veth pair between it and here, quiet IPv6, VLAN offload off, links up. */
+function makeLinks(env: EnvState): void {
+  const ns = env.name;
+  const q = env.queues > 1 ? ['numtxqueues', String(env.queues), 'numrxqueues', String(env.queues)] : [];
+  run(['ip', 'link', 'add', 'dev', ns, ...q, 'type', 'veth', 'peer', 'name', INNER_IF, 'netns', ns, ...q]);
+  quietOuter(ns);
+  quietInner(ns);
+  // The lesson's handlers parse VLAN tags from the frame itself, so the kernel must not strip them.
+  run(['ethtool', '-K', ns, 'rxvlan', 'off', 'txvlan', 'off']);
+  nsRun(ns, ['ethtool', '-K', INNER_IF, 'rxvlan', 'off', 'txvlan', 'off']);
+  run(['ip', 'link', 'set', 'dev', ns, 'up']);
+  run(['ip', '-n', ns, 'link', 'set', 'dev', INNER_IF, 'up']);
+  run(['ip', '-n', ns, 'link', 'set', 'dev', 'lo', 'up']);
+}
+
+/** Addresses on both ends, the inner side's route, and (unless asked not to) permanent neighbour entries. */
+function addAddresses(env: EnvState): void {
+  const ns = env.name;
+  const [outerMac, innerMac] = [macOf(undefined, ns), macOf(ns, INNER_IF)];
+  const families = [
+    { outer: outerAddr(env), inner: innerAddr(env), prefix: 64, route: 'fc00:dead:cafe::/48', nodad: ['nodad'] },
+    ...(env.legacyIp
+      ? [{ outer: outerAddr4(env), inner: innerAddr4(env), prefix: 24, route: '10.11.0.0/16', nodad: [] }]
+      : []),
+  ];
+  for (const f of families) {
+    run(['ip', 'addr', 'add', `${f.outer}/${f.prefix}`, 'dev', ns, ...f.nodad]);
+    run(['ip', '-n', ns, 'addr', 'add', `${f.inner}/${f.prefix}`, 'dev', INNER_IF, ...f.nodad]);
+    run(['ip', '-n', ns, 'route', 'add', f.route, 'via', f.outer, 'dev', INNER_IF]);
+    if (!env.staticNeighbours) continue;
+    run(['ip', 'neigh', 'add', f.inner, 'lladdr', innerMac, 'dev', ns, 'nud', 'permanent']);
+    run(['ip', '-n', ns, 'neigh', 'add', f.outer, 'lladdr', outerMac, 'dev', INNER_IF, 'nud', 'permanent']);
+  }
+}
+
+export function setup(opts: SetupOptions): EnvState {
+  const queues = checkSetup(opts);
   const env: EnvState = {
     name: opts.name,
     id: freeId(),
@@ -166,38 +207,12 @@ export function setup(opts: SetupOptions): EnvState {
     staticNeighbours: opts.staticNeighbours ?? true,
   };
   const ns = env.name;
-  const q = queues > 1 ? ['numtxqueues', String(queues), 'numrxqueues', String(queues)] : [];
   let made = false;
   try {
     run(['ip', 'netns', 'add', ns]);
     made = true;
-    run(['ip', 'link', 'add', 'dev', ns, ...q, 'type', 'veth', 'peer', 'name', INNER_IF, 'netns', ns, ...q]);
-    quietOuter(ns);
-    quietInner(ns);
-    // The lesson's handlers parse VLAN tags from the frame itself, so the kernel must not strip them.
-    run(['ethtool', '-K', ns, 'rxvlan', 'off', 'txvlan', 'off']);
-    nsRun(ns, ['ethtool', '-K', INNER_IF, 'rxvlan', 'off', 'txvlan', 'off']);
-    run(['ip', 'link', 'set', 'dev', ns, 'up']);
-    run(['ip', '-n', ns, 'link', 'set', 'dev', INNER_IF, 'up']);
-    run(['ip', '-n', ns, 'link', 'set', 'dev', 'lo', 'up']);
-    run(['ip', 'addr', 'add', `${outerAddr(env)}/64`, 'dev', ns, 'nodad']);
-    run(['ip', '-n', ns, 'addr', 'add', `${innerAddr(env)}/64`, 'dev', INNER_IF, 'nodad']);
-    run(['ip', '-n', ns, 'route', 'add', 'fc00:dead:cafe::/48', 'via', outerAddr(env), 'dev', INNER_IF]);
-    const outerMac = macOf(undefined, ns);
-    const innerMac = macOf(ns, INNER_IF);
-    if (env.staticNeighbours) {
-      run(['ip', 'neigh', 'add', innerAddr(env), 'lladdr', innerMac, 'dev', ns, 'nud', 'permanent']);
-      run(['ip', '-n', ns, 'neigh', 'add', outerAddr(env), 'lladdr', outerMac, 'dev', INNER_IF, 'nud', 'permanent']);
-    }
-    if (env.legacyIp) {
-      run(['ip', 'addr', 'add', `${outerAddr4(env)}/24`, 'dev', ns]);
-      run(['ip', '-n', ns, 'addr', 'add', `${innerAddr4(env)}/24`, 'dev', INNER_IF]);
-      run(['ip', '-n', ns, 'route', 'add', '10.11.0.0/16', 'via', outerAddr4(env), 'dev', INNER_IF]);
-      if (env.staticNeighbours) {
-        run(['ip', 'neigh', 'add', innerAddr4(env), 'lladdr', innerMac, 'dev', ns, 'nud', 'permanent']);
-        run(['ip', '-n', ns, 'neigh', 'add', outerAddr4(env), 'lladdr', outerMac, 'dev', INNER_IF, 'nud', 'permanent']);
-      }
-    }
+    makeLinks(env);
+    addAddresses(env);
     if (opts.vlan) addVlans(env);
     waitUntilNotTentative(ns);
     sleepSync(MLD_SETTLE_MS);

@@ -1,4 +1,4 @@
-// Issue #7's targets, worked out from one bench run's figures (ratios within
+// The performance targets, worked out from one bench run's figures (ratios within
 // the run only). Each line names the responder setting that reached it best.
 import { median } from './common.js';
 import type { Load, Responder, Row, Sample } from './online.js';

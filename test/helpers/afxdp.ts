@@ -3,29 +3,10 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { request } from '../../host/control/client.js';
 import type { Reply, Request } from '../../host/control/protocol.js';
+import type { Counters } from '../../host/dataplane/dataplane.js';
 import { controlSocket, distFile, ownerFile } from '../../host/lib/paths.js';
 
-export interface Counters {
-  rxPackets: number;
-  rxBytes: number;
-  txPackets: number;
-  txBytes: number;
-  dropped: number;
-  invalid: number;
-  txRingFull: number;
-  handlerErrors: number;
-  batches: number;
-  kicks: number;
-  framesTotal: number;
-  framesFree: number;
-  framesRxKernel: number;
-  framesBatch: number;
-  framesTxKernel: number;
-  admissionDropped: number;
-  admissionCongested: number;
-  admissionQuantum: number;
-  admissionDelayUs: number;
-}
+export type { Counters };
 export interface StatsLine {
   type: 'stats';
   period: number;
