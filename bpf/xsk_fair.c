@@ -12,10 +12,9 @@
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
+#include "ethernet.h"
 #include "xsks_map.h"
 #include "xsk_fair.h"
-
-#define MAX_VLAN_TAGS 2
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -32,33 +31,19 @@ struct {
 	__type(value, struct fair_bucket);
 } fair_buckets SEC(".maps");
 
-static __always_inline int to_socket(struct xdp_md *ctx)
-{
-	return bpf_redirect_map(&xsks_map, ctx->rx_queue_index, XDP_PASS);
-}
-
 // The flow a frame belongs to, as 64 bits plus a family tag so that an IPv4
 // address and a MAC never share a key by accident.
 static __always_inline __u64 flow_key(void *data, void *end)
 {
-	__u8 *p = data;
-	__u16 type;
+	__u8 *p;
+	__u16 type = skip_ethernet(data, end, &p);
 
-	if ((void *)(p + ETH_HLEN) > end)
+	if ((void *)((__u8 *)data + ETH_HLEN) > end)
 		return 0;
-	type = *(__u16 *)(p + 12);
 	__u64 mac = 0;
-	__builtin_memcpy(&mac, p + 6, 6);
-	p += ETH_HLEN;
-#pragma unroll
-	for (int i = 0; i < MAX_VLAN_TAGS; i++) {
-		if (type != bpf_htons(ETH_P_8021Q) && type != bpf_htons(ETH_P_8021AD))
-			break;
-		if ((void *)(p + 4) > end)
-			return mac | 1ull << 62;
-		type = *(__u16 *)(p + 2);
-		p += 4;
-	}
+	__builtin_memcpy(&mac, (__u8 *)data + 6, 6);
+	if (!type)
+		return mac | 1ull << 62;
 	if (type == bpf_htons(ETH_P_IPV6) && (void *)(p + 16) <= end)
 		return *(__u64 *)(p + 8); // the source address's /64
 	if (type == bpf_htons(ETH_P_IP) && (void *)(p + 16) <= end)

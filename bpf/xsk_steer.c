@@ -14,36 +14,20 @@
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
+#include "ethernet.h"
 #include "xsks_map.h"
 
-#define MAX_VLAN_TAGS	2
 #define MAX_EXT_HEADERS 4
-
-static __always_inline int to_socket(struct xdp_md *ctx)
-{
-	return bpf_redirect_map(&xsks_map, ctx->rx_queue_index, XDP_PASS);
-}
 
 // Is this an echo request? Bounded walks over VLAN tags and IPv6 extension
 // headers; anything odd is left to the kernel (and the handler re-checks all).
 static __always_inline int is_echo_request(void *data, void *end)
 {
-	__u8 *p = data;
-	__u16 type;
+	__u8 *p;
+	__u16 type = skip_ethernet(data, end, &p);
 
-	if ((void *)(p + ETH_HLEN) > end)
+	if (!type)
 		return 0;
-	type = *(__u16 *)(p + 12);
-	p += ETH_HLEN;
-#pragma unroll
-	for (int i = 0; i < MAX_VLAN_TAGS; i++) {
-		if (type != bpf_htons(ETH_P_8021Q) && type != bpf_htons(ETH_P_8021AD))
-			break;
-		if ((void *)(p + 4) > end)
-			return 0;
-		type = *(__u16 *)(p + 2);
-		p += 4;
-	}
 	if (type == bpf_htons(ETH_P_IP)) {
 		if ((void *)(p + 20) > end)
 			return 0;

@@ -15,3 +15,9 @@ struct {
 	__type(key, __u32);
 	__type(value, __u32);
 } xsks_map SEC(".maps");
+
+// To the socket of the queue the frame came in on; to the kernel (XDP_PASS) when that queue has none.
+static __always_inline int to_socket(struct xdp_md *ctx)
+{
+	return bpf_redirect_map(&xsks_map, ctx->rx_queue_index, XDP_PASS);
+}

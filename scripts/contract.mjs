@@ -14,7 +14,6 @@ export const SPEC = 'asm/contract/abi.json';
 export const GENERATED = {
   assemblyscript: 'asm/lib/abi.generated.ts',
   typescript: 'host/dataplane/abi.generated.ts',
-  shim: 'shim/abi.generated.h',
   handlerC: 'asm/include/afxdp_abi.h',
 };
 export const CONTRACT_MD = 'asm/CONTRACT.md';
@@ -165,15 +164,6 @@ function typeScript(spec) {
 }
 
 /** C names: the shim keeps its own, a handler's header has them all under one prefix. */
-const SHIM_NAMES = {
-  guard: 'AFXDP_SHIM_ABI_GENERATED_H',
-  counters: 'port_counter',
-  counter: 'PC_',
-  desc: 'batch_desc',
-  verdicts: 'verdict',
-  verdict: 'VERDICT_',
-  config: 'handler_config',
-};
 const HANDLER_NAMES = {
   guard: 'AFXDP_ABI_H',
   counters: 'afxdp_counter',
@@ -358,7 +348,6 @@ function renderAll(root) {
   return {
     [GENERATED.assemblyscript]: assemblyScript(spec),
     [GENERATED.typescript]: typeScript(spec),
-    [GENERATED.shim]: cHeader(spec, SHIM_NAMES, ["The shim's names for the contract; shim/port.h includes it."]),
     [GENERATED.handlerC]: cHeader(spec, HANDLER_NAMES, [
       'For a handler written in C: the memory layout, descriptor,',
       'verdicts, config block and counters of the host/handler contract (asm/CONTRACT.md).',

@@ -257,7 +257,8 @@ if (kernelSide) {
   // The data plane's addon and the load generator's. Each shares a header with its XDP programs, declared once
   // in bpf/: the admission control block; the request's stamp (bpf/tools/, with the generator's programs).
   const shimDir = join(root, 'shim');
-  buildAddon(shimDir, 'afxdp_shim', { apart: [join(shimDir, 'gen')], extra: [join(root, 'bpf', 'xsk_fair.h')] });
+  const shimHeaders = [join(root, 'bpf', 'xsk_fair.h'), join(root, 'asm', 'include', 'afxdp_abi.h')];
+  buildAddon(shimDir, 'afxdp_shim', { apart: [join(shimDir, 'gen')], extra: shimHeaders });
   buildAddon(join(shimDir, 'gen'), 'afxdp_gen', { extra: [join(root, 'bpf', 'tools', 'gen_stamp.h')] });
 }
 await buildHost();

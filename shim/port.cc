@@ -40,7 +40,7 @@ struct port {
 	uint32_t tx_outstanding; // submitted to TX, not yet completed
 	uint32_t rx_outstanding; // submitted to FILL, not yet received
 
-	struct batch_desc *batch;
+	struct afxdp_desc *batch;
 	volatile uint64_t *counters;
 
 	uint64_t last_wait_ns, last_wait_rx; // for the arrival rate seen between waits
@@ -53,17 +53,17 @@ struct port {
 static void admission_after_rx(struct port *p, uint32_t taken);
 static void publish_admission(struct port *p);
 
-static inline void count(struct port *p, enum port_counter c, uint64_t n)
+static inline void count(struct port *p, enum afxdp_counter c, uint64_t n)
 {
 	p->counters[c] += n;
 }
 
 static void publish_frames(struct port *p)
 {
-	p->counters[PC_FRAMES_FREE] = p->free_count;
-	p->counters[PC_FRAMES_RX_KERNEL] = p->rx_outstanding;
-	p->counters[PC_FRAMES_BATCH] = p->batch_count;
-	p->counters[PC_FRAMES_TX_KERNEL] = p->tx_outstanding;
+	p->counters[AFXDP_COUNTER_FRAMES_FREE] = p->free_count;
+	p->counters[AFXDP_COUNTER_FRAMES_RX_KERNEL] = p->rx_outstanding;
+	p->counters[AFXDP_COUNTER_FRAMES_BATCH] = p->batch_count;
+	p->counters[AFXDP_COUNTER_FRAMES_TX_KERNEL] = p->tx_outstanding;
 }
 
 static inline void free_frame(struct port *p, uint64_t addr)
@@ -108,13 +108,13 @@ static void kick_tx(struct port *p, uint32_t submitted)
 		return;
 	int fd = xsk_socket__fd(p->xsk);
 	for (uint32_t tries = 0; tries < 4 + p->tx_outstanding / 16; tries++) {
-		count(p, PC_KICKS, 1);
+		count(p, AFXDP_COUNTER_KICKS, 1);
 		if (sendto(fd, NULL, 0, MSG_DONTWAIT, NULL, 0) >= 0)
 			return;
 		if (errno != EAGAIN && errno != EINTR) {
 			// EBUSY/ENOBUFS: the kernel is busy; the frames stay queued for the next kick.
 			if (errno != EBUSY && errno != ENOBUFS)
-				count(p, PC_KICK_ERRORS, 1);
+				count(p, AFXDP_COUNTER_KICK_ERRORS, 1);
 			return;
 		}
 	}
@@ -122,7 +122,7 @@ static void kick_tx(struct port *p, uint32_t submitted)
 
 // A TX verdict is honoured only when the packet lies wholly inside the
 // frame it arrived in: a handler can never make us send another frame's bytes.
-static bool tx_ok(const struct port *p, const struct batch_desc *d, uint64_t frame)
+static bool tx_ok(const struct port *p, const struct afxdp_desc *d, uint64_t frame)
 {
 	uint64_t start = p->cfg.umem_offset + frame, end = start + p->cfg.frame_size;
 	return d->len >= AFXDP_TX_MIN_LEN && d->addr >= start && (uint64_t)d->addr + d->len <= end;
@@ -134,29 +134,29 @@ static void settle_batch(struct port *p)
 	if (n == 0)
 		return;
 	for (uint32_t i = 0; i < n; i++)
-		want_tx += p->batch[i].verdict == VERDICT_TX && tx_ok(p, &p->batch[i], p->batch_frames[i]);
+		want_tx += p->batch[i].verdict == AFXDP_VERDICT_TX && tx_ok(p, &p->batch[i], p->batch_frames[i]);
 	uint32_t room = want_tx ? xsk_prod_nb_free(&p->tx, want_tx) : 0;
 	if (room > want_tx)
 		room = want_tx;
 	room = room ? xsk_ring_prod__reserve(&p->tx, room, &idx) : 0;
 	for (uint32_t i = 0; i < n; i++) {
-		struct batch_desc *d = &p->batch[i];
+		struct afxdp_desc *d = &p->batch[i];
 		uint64_t frame = p->batch_frames[i];
-		bool valid_tx = d->verdict == VERDICT_TX && tx_ok(p, d, frame);
+		bool valid_tx = d->verdict == AFXDP_VERDICT_TX && tx_ok(p, d, frame);
 		if (valid_tx && sent < room) {
 			struct xdp_desc *t = xsk_ring_prod__tx_desc(&p->tx, idx + sent++);
 			t->addr = d->addr - p->cfg.umem_offset;
 			t->len = d->len;
-			count(p, PC_TX_PACKETS, 1);
-			count(p, PC_TX_BYTES, d->len);
+			count(p, AFXDP_COUNTER_TX_PACKETS, 1);
+			count(p, AFXDP_COUNTER_TX_BYTES, d->len);
 			continue;
 		}
 		if (valid_tx)
-			count(p, PC_TX_RING_FULL, 1);
-		else if (d->verdict == VERDICT_DROP)
-			count(p, PC_DROPPED, 1);
+			count(p, AFXDP_COUNTER_TX_RING_FULL, 1);
+		else if (d->verdict == AFXDP_VERDICT_DROP)
+			count(p, AFXDP_COUNTER_DROPPED, 1);
 		else
-			count(p, PC_INVALID, 1);
+			count(p, AFXDP_COUNTER_INVALID, 1);
 		free_frame(p, frame);
 	}
 	xsk_ring_prod__submit(&p->tx, sent);
@@ -179,16 +179,16 @@ static uint32_t take_rx(struct port *p)
 		p->batch_frames[i] = addr & ~(uint64_t)(p->cfg.frame_size - 1);
 		p->batch[i].addr = p->cfg.umem_offset + xsk_umem__add_offset_to_addr(r->addr);
 		p->batch[i].len = r->len;
-		p->batch[i].verdict = VERDICT_DROP;
+		p->batch[i].verdict = AFXDP_VERDICT_DROP;
 		p->batch[i].queue = p->cfg.queue;
-		count(p, PC_RX_BYTES, r->len);
+		count(p, AFXDP_COUNTER_RX_BYTES, r->len);
 	}
 	xsk_ring_cons__release(&p->rx, n);
 	p->rx_outstanding -= n;
 	p->batch_count = n;
-	count(p, PC_RX_PACKETS, n);
+	count(p, AFXDP_COUNTER_RX_PACKETS, n);
 	if (n)
-		count(p, PC_BATCHES, 1);
+		count(p, AFXDP_COUNTER_BATCHES, 1);
 	return n;
 }
 
@@ -211,7 +211,7 @@ uint32_t port_abort_batch(struct port *p)
 	uint32_t n = p->batch_count;
 	for (uint32_t i = 0; i < n; i++)
 		free_frame(p, p->batch_frames[i]);
-	count(p, PC_DROPPED, n);
+	count(p, AFXDP_COUNTER_DROPPED, n);
 	p->batch_count = 0;
 	publish_frames(p);
 	return n;
@@ -257,7 +257,7 @@ static uint64_t now_ns(void)
 
 bool port_worth_napping(struct port *p, uint32_t coalesce_us)
 {
-	uint64_t now = now_ns(), rx = p->counters[PC_RX_PACKETS];
+	uint64_t now = now_ns(), rx = p->counters[AFXDP_COUNTER_RX_PACKETS];
 	if (p->last_wait_ns) {
 		// Smoothed over about a millisecond: after a longer quiet spell only the new rate counts.
 		double dt = (double)(now - p->last_wait_ns + 1), pps = (double)(rx - p->last_wait_rx) * 1e9 / dt;
@@ -284,10 +284,10 @@ void nap_us(uint32_t us)
 static void publish_admission(struct port *p)
 {
 	const struct admission *a = &p->admission;
-	p->counters[PC_ADMISSION_DROPPED] = p->fair->dropped;
-	p->counters[PC_ADMISSION_CONGESTED] = a->congested;
-	p->counters[PC_ADMISSION_QUANTUM] = a->congested ? a->quantum : 0;
-	p->counters[PC_ADMISSION_DELAY_US] = a->delay_us;
+	p->counters[AFXDP_COUNTER_ADMISSION_DROPPED] = p->fair->dropped;
+	p->counters[AFXDP_COUNTER_ADMISSION_CONGESTED] = a->congested;
+	p->counters[AFXDP_COUNTER_ADMISSION_QUANTUM] = a->congested ? a->quantum : 0;
+	p->counters[AFXDP_COUNTER_ADMISSION_DELAY_US] = a->delay_us;
 }
 
 // The control block is shared memory (an mmap of the map): plain stores, and
@@ -347,9 +347,9 @@ void port_close(struct port *p)
 static bool layout_ok(const struct port_config *cfg)
 {
 	uint64_t umem_end = cfg->umem_offset + (uint64_t)cfg->frames * cfg->frame_size;
-	uint64_t batch_end = cfg->batch_offset + (uint64_t)cfg->batch_max * sizeof(struct batch_desc);
+	uint64_t batch_end = cfg->batch_offset + (uint64_t)cfg->batch_max * sizeof(struct afxdp_desc);
 	return cfg->umem_offset % 4096 == 0 && umem_end <= cfg->memory_size && batch_end <= cfg->umem_offset &&
-	       cfg->counters_offset + PC_COUNT * 8 <= cfg->batch_offset && cfg->counters_offset % 8 == 0;
+	       cfg->counters_offset + AFXDP_COUNTER_COUNT * 8 <= cfg->batch_offset && cfg->counters_offset % 8 == 0;
 }
 
 // The port's own memory; the areas it uses in the wasm memory are only pointed at.
@@ -362,7 +362,7 @@ static struct port *port_alloc(const struct port_config *cfg)
 	p->cfg = *cfg;
 	p->cfg.ifname = NULL; // not kept: the caller's string
 	p->umem_area = cfg->memory + cfg->umem_offset;
-	p->batch = (struct batch_desc *)(cfg->memory + cfg->batch_offset);
+	p->batch = (struct afxdp_desc *)(cfg->memory + cfg->batch_offset);
 	p->counters = (volatile uint64_t *)(cfg->memory + cfg->counters_offset);
 	p->free_frames = (uint64_t *)calloc(cfg->frames, sizeof(uint64_t));
 	p->batch_frames = (uint32_t *)calloc(cfg->batch_max, sizeof(uint32_t));
@@ -370,7 +370,7 @@ static struct port *port_alloc(const struct port_config *cfg)
 		port_free(p);
 		return NULL;
 	}
-	memset((void *)p->counters, 0, PC_COUNT * sizeof(uint64_t));
+	memset((void *)p->counters, 0, AFXDP_COUNTER_COUNT * sizeof(uint64_t));
 	return p;
 }
 
@@ -455,7 +455,7 @@ int port_open(const struct port_config *cfg, struct port **out, enum shim_stage 
 
 	for (uint32_t i = 0; i < cfg->frames; i++)
 		free_frame(p, (uint64_t)(cfg->frames - 1 - i) * cfg->frame_size);
-	p->counters[PC_FRAMES_TOTAL] = cfg->frames;
+	p->counters[AFXDP_COUNTER_FRAMES_TOTAL] = cfg->frames;
 	refill(p);
 	publish_frames(p);
 	*out = p;

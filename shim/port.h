@@ -16,9 +16,9 @@
 #include "admission.h"
 #include "stage.h"
 
-// The contract's layout (enum port_counter, struct batch_desc, enum verdict and the AFXDP_ numbers),
+// The contract's layout (enum afxdp_counter, struct afxdp_desc, enum verdict and the AFXDP_ numbers),
 // generated from asm/contract/abi.json.
-#include "abi.generated.h"
+#include "../asm/include/afxdp_abi.h"
 
 struct port_config {
 	const char *ifname;
@@ -29,7 +29,7 @@ struct port_config {
 	uint32_t frame_size;  // 2048 or 4096
 	uint32_t frames;
 	uint32_t ring_size;    // FILL, COMPLETION, RX and TX
-	uint32_t batch_offset; // where the batch_desc array lives
+	uint32_t batch_offset; // where the afxdp_desc array lives
 	uint32_t batch_max;
 	uint32_t counters_offset;
 	uint32_t xdp_flags;    // XDP_FLAGS_* for attaching the default program

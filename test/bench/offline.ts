@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { loadHandler } from '../../host/dataplane/handler.js';
 import { BATCH_OFFSET, XDP_HEADROOM } from '../../host/dataplane/layout.js';
 import { OfflineRunner } from '../../host/offline/runner.js';
-import { echo4Frame, echo6Frame } from '../helpers/packets.js';
+import { mixedEchoBatch } from '../helpers/packets.js';
 import { ROOT } from '../helpers/testenv.js';
 import { buildC } from './common.js';
 
@@ -13,15 +13,7 @@ export function offlineBench(): Record<string, number> {
   const dir = join(ROOT, 'build', 'bench');
   mkdirSync(dir, { recursive: true });
   const exe = buildC('echo.c', 'echo-bench');
-  const frames = Array.from({ length: 64 }, (_, i) =>
-    Uint8Array.from(
-      i % 4 === 3
-        ? echo4Frame({ seq: i })
-        : i % 4 === 2
-          ? echo6Frame({ ext: [{ type: 0 }], seq: i })
-          : echo6Frame({ seq: i }),
-    ),
-  );
+  const frames = mixedEchoBatch();
   writeFileSync(
     join(dir, 'frames.bin'),
     Buffer.concat(frames.flatMap((f) => [Buffer.from([f.length >> 8, f.length & 0xff]), Buffer.from(f)])),

@@ -7,6 +7,9 @@ import { projectRoot } from '../../host/lib/paths.js';
 export const ROOT = projectRoot();
 
 /** Runs one of the built commands (dist/NAME.js) and collects what it printed. */
+/** The uid of nobody, for what an unprivileged user gets. */
+export const NOBODY = 65534;
+
 export function runCli(name: string, args: string[], extra: { uid?: number } = {}) {
   const argv = [process.execPath, join(ROOT, 'dist', `${name}.js`), ...args];
   const res = spawnSync(

@@ -1,7 +1,7 @@
 // Frames for tests: the builders live in host/lib/frames.ts (the generator
 // uses them too); what only tests need is here.
 import { ipv6Bytes, macBytes } from '../../host/lib/addr.js';
-import { internetChecksum } from '../../host/lib/frames.js';
+import { echo4Frame, echo6Frame, internetChecksum } from '../../host/lib/frames.js';
 
 export { ipv6Bytes, macBytes };
 export * from '../../host/lib/frames.js';
@@ -22,3 +22,10 @@ export function udp6Frame(
   const ip = [0x60, 0, 0, 0, ...word(udp.length), 17, 64, ...src, ...dst];
   return [...macBytes('02:00:00:00:00:01'), ...macBytes('02:00:00:00:00:02'), 0x86, 0xdd, ...ip, ...udp];
 }
+
+/** A warm batch of 64 echo requests: IPv6 plain and with a Hop-by-Hop header, and IPv4, every sequence its own. */
+export const mixedEchoBatch = (): Uint8Array[] =>
+  Array.from({ length: 64 }, (_, i) => {
+    if (i % 4 === 3) return Uint8Array.from(echo4Frame({ seq: i }));
+    return Uint8Array.from(i % 4 === 2 ? echo6Frame({ ext: [{ type: 0 }], seq: i }) : echo6Frame({ seq: i }));
+  });

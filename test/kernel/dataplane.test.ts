@@ -8,6 +8,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { runAfxdp, serving, sleep, startAfxdp, waitFor } from '../helpers/afxdp.js';
 import { kernelAtLeast } from '../helpers/kernel.js';
+import { NOBODY, runCli } from '../helpers/cli.js';
 import { ROOT, pingFromInside, withEnv } from '../helpers/testenv.js';
 import { outerAddr, outerAddr4 } from '../../host/testenv/state.js';
 import { attachedProgram, burst, captureInside, decode, flood, gen, ping6 } from '../helpers/traffic.js';
@@ -341,19 +342,7 @@ test('bad input: one line, non-zero exit, nothing attached', async () => {
       spawnSync('xdp-loader', ['unload', env.name, '--all']);
     }
     // Not root.
-    const nobody = spawnSync(
-      'setpriv',
-      [
-        '--reuid=65534',
-        '--regid=65534',
-        '--clear-groups',
-        process.execPath,
-        join(ROOT, 'dist', 'afxdp-wasm.js'),
-        '-d',
-        env.name,
-      ],
-      { encoding: 'utf8' },
-    );
+    const nobody = runCli('afxdp-wasm', ['-d', env.name], { uid: NOBODY });
     assert.is(nobody.status, 1);
     assert.match(nobody.stderr, /^afxdp-wasm: AF_XDP needs root \(or CAP_NET_ADMIN, CAP_BPF and CAP_IPC_LOCK\)/);
   });

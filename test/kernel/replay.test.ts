@@ -8,30 +8,11 @@ import * as assert from 'uvu/assert';
 import { outerAddr, outerAddr4 } from '../../host/testenv/state.js';
 import { ROOT, pingFromInside, runCli, withEnv } from '../helpers/testenv.js';
 import { captureOuter, macOf } from '../helpers/traffic.js';
+import { tsharkFields } from '../helpers/tools.js';
 
 const ECHO = join(ROOT, 'build', 'asm', 'echo.wasm');
 
-function tsharkRows(file: string, fields: string[], filter: string): string[] {
-  const res = spawnSync(
-    'tshark',
-    [
-      '-r',
-      file,
-      '-o',
-      'ip.check_checksum:TRUE',
-      '-Y',
-      filter,
-      '-T',
-      'fields',
-      '-E',
-      'separator=/',
-      ...fields.flatMap((f) => ['-e', f]),
-    ],
-    { encoding: 'utf8' },
-  );
-  assert.is(res.status, 0, res.stderr);
-  return res.stdout.trim().split('\n').filter(Boolean);
-}
+const tsharkRows = (file: string, fields: string[], filter: string) => tsharkFields(file, fields, { filter });
 
 test('replay answers every echo request of a real capture, in pcap and pcapng, and tshark accepts the replies', async () => {
   await withEnv({ legacyIp: true }, async (env) => {

@@ -10,6 +10,7 @@ import * as assert from 'uvu/assert';
 import type { EnvState } from '../../host/testenv/state.js';
 import { controlSocket } from '../../host/lib/paths.js';
 import { type Running, runCtl, serving as servingOn, sleep, waitFor } from '../helpers/afxdp.js';
+import { NOBODY, runCli } from '../helpers/cli.js';
 import { ROOT, withEnv } from '../helpers/testenv.js';
 import { flood, ping6 } from '../helpers/traffic.js';
 
@@ -204,21 +205,7 @@ test('the control socket: owner-only, clear errors, gone at exit', async () => {
     await serving(env, [], async (r) => {
       assert.match(r.stderr, new RegExp(`Control socket: ${sock}`));
       assert.is(statSync(sock).mode & 0o777, 0o600);
-      const nobody = spawnSync(
-        'setpriv',
-        [
-          '--reuid=65534',
-          '--regid=65534',
-          '--clear-groups',
-          process.execPath,
-          join(ROOT, 'dist', 'afxdp-wasm.js'),
-          'ctl',
-          'status',
-          '--socket',
-          sock,
-        ],
-        { encoding: 'utf8' },
-      );
+      const nobody = runCli('afxdp-wasm', ['ctl', 'status', '--socket', sock], { uid: NOBODY });
       assert.is(nobody.status, 1);
       assert.match(
         nobody.stderr,

@@ -16,7 +16,7 @@ import {
   macBytes,
 } from '../helpers/packets.js';
 import { type RefConfig, referenceEcho } from '../../host/offline/reference-echo.js';
-import { testWith } from '../helpers/tools.js';
+import { testWith, tsharkFields } from '../helpers/tools.js';
 
 const echo = loadHandler(join(ROOT, 'build', 'asm', 'echo.wasm'));
 const OUR_MAC = '02:aa:bb:cc:dd:ee';
@@ -244,7 +244,6 @@ test('everything else is dropped and counted: not IP, runts', () => {
 testWith('tshark')('replies pass tshark: checksums and fields of a sample, decoded independently', async () => {
   const { writeFileSync, mkdtempSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
-  const { spawnSync } = await import('node:child_process');
   const { writePcap } = await import('../../host/offline/pcap.js');
   const frames = [
     echo6Frame(),
@@ -256,32 +255,8 @@ testWith('tshark')('replies pass tshark: checksums and fields of a sample, decod
   ].map((f) => Uint8Array.from(reply(f)));
   const file = join(mkdtempSync(join(tmpdir(), 'afxdp-echo-')), 'replies.pcap');
   writeFileSync(file, writePcap(frames));
-  const res = spawnSync(
-    'tshark',
-    [
-      '-r',
-      file,
-      '-o',
-      'ip.check_checksum:TRUE',
-      '-T',
-      'fields',
-      '-E',
-      'separator=,',
-      '-e',
-      'icmpv6.type',
-      '-e',
-      'icmpv6.checksum.status',
-      '-e',
-      'icmp.type',
-      '-e',
-      'icmp.checksum.status',
-      '-e',
-      'ip.checksum.status',
-    ],
-    { encoding: 'utf8' },
-  );
-  assert.is(res.status, 0, res.stderr);
-  const rows = res.stdout.trim().split('\n');
+  const fields = ['icmpv6.type', 'icmpv6.checksum.status', 'icmp.type', 'icmp.checksum.status', 'ip.checksum.status'];
+  const rows = tsharkFields(file, fields, { separator: ',' });
   assert.equal(rows, ['129,1,,,', '129,1,,,', '129,1,,,', '129,1,,,', ',,0,1,1', ',,0,1,1']);
 });
 

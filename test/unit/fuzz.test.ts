@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { loadHandler } from '../../host/dataplane/handler.js';
 import { OfflineRunner } from '../../host/offline/runner.js';
 import { ROOT } from '../helpers/cli.js';
-import { echo4Frame, echo6Frame } from '../helpers/packets.js';
+import { echo4Frame, echo6Frame, mixedEchoBatch } from '../helpers/packets.js';
 import { checkCase, checkerFor, property, propertyOf } from '../../host/offline/echo-property.js';
 
 const SEED = 20261125;
@@ -54,15 +54,7 @@ test('a million packets leave the handler heap untouched (zero allocation per pa
   const SPAN = 1 << 20;
   bytes.fill(0x5a, heapBase, heapBase + SPAN);
   const size = runner.memory.buffer.byteLength;
-  const batch = Array.from({ length: 64 }, (_, i) =>
-    Uint8Array.from(
-      i % 4 === 3
-        ? echo4Frame({ seq: i })
-        : i % 4 === 2
-          ? echo6Frame({ ext: [{ type: 0 }], seq: i })
-          : echo6Frame({ seq: i }),
-    ),
-  );
+  const batch = mixedEchoBatch();
   let replies = 0;
   for (let n = 0; n < 1_000_000; n += batch.length)
     replies += runner.run(batch).filter((o) => o.verdict === 'tx').length;
