@@ -55,7 +55,18 @@ export class PacketWorker {
   ) {
     this.words = new Int32Array(queues[0]!.memory.buffer, CONTROL_OFFSET, CONTROL_WORDS);
     this.waiting = { ...policy, wakeFd: this.wakeFd };
+    process.once('exit', this.askToStop);
   }
+
+  /**
+   * On any way out (process.exit from an error, a lost terminal) Node terminates the worker, but
+   * V8 may only see that at a point the loop's steady state never reaches: the loop sees its stop
+   * word every turn, so it is asked through that too, and leaves on its own.
+   */
+  private readonly askToStop = () => {
+    Atomics.store(this.words, CONTROL_STOP, 1);
+    loadShim().wake(this.wakeFd);
+  };
 
   get handler(): Handler {
     return this.current;
@@ -220,8 +231,8 @@ export class PacketWorker {
   }
 
   private async stopOnce(timeoutMs: number): Promise<void> {
-    Atomics.store(this.words, CONTROL_STOP, 1);
-    loadShim().wake(this.wakeFd);
+    process.removeListener('exit', this.askToStop);
+    this.askToStop();
     await this.restarting; // then this.worker is the last thread there will be
     const exited = new Promise<void>((resolve) => {
       if (this.exited) resolve();
