@@ -2,12 +2,11 @@
 // reference model, for as long as asked. A failing frame is written as a pcap
 // under fuzz-failures/, so it can be replayed (afxdp-wasm replay) and made
 // into a named regression test.
-import fc from 'fast-check';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { command, integer, optional, value } from '../cli/table.js';
 import { projectRoot } from '../lib/paths.js';
-import { type Case, property } from './echo-property.js';
+import type { Case } from './echo-property.js';
 import { writePcap } from './pcap.js';
 
 export const fuzzCommand = command({
@@ -21,7 +20,10 @@ export const fuzzCommand = command({
     runs: value('n', 'how many cases', '100000', integer(1, Number.MAX_SAFE_INTEGER)),
     seed: optional('s', 'the seed, to repeat a run (default: from the clock)', integer(0, 2 ** 31 - 1)),
   },
-  run: ({ runs, seed = Date.now() % 2 ** 31 }) => {
+  run: async ({ runs, seed = Date.now() % 2 ** 31 }) => {
+    // Loaded here, not at the top: every afxdp-wasm start would otherwise load fast-check and build
+    // the fuzzer's generators, serving included.
+    const [{ default: fc }, { property }] = await Promise.all([import('fast-check'), import('./echo-property.js')]);
     const started = performance.now();
     console.log(`fuzzing echo.wasm: ${runs} runs, seed ${seed}`);
     const out = fc.check(property, { numRuns: runs, seed });
