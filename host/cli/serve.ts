@@ -2,6 +2,7 @@
 // handler. Checks everything it can before touching the interface, prints
 // stats every period, and on any way out detaches what it attached.
 import { existsSync } from 'node:fs';
+import { endCapture, streamCapture } from '../control/capture-stream.js';
 import { ControlServer } from '../control/server.js';
 import { Dataplane } from '../dataplane/dataplane.js';
 import { type Handler, loadHandler } from '../dataplane/handler.js';
@@ -69,6 +70,7 @@ async function serve(opts: Options): Promise<void> {
     stopping = true;
     clearInterval(timer);
     swapper.close();
+    endCapture();
     control.close();
     await finish(dp, ifname, opts.json, why);
   };
@@ -94,6 +96,7 @@ async function listen(dp: Dataplane, ifname: string, swapper: Swapper): Promise<
         queues: dp.perQueue(),
         xdp: dp.statistics() ?? null,
       }),
+      capture: (req, conn) => streamCapture(dp, ifname, req, conn),
     });
   } catch (err) {
     await dp.stop();

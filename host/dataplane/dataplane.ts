@@ -11,6 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { constants } from 'node:os';
 import { availableParallelism } from 'node:os';
 import { UserError } from '../lib/errors.js';
+import { CaptureRing } from './capture.js';
 import { type CounterTable, type Handler, loadHandler, readCounters } from './handler.js';
 import { type WorkerEvents, PacketWorker } from './workers.js';
 import { interfaceConfig, writeInterfaceConfig } from './iface-config.js';
@@ -87,6 +88,12 @@ interface ServedQueue {
   retired: Record<string, number>;
   handler: Handler;
   since: Date;
+}
+
+/** A capture running: each ring with the queues of its worker, in the worker's order. */
+export interface LiveCapture {
+  rings: { ring: CaptureRing; queues: number[] }[];
+  end(): void;
 }
 
 export interface QueueStatus {
@@ -357,6 +364,23 @@ export class Dataplane {
   /** Runs a new handler on every queue, between two batches; sockets, UMEM and XDP program stay. */
   async swap(handler: Handler): Promise<void> {
     await Promise.all(this.workers.map((worker) => worker.swap(handler)));
+  }
+
+  /**
+   * Starts a capture on the workers serving queue (all queues if undefined), with a ring of
+   * bytes each (host/dataplane/capture.ts); end() turns it off again.
+   */
+  capture(queue: number | undefined, bytes: number): LiveCapture {
+    const taps = this.workers
+      .filter((w) => queue === undefined || w.queues.some((q) => q.queue === queue))
+      .map((worker) => ({ worker, ring: new CaptureRing(bytes, queue ?? -1) }));
+    for (const { worker, ring } of taps) worker.capture.begin(ring.buffer);
+    return {
+      rings: taps.map(({ worker, ring }) => ({ ring, queues: worker.queues.map((q) => q.queue) })),
+      end: () => {
+        for (const { worker } of taps) worker.capture.end();
+      },
+    };
   }
 
   /** The queues served, in order. */
