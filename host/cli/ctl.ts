@@ -77,6 +77,8 @@ function output(name: string): { write(b: Buffer): void; close(): void } {
 /** ctl capture: streams the capture into FILE or stdout, whole blocks only, until it ends. */
 async function captureTo(values: Values<typeof OPTIONS>, file: string | undefined): Promise<void> {
   if (!file) throw new UserError('capture needs a file to write, or - for stdout: afxdp-wasm ctl capture -d DEV FILE');
+  if (file === '-' && process.stdout.isTTY)
+    throw new UserError('capture to - writes pcapng: pipe it (| tshark -r -) or name a FILE instead of a terminal');
   const req: CaptureRequest = { cmd: 'capture', queue: values.queue, count: values.count, seconds: values.seconds };
   if (values.buffer !== undefined) req.buffer = values.buffer * 1024;
   const socket = await findSocket(values.dev, values.socket);

@@ -108,7 +108,7 @@ test('a capture to - (stdout), a drop with its reason, and the capture replayed'
   });
 });
 
-test('--seconds ends it; Ctrl-C on ctl ends it with a complete file; the responder turns capture off', async () => {
+test('--seconds ends it; Ctrl-C on ctl ends it with a complete file; a client gone turns capture off', async () => {
   await withEnv({}, async (env) => {
     const timed = join(scratch, 'seconds.pcapng');
     const interrupted = join(scratch, 'sigint.pcapng');
@@ -127,7 +127,12 @@ test('--seconds ends it; Ctrl-C on ctl ends it with a complete file; the respond
       open.child.kill('SIGINT');
       assert.is(await open.ended(5000), 0, open.stderr);
       assert.match(open.stderr, /Captured 3 frames in and 3 out/);
-      // Capture is off again: another may start (one at a time is the rule).
+      // A client that vanishes (no stop line) turns its capture off too: another may then start.
+      const killed = new CtlCapture(env, [join(scratch, 'killed.pcapng')]);
+      await killed.started();
+      killed.child.kill('SIGKILL');
+      await killed.exited;
+      await sleep(200);
       const next = new CtlCapture(env, ['--seconds', '0.2', join(scratch, 'next.pcapng')]);
       assert.is(await next.ended(5000), 0, next.stderr);
     });
