@@ -108,18 +108,18 @@ export class CaptureTap {
   }
 
   /** Captures the batch of n on queue slot (its index in the worker) around answer. */
-  around(q: Tapped, slot: number, n: number, answer: () => void): void {
+  around<Q extends Tapped>(q: Q, slot: number, n: number, answer: (q: Q, n: number) => void): void {
     const filter = this.adopt() ? this.header![QUEUE_FILTER]! : undefined;
     const rxQueue = q.batch.get(0, 'queue');
     if (filter === undefined || (filter >= 0 && filter !== rxQueue)) {
-      answer();
+      answer(q, n);
       return;
     }
     const micros = Math.round((performance.timeOrigin + performance.now()) * 1000);
     const memory = new Uint8Array(q.memory.buffer);
     const reasons = this.snapshot(q);
     let head = this.copyIn(q, slot, n, memory, rxQueue, micros);
-    answer();
+    answer(q, n);
     const note = this.reason(q, reasons, n);
     for (let i = 0; i < n; i++) {
       const verdict = q.batch.get(i, 'verdict');

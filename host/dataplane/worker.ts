@@ -94,6 +94,8 @@ class PacketLoop {
   private readonly control: Int32Array;
   private readonly garbage = new InstanceGarbage();
   private readonly capture: CaptureTap;
+  /** answer() for the capture to call: made once, since a closure over the loop's q and n would cost every batch. */
+  private readonly answerOne = (q: Served, n: number) => this.answer(q, n);
   private current: Handler;
   private lastGood: Handler | undefined;
   /** Has the current handler answered a batch without trapping? */
@@ -202,7 +204,7 @@ class PacketLoop {
         if (n === 0) continue;
         received = true;
         if (coalesceUs === 0 || n >= batchMax) busy = true;
-        if (this.capture.on) this.capture.around(q, i, n, () => this.answer(q, n));
+        if (this.capture.on) this.capture.around(q, i, n, this.answerOne);
         else this.answer(q, n);
       }
       if (this.garbage.owed) this.garbage.collectWhenQuiet(received);
