@@ -20,6 +20,8 @@ export interface Responder {
   c?: string[];
   /** A CPU list for taskset: where the responder's process runs (the kernel's answer in softirq cannot be pinned). */
   taskset?: string;
+  /** afxdp-wasm with --metrics, scraped every second by another process while it is measured. */
+  scraped?: boolean;
 }
 
 export const KERNEL: Responder = { name: 'kernel (no XDP, GRO on)', kernel: 'plain' };
@@ -31,6 +33,11 @@ export const LESSON: Responder = {
 export const DEFAULTS: Responder = {
   name: 'afxdp-wasm, defaults (16384 x 2048 B, rings 16384, batch 256; spin)',
   args: [],
+};
+export const SCRAPED: Responder = {
+  name: 'afxdp-wasm, defaults, --metrics scraped every second',
+  args: [],
+  scraped: true,
 };
 export const POLL: Responder = { name: 'afxdp-wasm, defaults with -p (poll)', args: ['-p'] };
 export const COALESCE: Responder = {
@@ -44,6 +51,7 @@ export const RESPONDERS: Responder[] = [
   KERNEL,
   LESSON,
   DEFAULTS,
+  SCRAPED,
   POLL,
   { name: 'afxdp-wasm, defaults with 4096-slot rings (-p; the default before)', args: ['-p', '--ring-size', '4096'] },
   COALESCE,
@@ -57,6 +65,8 @@ export interface Sample {
   responderNsPerReply: number | null;
   machineNsPerReply: number;
   generatorStarved: number | null; // seconds
+  /** Scrapes answered while it was measured (scraped responders only). */
+  scrapes: number | null;
 }
 
 /** A load: packets/s paced by the generator's AF_XDP socket, 'trafgen' flat out, or 'live' (live frames, flat out). */
@@ -71,7 +81,8 @@ let xskEcho: string | undefined;
 
 function startResponder(env: EnvState, who: Responder): Running {
   const pin = who.taskset === undefined ? [] : ['taskset', '-c', who.taskset];
-  if (who.c === undefined) return startAfxdp(['-d', env.name, '-q', ...(who.args ?? [])], pin);
+  const metrics = who.scraped ? ['--metrics', '0'] : [];
+  if (who.c === undefined) return startAfxdp(['-d', env.name, '-q', ...metrics, ...(who.args ?? [])], pin);
   xskEcho ??= buildC('xsk_echo.c', 'xsk_echo', ['-lxdp', '-lbpf']);
   const argv = [...pin, xskEcho, '-d', env.name, ...who.c];
   return new Running(spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] }));
@@ -113,6 +124,34 @@ export async function withResponder<T>(
   }
 }
 
+interface Scraper {
+  /** Stops it; resolves with the number of scrapes answered. */
+  stop(): Promise<number>;
+}
+
+/**
+ * A Prometheus stand-in in a process of its own (the measurement blocks this one): GET /metrics
+ * every second, reading the whole answer, until told to stop.
+ */
+function scrapeEverySecond(r: Running): Scraper {
+  const url = /^Metrics: (http:\S+)$/m.exec(r.stderr)?.[1];
+  if (!url) throw new Error(`no Metrics: line from the responder: ${r.stderr}`);
+  const code = `let n = 0;
+    const t = setInterval(() => fetch(process.argv[1]).then((res) => res.text()).then(() => n++, () => {}), 1000);
+    process.on('SIGTERM', () => { clearInterval(t); console.log(n); process.exit(0); });`;
+  const child = spawn(process.execPath, ['-e', code, url], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return {
+    async stop() {
+      child.kill('SIGTERM');
+      await exited;
+      return Number(out.trim());
+    },
+  };
+}
+
 /** genArgs: more for afxdp-wasm gen (--napi-thread). */
 export async function measure(
   env: EnvState,
@@ -121,15 +160,19 @@ export async function measure(
   load: Load,
   genArgs: string[] = [],
 ): Promise<Sample> {
-  return withResponder(env, who, (r) => {
+  return withResponder(env, who, async (r) => {
     const pid = r?.child.pid;
+    const scraper = who.scraped ? scrapeEverySecond(r!) : undefined;
     const cpu0 = pid ? processCpuNs(pid) : 0;
     const busy0 = machineBusyNs();
     const rx0 = outerRx(env);
     const g = generate(env, seconds, load, genArgs);
     const arrived = outerRx(env) - rx0;
     const replies = Math.max(1, g.replies);
+    const scrapes = scraper ? await scraper.stop() : null;
+    if (scrapes === 0) throw new Error(`nothing was scraped from ${who.name}`);
     return {
+      scrapes,
       offered: arrived / g.seconds,
       replies: g.replies / g.seconds,
       ratio: arrived ? g.replies / arrived : 0,
