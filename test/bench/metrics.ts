@@ -1,6 +1,6 @@
 // npm run bench -- --metrics: the flood figure with --metrics scraped every
 // second against the same setting without it, interleaved round by round (this
-// machine drifts), each scraped run paired with the unscraped run just before it.
+// machine drifts), each scraped run paired with the unscraped run next to it.
 import type { EnvState } from '../../host/testenv/state.js';
 import { median } from './common.js';
 import { DEFAULTS, POLL, type Responder, SCRAPED, measure } from './online.js';
@@ -27,8 +27,11 @@ export async function metricsBench(env: EnvState, rounds: number, seconds: numbe
   }));
   for (let round = 0; round < rounds; round++) {
     for (const [i, [plain, scraped]] of PAIRS.entries()) {
-      const without = await measure(env, plain, seconds, 'live');
-      const withMetrics = await measure(env, scraped, seconds, 'live');
+      // Which goes first alternates, so an order effect falls on both alike.
+      const first = round % 2 === 0 ? plain : scraped;
+      const a = await measure(env, first, seconds, 'live');
+      const b = await measure(env, first === plain ? scraped : plain, seconds, 'live');
+      const [without, withMetrics] = first === plain ? [a, b] : [b, a];
       rows[2 * i]!.repliesPerSecond.push(without.replies);
       rows[2 * i + 1]!.repliesPerSecond.push(withMetrics.replies);
       rows[2 * i + 1]!.ratios.push(withMetrics.replies / without.replies);

@@ -125,31 +125,41 @@ export async function withResponder<T>(
 }
 
 interface Scraper {
-  /** Stops it; resolves with the number of scrapes answered. */
+  /** Stops it; resolves with the number of scrapes answered since it started, the first one not counted. */
   stop(): Promise<number>;
 }
 
 /**
  * A Prometheus stand-in in a process of its own (the measurement blocks this one): GET /metrics
- * every second, reading the whole answer, until told to stop.
+ * at once, then every second, reading the whole answer, a line out for each. Resolves after the
+ * first scrape: the process's own start is not measured.
  */
-function scrapeEverySecond(r: Running): Scraper {
+async function scrapeEverySecond(r: Running): Promise<Scraper> {
   const url = /^Metrics: (http:\S+)$/m.exec(r.stderr)?.[1];
   if (!url) throw new Error(`no Metrics: line from the responder: ${r.stderr}`);
-  const code = `let n = 0;
-    const t = setInterval(() => fetch(process.argv[1]).then((res) => res.text()).then(() => n++, () => {}), 1000);
-    process.on('SIGTERM', () => { clearInterval(t); console.log(n); process.exit(0); });`;
+  const code = `const scrape = () => fetch(process.argv[1]).then((res) => res.text()).then(() => console.log('scraped'), () => {});
+    scrape();
+    setInterval(scrape, 1000);`;
   const child = spawn(process.execPath, ['-e', code, url], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+  let lines = 0;
+  const first = new Promise<void>((resolve, reject) => {
+    child.once('exit', () => reject(new Error(`the scraper ended before its first scrape of ${url}`)));
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      lines += d.split('\n').length - 1;
+      if (lines > 0) resolve();
+    });
+  });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  return {
-    async stop() {
-      child.kill('SIGTERM');
-      await exited;
-      return Number(out.trim());
-    },
+  const stop = async () => {
+    child.kill('SIGTERM');
+    await exited;
+    return lines - 1;
   };
+  await first.catch(async (err: Error) => {
+    await stop();
+    throw err;
+  });
+  return { stop };
 }
 
 /** genArgs: more for afxdp-wasm gen (--napi-thread). */
@@ -162,24 +172,28 @@ export async function measure(
 ): Promise<Sample> {
   return withResponder(env, who, async (r) => {
     const pid = r?.child.pid;
-    const scraper = who.scraped ? scrapeEverySecond(r!) : undefined;
-    const cpu0 = pid ? processCpuNs(pid) : 0;
-    const busy0 = machineBusyNs();
-    const rx0 = outerRx(env);
-    const g = generate(env, seconds, load, genArgs);
-    const arrived = outerRx(env) - rx0;
-    const replies = Math.max(1, g.replies);
-    const scrapes = scraper ? await scraper.stop() : null;
-    if (scrapes === 0) throw new Error(`nothing was scraped from ${who.name}`);
-    return {
-      scrapes,
-      offered: arrived / g.seconds,
-      replies: g.replies / g.seconds,
-      ratio: arrived ? g.replies / arrived : 0,
-      responderNsPerReply: pid ? (processCpuNs(pid) - cpu0) / replies : null,
-      machineNsPerReply: (machineBusyNs() - busy0) / replies,
-      generatorStarved: g.starvedSeconds,
-    };
+    const scraper = who.scraped ? await scrapeEverySecond(r!) : undefined;
+    try {
+      const cpu0 = pid ? processCpuNs(pid) : 0;
+      const busy0 = machineBusyNs();
+      const rx0 = outerRx(env);
+      const g = generate(env, seconds, load, genArgs);
+      const arrived = outerRx(env) - rx0;
+      const replies = Math.max(1, g.replies);
+      const sample: Sample = {
+        offered: arrived / g.seconds,
+        replies: g.replies / g.seconds,
+        ratio: arrived ? g.replies / arrived : 0,
+        responderNsPerReply: pid ? (processCpuNs(pid) - cpu0) / replies : null,
+        machineNsPerReply: (machineBusyNs() - busy0) / replies,
+        generatorStarved: g.starvedSeconds,
+        scrapes: scraper ? await scraper.stop() : null,
+      };
+      if (sample.scrapes === 0) throw new Error(`nothing was scraped from ${who.name}`);
+      return sample;
+    } finally {
+      await scraper?.stop(); // when the measurement failed: never left running
+    }
   });
 }
 
