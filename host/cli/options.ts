@@ -142,9 +142,9 @@ export const SERVE_OPTIONS = {
   json: flag('one JSON object per stats period instead of text'),
   verbose: flag("show libxdp's and libbpf's own messages"),
   metrics: optional(
-    '[addr:]port',
-    `serve Prometheus metrics at http://addr:port/metrics (addr: ${DEFAULT_METRICS_HOST}\n` +
-      'unless given; IPv6 in brackets, [::1]:9100; port 0: any free one)',
+    'port',
+    `serve Prometheus /metrics over HTTP on ${DEFAULT_METRICS_HOST}:<port>, or on\n` +
+      '<addr>:<port> (IPv6 in brackets: [::1]:9100); port 0: any free one',
     (raw, flag) => parseMetricsAddress(raw, flag),
   ),
 };

@@ -8,9 +8,9 @@ import { createServer } from 'node:net';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { EnvState } from '../../host/testenv/state.js';
-import { type Running, runAfxdp, runCtl, serving } from '../helpers/afxdp.js';
+import { type Running, runAfxdp, runCtl, serving, sleep } from '../helpers/afxdp.js';
 import { ROOT, withEnv } from '../helpers/testenv.js';
-import { attachedProgram, ping6 } from '../helpers/traffic.js';
+import { attachedProgram, burst, ping6 } from '../helpers/traffic.js';
 
 const DROP = join(ROOT, 'build', 'asm', 'drop.wasm');
 const PINGS = 6;
@@ -105,6 +105,31 @@ test('a scrape after pings: packets and bytes, frames, kernel statistics, the in
       assert.is(value(await scrape(url), 'afxdp_swaps_refused_total', {}), 1);
 
       assert.is((await fetch(url.replace('/metrics', '/'))).status, 404);
+    });
+  });
+});
+
+test("the batch size histogram under a burst: its buckets bound the packets taken, as the shim's bucketing must", async () => {
+  await withEnv({}, async (env) => {
+    await serving(env.name, ['-p', '--metrics', '0'], async (r) => {
+      burst(env, 3000);
+      await sleep(200);
+      const s = await scrape(metricsUrl(r));
+      const buckets = s.samples
+        .filter((x) => x.name === 'afxdp_batch_size_bucket' && x.labels.le !== '+Inf')
+        .map((x) => ({ le: Number(x.labels.le), seen: x.value }));
+      // Batches in (le/2, le] carry more than le/2 and at most le packets each.
+      let low = 0;
+      let high = 0;
+      buckets.forEach(({ le, seen }, i) => {
+        const batches = seen - (buckets[i - 1]?.seen ?? 0);
+        low += batches * (le === 1 ? 1 : le / 2 + 1);
+        high += batches * le;
+      });
+      const packets = value(s, 'afxdp_rx_packets_total');
+      assert.ok(packets >= 3000, `the burst arrived: ${packets}`);
+      assert.ok(low <= packets && packets <= high, `${low} <= ${packets} <= ${high}: ${JSON.stringify(buckets)}`);
+      assert.ok(buckets[0]!.seen < value(s, 'afxdp_batch_size_count'), 'some batches held more than one packet');
     });
   });
 });
