@@ -15,6 +15,7 @@ import {
   XDP_USE_NEED_WAKEUP,
   XDP_ZEROCOPY,
 } from '../dataplane/shim.js';
+import { DEFAULT_METRICS_HOST, type ListenAddress, parseMetricsAddress } from './metrics.js';
 import { type Parser, type Values, flag, integer, list, optional, seconds, text, value } from './table.js';
 
 /**
@@ -140,6 +141,12 @@ export const SERVE_OPTIONS = {
   interval: value('s', 'seconds between stats lines', '2', seconds(0.05, 3600)),
   json: flag('one JSON object per stats period instead of text'),
   verbose: flag("show libxdp's and libbpf's own messages"),
+  metrics: optional(
+    'port',
+    `serve Prometheus /metrics over HTTP on ${DEFAULT_METRICS_HOST}:<port>, or on\n` +
+      '<addr>:<port> (IPv6 in brackets: [::1]:9100); port 0: any free one',
+    (raw, flag) => parseMetricsAddress(raw, flag),
+  ),
 };
 
 export const SERVE_NOTES = `While it runs: kill -HUP <pid> reloads the handler file; afxdp-wasm ctl swap FILE.wasm
@@ -156,6 +163,7 @@ export interface Options extends Pick<DataplaneOptions, DataplaneSetting> {
   watch: boolean;
   intervalMs: number;
   json: boolean;
+  metrics: ListenAddress | undefined;
 }
 
 type ServeValues = Values<typeof SERVE_OPTIONS>;
@@ -216,6 +224,7 @@ export function optionsFrom(v: ServeValues): Options {
     busyPollUs: v['busy-poll'],
     cpus: v.cpu,
     json: v.json,
+    metrics: v.metrics,
     verbose: v.verbose,
   };
 }

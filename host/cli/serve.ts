@@ -10,6 +10,7 @@ import { setup } from '../testenv/env.js';
 import { DEFAULT_NAME, loadEnv, outerAddr } from '../testenv/state.js';
 import { SERVE_NOTES, SERVE_OPTIONS, type Options, checkInterface, checkPrivileges, optionsFrom } from './options.js';
 import { statsJson, statsText, totalsJson, totalsText } from './stats.js';
+import { MetricsServer } from './metrics.js';
 import { Swapper } from './swapper.js';
 import { command } from './table.js';
 
@@ -58,10 +59,16 @@ async function serve(opts: Options): Promise<void> {
   };
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => void stop(signal));
 
+  // Before anything is attached: a port in use is one line, with nothing to undo.
+  const metrics = opts.metrics && (await MetricsServer.listen(opts.metrics));
   const dp = await Dataplane.start({ ...opts, ifname, queues, handler, say });
   const swapper = new Swapper(dp, handler.path, say);
   const control = await listen(dp, ifname, swapper);
   if (opts.watch) swapper.watch();
+  if (metrics) {
+    metrics.source = () => ({ queues: dp.readings(), swaps: swapper.record, fair: opts.admissionTargetUs > 0 });
+    say(`Metrics: ${metrics.url}`);
+  }
   announce(dp, ifname, queues, handler);
   const timer = printStats(dp, opts);
   let stopping = false;
@@ -72,6 +79,7 @@ async function serve(opts: Options): Promise<void> {
     swapper.close();
     endCapture();
     control.close();
+    if (metrics) metrics.close();
     await finish(dp, ifname, opts.json, why);
   };
   process.on('SIGHUP', () => swapper.trySwap(swapper.path, 'SIGHUP'));

@@ -96,6 +96,16 @@ export interface LiveCapture {
   end(): void;
 }
 
+export interface QueueReading {
+  queue: number;
+  counters: Counters;
+  reasons: Record<string, number>;
+  handler: Handler;
+  since: Date;
+  /** The kernel's XDP_STATISTICS of the queue's socket; undefined once stopped. */
+  xdp: XdpStatistics | undefined;
+}
+
 export interface QueueStatus {
   queue: number;
   handler: string;
@@ -424,11 +434,31 @@ export class Dataplane {
   reasons(): Record<string, number> {
     const out: Record<string, number> = {};
     for (const q of this.served) {
-      for (const counts of [q.retired, readCounters(q.handlerCounters, q.memory)]) {
-        for (const [name, n] of Object.entries(counts)) out[name] = (out[name] ?? 0) + n;
-      }
+      for (const [name, n] of Object.entries(this.queueReasons(q))) out[name] = (out[name] ?? 0) + n;
     }
     return out;
+  }
+
+  /** One queue's per-reason counters, over the handlers it ran. */
+  private queueReasons(q: ServedQueue): Record<string, number> {
+    const out: Record<string, number> = { ...q.retired };
+    for (const [name, n] of Object.entries(readCounters(q.handlerCounters, q.memory))) out[name] = (out[name] ?? 0) + n;
+    return out;
+  }
+
+  /**
+   * Everything known of each served queue, read from the memory the workers write and from the
+   * sockets, never by asking a worker: what the metrics export.
+   */
+  readings(): QueueReading[] {
+    return this.served.map((q) => ({
+      queue: q.queue,
+      counters: this.queueCounters(q),
+      reasons: this.queueReasons(q),
+      handler: q.handler,
+      since: q.since,
+      xdp: this.stopped ? undefined : this.shim.statistics(q.port),
+    }));
   }
 
   /** The kernel's XDP_STATISTICS, summed over the sockets. */
