@@ -5,6 +5,8 @@ import { existsSync } from 'node:fs';
 import { ControlServer } from '../control/server.js';
 import { Dataplane } from '../dataplane/dataplane.js';
 import { type Handler, loadHandler } from '../dataplane/handler.js';
+import { KEPT_NAMES, type RunAs, dropTo, userToRunAs } from '../dataplane/privileges.js';
+import { loadShim } from '../dataplane/shim.js';
 import { setup } from '../testenv/env.js';
 import { DEFAULT_NAME, loadEnv, outerAddr } from '../testenv/state.js';
 import { SERVE_NOTES, SERVE_OPTIONS, type Options, checkInterface, checkPrivileges, optionsFrom } from './options.js';
@@ -45,6 +47,7 @@ function noteUnservedQueues(ifname: string, queues: number[], rxQueues: number):
 
 async function serve(opts: Options): Promise<void> {
   const handler = loadHandler(opts.handlerPath);
+  const user = opts.user === undefined ? undefined : userToRunAs(opts.user);
   checkPrivileges();
   const ifname = opts.dev ?? defaultInterface();
   const { queues, rxQueues } = checkInterface(ifname, opts.queues);
@@ -60,6 +63,7 @@ async function serve(opts: Options): Promise<void> {
   const dp = await Dataplane.start({ ...opts, ifname, queues, handler, say });
   const swapper = new Swapper(dp, handler.path, say);
   const control = await listen(dp, ifname, swapper);
+  if (user) await becomeUser(dp, control, user);
   if (opts.watch) swapper.watch();
   announce(dp, ifname, queues, handler);
   const timer = printStats(dp, opts);
@@ -104,6 +108,18 @@ async function listen(dp: Dataplane, ifname: string, swapper: Swapper): Promise<
       `kill -HUP ${process.pid} reloads the handler).`,
   );
   return control;
+}
+
+/** After set-up: the rest runs as the user (privileges.ts); a switch that fails stops everything. */
+async function becomeUser(dp: Dataplane, control: ControlServer, user: RunAs): Promise<void> {
+  try {
+    dropTo(loadShim(), user, control.path);
+  } catch (err) {
+    control.close();
+    await dp.stop();
+    throw err;
+  }
+  say(`Running as ${user.name} (uid ${user.uid}), keeping only ${KEPT_NAMES} (to detach at exit).`);
 }
 
 function announce(dp: Dataplane, ifname: string, queues: number[], handler: Handler): void {
