@@ -115,8 +115,12 @@ async function becomeUser(dp: Dataplane, control: ControlServer, user: RunAs): P
   try {
     dropTo(loadShim(), user, control.path);
   } catch (err) {
-    control.close();
     await dp.stop();
+    try {
+      control.close();
+    } catch {
+      // its folder may be the user's already; the next start removes a stale socket
+    }
     throw err;
   }
   say(`Running as ${user.name} (uid ${user.uid}), keeping only ${KEPT_NAMES} (to detach at exit).`);

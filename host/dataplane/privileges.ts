@@ -54,8 +54,10 @@ export function userToRunAs(name: string): RunAs {
 function handOverControl(user: RunAs, socket: string): void {
   const run = runDir();
   chmodSync(run, statSync(run).mode | 0o111);
-  chownSync(controlDir(), user.uid, user.gid);
+  // The socket before its folder: once the folder is the user's (0700), root without
+  // CAP_DAC_OVERRIDE (a unit's CapabilityBoundingSet) can no longer reach into it.
   chownSync(socket, user.uid, user.gid);
+  chownSync(controlDir(), user.uid, user.gid);
 }
 
 /** The switch; a failure part-way cannot be undone, so the caller stops the data plane on it. */
