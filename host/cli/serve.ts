@@ -116,11 +116,7 @@ async function becomeUser(dp: Dataplane, control: ControlServer, user: RunAs): P
     dropTo(loadShim(), user, control.path);
   } catch (err) {
     await dp.stop();
-    try {
-      control.close();
-    } catch {
-      // its folder may be the user's already; the next start removes a stale socket
-    }
+    control.close();
     throw err;
   }
   say(`Running as ${user.name} (uid ${user.uid}), keeping only ${KEPT_NAMES} (to detach at exit).`);

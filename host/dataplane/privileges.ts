@@ -66,7 +66,9 @@ export function dropTo(shim: Shim, user: RunAs, socket: string): void {
   try {
     shim.dropPrivileges(user.uid, user.gid, user.groups, Object.values(KEPT));
   } catch (err) {
-    const step = (err as { step?: string }).step ?? '?';
-    throw new Error(`cannot switch to user ${user.name} (${step}): ${(err as Error).message}`);
+    throw new UserError(
+      `cannot switch to user ${user.name}: ${(err as Error).message}; ` +
+        '--user needs CAP_SETUID, CAP_SETGID, CAP_SETPCAP and CAP_CHOWN at start',
+    );
   }
 }
