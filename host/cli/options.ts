@@ -8,6 +8,7 @@ import { bpfObject, handlerFile } from '../lib/paths.js';
 import type { DataplaneOptions, DataplaneSetting } from '../dataplane/dataplane.js';
 import { MAX_BATCH, MAX_UMEM } from '../dataplane/layout.js';
 import { checkCpus, parseCpuList } from '../dataplane/placement.js';
+import { KEPT_NAMES } from '../dataplane/privileges.js';
 import {
   XDP_COPY,
   XDP_FLAGS_DRV_MODE,
@@ -16,7 +17,7 @@ import {
   XDP_ZEROCOPY,
 } from '../dataplane/shim.js';
 import { DEFAULT_METRICS_HOST, type ListenAddress, parseMetricsAddress } from './metrics.js';
-import { type Parser, type Values, flag, integer, list, optional, seconds, text, value } from './table.js';
+import { type Parser, type Values, flag, integer, list, nonEmpty, optional, seconds, text, value } from './table.js';
 
 /**
  * The RX queueing delay admission control holds by default (--fair): well
@@ -147,6 +148,11 @@ export const SERVE_OPTIONS = {
       '<addr>:<port> (IPv6 in brackets: [::1]:9100); port 0: any free one',
     (raw, flag) => parseMetricsAddress(raw, flag),
   ),
+  user: optional(
+    'name',
+    `after set-up, run as this user, keeping only ${KEPT_NAMES}\n(to detach at exit); start as root`,
+    nonEmpty('afxdp'),
+  ),
 };
 
 export const SERVE_NOTES = `While it runs: kill -HUP <pid> reloads the handler file; afxdp-wasm ctl swap FILE.wasm
@@ -164,6 +170,8 @@ export interface Options extends Pick<DataplaneOptions, DataplaneSetting> {
   intervalMs: number;
   json: boolean;
   metrics: ListenAddress | undefined;
+  /** --user: the user to run as after set-up. */
+  user: string | undefined;
 }
 
 type ServeValues = Values<typeof SERVE_OPTIONS>;
@@ -226,6 +234,7 @@ export function optionsFrom(v: ServeValues): Options {
     json: v.json,
     metrics: v.metrics,
     verbose: v.verbose,
+    user: v.user,
   };
 }
 

@@ -6,6 +6,8 @@ import { endCapture, streamCapture } from '../control/capture-stream.js';
 import { ControlServer } from '../control/server.js';
 import { Dataplane } from '../dataplane/dataplane.js';
 import { type Handler, loadHandler } from '../dataplane/handler.js';
+import { KEPT_NAMES, type RunAs, dropTo, userToRunAs } from '../dataplane/privileges.js';
+import { loadShim } from '../dataplane/shim.js';
 import { setup } from '../testenv/env.js';
 import { DEFAULT_NAME, loadEnv, outerAddr } from '../testenv/state.js';
 import { SERVE_NOTES, SERVE_OPTIONS, type Options, checkInterface, checkPrivileges, optionsFrom } from './options.js';
@@ -47,6 +49,7 @@ function noteUnservedQueues(ifname: string, queues: number[], rxQueues: number):
 
 async function serve(opts: Options): Promise<void> {
   const handler = loadHandler(opts.handlerPath);
+  const user = opts.user === undefined ? undefined : userToRunAs(opts.user);
   checkPrivileges();
   const ifname = opts.dev ?? defaultInterface();
   const { queues, rxQueues } = checkInterface(ifname, opts.queues);
@@ -64,6 +67,7 @@ async function serve(opts: Options): Promise<void> {
   const dp = await Dataplane.start({ ...opts, ifname, queues, handler, say });
   const swapper = new Swapper(dp, handler.path, say);
   const control = await listen(dp, ifname, swapper);
+  if (user) await becomeUser(dp, control, user);
   if (opts.watch) swapper.watch();
   if (metrics) {
     metrics.source = () => ({ queues: dp.readings(), swaps: swapper.record, fair: opts.admissionTargetUs > 0 });
@@ -115,6 +119,18 @@ async function listen(dp: Dataplane, ifname: string, swapper: Swapper): Promise<
       `kill -HUP ${process.pid} reloads the handler).`,
   );
   return control;
+}
+
+/** After set-up: the rest runs as the user (privileges.ts); a switch that fails stops everything. */
+async function becomeUser(dp: Dataplane, control: ControlServer, user: RunAs): Promise<void> {
+  try {
+    dropTo(loadShim(), user, control.path);
+  } catch (err) {
+    await dp.stop();
+    control.close();
+    throw err;
+  }
+  say(`Running as ${user.name} (uid ${user.uid}), keeping only ${KEPT_NAMES} (to detach at exit).`);
 }
 
 function announce(dp: Dataplane, ifname: string, queues: number[], handler: Handler): void {

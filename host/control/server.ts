@@ -68,13 +68,22 @@ export class ControlServer {
     }
     chmodSync(path, 0o600);
     server.unref();
-    process.once('exit', () => rmSync(path, { force: true }));
+    process.once('exit', () => removeSocket(path));
     return new ControlServer(server, path);
   }
 
   close(): void {
     this.server.close();
-    rmSync(this.path, { force: true });
+    removeSocket(this.path);
+  }
+}
+
+/** A socket we cannot remove (its folder went to --user's user, the switch then failed) is left to the next start. */
+function removeSocket(path: string): void {
+  try {
+    rmSync(path, { force: true });
+  } catch {
+    // the next listen() on this interface removes it
   }
 }
 
