@@ -54,7 +54,7 @@ function replay(values: ReplayValues, positionals: string[]): void {
   if (!values.handler || !input || !outputOk || positionals.length > 2) throw new UserError(SYNOPSIS);
   if (values.update && values.expect === undefined) throw new UserError('--update needs --expect <golden.pcap>');
   const frames = readInput(input, values['allow-truncated']);
-  const { sent, sentFrom, tally, reasons } = run(values, frames);
+  const { sent, sentFrom, tally, reasons } = runHandler(values, frames);
   if (output) writeOutput(output, writePcap(sent));
   const where = output ? ` (written to ${output})` : '';
   console.log(
@@ -66,7 +66,7 @@ function replay(values: ReplayValues, positionals: string[]): void {
 }
 
 /** Runs the handler over the frames, 64 to a batch; what it sent, and for each the input frame it answered. */
-function run(values: ReplayValues, frames: Uint8Array[]) {
+function runHandler(values: ReplayValues, frames: Uint8Array[]) {
   const runner = new OfflineRunner(loadHandler(values.handler!), {
     mac: values.mac,
     ...addressBytes(values.addr),
