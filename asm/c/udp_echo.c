@@ -78,24 +78,39 @@ static void swap_bytes(uint8_t *a, uint8_t *b, uint32_t n)
 	}
 }
 
-// RFC 1071: the ones' complement sum of the big-endian 16-bit words of [p, p + len), added to sum.
-static uint32_t sum_words(const uint8_t *p, uint32_t len, uint32_t sum)
+// RFC 1071. The 16-bit words are summed as they lie in memory, in little-endian lanes (wasm's byte
+// order): the ones' complement sum does not care, and fold() turns it into network order once.
+static uint64_t sum_words(const uint8_t *p, uint32_t len, uint64_t sum)
 {
 	uint32_t i = 0;
-	for (; i + 2 <= len; i += 2)
-		sum += get16(p + i);
+	for (; i + 4 <= len; i += 4) {
+		uint32_t w;
+		__builtin_memcpy(&w, p + i, 4); // one unaligned load
+		sum += (w & 0xffff) + (w >> 16);
+	}
+	for (; i + 2 <= len; i += 2) {
+		uint16_t w;
+		__builtin_memcpy(&w, p + i, 2);
+		sum += w;
+	}
 	if (i < len)
-		sum += (uint32_t)p[i] << 8; // odd byte: the high byte of a zero-padded word
+		sum += p[i]; // odd byte: the high byte of a zero-padded word, the low one of its lane
 	return sum;
 }
-static uint32_t fold(uint32_t sum)
+// A value in network order (a length, a protocol number) into such a sum.
+static uint64_t add_word(uint64_t sum, uint32_t word)
+{
+	return sum + __builtin_bswap16((uint16_t)word);
+}
+// The sum folded to 16 bits, in network order: a region with a right checksum folds to 0xffff.
+static uint32_t fold(uint64_t sum)
 {
 	while (sum >> 16)
 		sum = (sum & 0xffff) + (sum >> 16);
-	return sum;
+	return __builtin_bswap16((uint16_t)sum);
 }
 // The checksum to store (zero means "no checksum" to UDP, so it is sent as 0xffff).
-static uint32_t udp_checksum(uint32_t sum)
+static uint32_t udp_checksum(uint64_t sum)
 {
 	uint32_t c = ~fold(sum) & 0xffff;
 	return c == 0 ? 0xffff : c;
@@ -170,7 +185,8 @@ static int32_t echo6(uint8_t *frame, uint32_t l3, uint32_t len)
 	ip6[7] = (uint8_t)hop_limit();
 	swap_ports(udp);
 	put16(udp + 6, 0);
-	uint32_t pseudo = sum_words(ip6 + 8, 32, ulen + IPPROTO_UDP); // addresses, length, next header
+	uint64_t pseudo =
+		add_word(add_word(sum_words(ip6 + 8, 32, 0), ulen), IPPROTO_UDP); // addresses, length, next header
 	put16(udp + 6, udp_checksum(sum_words(udp, ulen, pseudo)));
 	return (int32_t)padded(frame, l3 + IPV6_HLEN + ulen, len);
 }
@@ -206,7 +222,7 @@ static int32_t echo4(uint8_t *frame, uint32_t l3, uint32_t len)
 	put16(ip + 10, ~fold(sum_words(ip, IPV4_HLEN, 0)) & 0xffff);
 	swap_ports(udp);
 	put16(udp + 6, 0);
-	uint32_t pseudo = sum_words(ip + 12, 8, ulen + IPPROTO_UDP);
+	uint64_t pseudo = add_word(add_word(sum_words(ip + 12, 8, 0), IPPROTO_UDP), ulen);
 	put16(udp + 6, udp_checksum(sum_words(udp, ulen, pseudo)));
 	return (int32_t)padded(frame, l3 + IPV4_HLEN + ulen, len);
 }
