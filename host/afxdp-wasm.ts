@@ -9,6 +9,7 @@ import type { Command } from './cli/table.js';
 import { testenvCommand } from './cli/testenv.js';
 import { fuzzCommand } from './offline/fuzz.js';
 import { genCommand } from './tools/gen/command.js';
+import { newCommand } from './cli/new.js';
 
 const SUBCOMMANDS: Record<string, Command> = {
   serve: serveCommand,
@@ -18,6 +19,7 @@ const SUBCOMMANDS: Record<string, Command> = {
   testenv: testenvCommand,
   fuzz: fuzzCommand,
   build: buildCommand,
+  new: newCommand,
 };
 
 function help(): string {
