@@ -40,7 +40,7 @@ const device: Parser<string> = (raw) => {
   return raw;
 };
 
-const frameSize: Parser<number> = (raw) => {
+export const frameSize: Parser<number> = (raw) => {
   if (raw !== '2048' && raw !== '4096') {
     throw new UserError(`--frame-size must be 2048 or 4096 (AF_XDP needs a power of two the page holds), not ${raw}`);
   }
