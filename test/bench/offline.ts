@@ -4,6 +4,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadHandler } from '../../host/dataplane/handler.js';
 import { BATCH_OFFSET, XDP_HEADROOM } from '../../host/dataplane/layout.js';
+import { runCheck } from '../../host/offline/check/run.js';
 import { OfflineRunner } from '../../host/offline/runner.js';
 import { mixedEchoBatch } from '../helpers/packets.js';
 import { ROOT } from '../helpers/testenv.js';
@@ -71,5 +72,21 @@ export function offlineBench(): Record<string, number> {
   );
   console.log(`  wasm / C: ${(out.wasmNsPerPacket / out.cNsPerPacket).toFixed(2)}x (target <= 1.5x)`);
   console.log(`  handler heap growth over ${packets} packets: ${heapTouched ? 'SOME (heap written)' : '0 bytes'}`);
-  return out;
+  return { ...out, ...checkBench() };
+}
+
+/** afxdp-wasm check's own speed on echo.wasm: generation, the run, and every property's checks. */
+function checkBench(): Record<string, number> {
+  const handler = loadHandler(join(ROOT, 'build', 'asm', 'echo.wasm'));
+  runCheck({ handler, runs: 200, seed: 1, frameSize: 2048 }); // warm up the JIT
+  const cpu = process.cpuUsage();
+  const r = runCheck({ handler, runs: 4000, seed: 20261126, frameSize: 2048 });
+  const used = process.cpuUsage(cpu);
+  const cpuSeconds = (used.user + used.system) / 1e6;
+  const checkFramesPerSecond = r.frames / r.seconds;
+  console.log(
+    `  afxdp-wasm check echo.wasm: ${Math.round(checkFramesPerSecond)} frames/s (${r.frames} frames in ${r.batches} batches; ` +
+      `${Math.round(r.frames / cpuSeconds)} per CPU second; target >= 30000)${r.failure ? `: FAILED ${r.failure.property}` : ''}`,
+  );
+  return { checkFramesPerSecond };
 }
