@@ -126,6 +126,9 @@ export const SERVE_OPTIONS = {
   quiet: flag('no stats lines', 'q'),
   handler: value('file', 'wasm handler', handlerFile('echo.wasm'), (raw) => resolve(raw)),
   watch: flag('swap in the handler file again whenever it changes'),
+  check: flag(
+    'before a swap (--watch, SIGHUP, ctl swap): run afxdp-wasm check (under 1 s); refuse a handler that fails',
+  ),
   frames: value('n', 'UMEM frames per queue', '16384', integer(64, Math.floor(MAX_UMEM / 2048))),
   'frame-size': value('n', '2048 or 4096', '2048', frameSize),
   'ring-size': value('n', 'size of each of the four rings, a power of two', '16384', ringSize),
@@ -154,6 +157,7 @@ export interface Options extends Pick<DataplaneOptions, DataplaneSetting> {
   quiet: boolean;
   handlerPath: string;
   watch: boolean;
+  check: boolean;
   intervalMs: number;
   json: boolean;
 }
@@ -206,6 +210,7 @@ export function optionsFrom(v: ServeValues): Options {
     quiet: v.quiet,
     handlerPath: v.handler,
     watch: v.watch,
+    check: v.check,
     frames: v.frames,
     frameSize: v['frame-size'],
     ringSize: v['ring-size'],

@@ -58,7 +58,7 @@ async function serve(opts: Options): Promise<void> {
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => void stop(signal));
 
   const dp = await Dataplane.start({ ...opts, ifname, queues, handler, say });
-  const swapper = new Swapper(dp, handler.path, say);
+  const swapper = new Swapper(dp, handler.path, say, { own: opts.check, frameSize: opts.frameSize });
   const control = await listen(dp, ifname, swapper);
   if (opts.watch) swapper.watch();
   announce(dp, ifname, queues, handler);
@@ -86,7 +86,7 @@ async function listen(dp: Dataplane, ifname: string, swapper: Swapper): Promise<
   let control: ControlServer;
   try {
     control = await ControlServer.listen(ifname, {
-      swap: (path) => swapper.swap(path, 'ctl swap'),
+      swap: (path, check) => swapper.swap(path, 'ctl swap', check || undefined),
       status: () => ({ interface: ifname, program: dp.program ?? null, queues: dp.status() }),
       stats: () => ({
         counters: dp.counters(),

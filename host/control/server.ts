@@ -6,7 +6,7 @@ import { controlDir, controlSocket } from '../lib/paths.js';
 import { COMMANDS, type Reply, type Request } from './protocol.js';
 
 export interface ControlHandlers {
-  swap(path: string): Promise<Record<string, unknown>>;
+  swap(path: string, check: boolean): Promise<Record<string, unknown>>;
   status(): Record<string, unknown>;
   stats(): Record<string, unknown>;
 }
@@ -87,7 +87,7 @@ function serve(conn: Socket, handlers: ControlHandlers): void {
     if (typeof req === 'string') return reply({ ok: false, error: req });
     if (req.cmd === 'status') return reply({ ok: true, ...handlers.status() });
     if (req.cmd === 'stats') return reply({ ok: true, ...handlers.stats() });
-    handlers.swap(req.path).then(
+    handlers.swap(req.path, req.check === true).then(
       (result) => reply({ ok: true, ...result }),
       (err: Error) => reply({ ok: false, error: err.message }),
     );

@@ -34,7 +34,15 @@ export const fuzzCommand = command({
     const [{ runCheck }, { anyFrame }] = await Promise.all([import('./check/run.js'), import('./echo-property.js')]);
     console.log(`fuzzing echo.wasm: ${runs} batches, seed ${seed}`);
     const handler = loadHandler(handlerFile('echo.wasm'));
-    const r = runCheck({ handler, runs, seed, frameSize: MIN_FRAME_SIZE, reference: echoReference, frames: anyFrame });
+    const r = runCheck({
+      handler,
+      runs,
+      seed,
+      frameSize: MIN_FRAME_SIZE,
+      reference: echoReference,
+      frames: anyFrame,
+      packetOnly: true,
+    });
     const rate = Math.round(r.frames / r.seconds);
     const share = ((100 * r.sent) / Math.max(1, r.frames)).toFixed(1);
     if (!r.failure) {

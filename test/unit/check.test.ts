@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { loadHandler } from '../../host/dataplane/handler.js';
+import { checkBeforeSwap } from '../../host/offline/check/before-swap.js';
 import { runCheck } from '../../host/offline/check/run.js';
 import { anyFrame } from '../../host/offline/echo-property.js';
 import { echoReference } from '../../host/offline/fuzz.js';
@@ -117,6 +118,7 @@ test('fuzz (check --reference with the echo model): echo agrees with it; planted
       frameSize: 2048,
       reference: echoReference,
       frames: anyFrame,
+      packetOnly: true,
     });
   const clean = run(built('echo'));
   assert.is(clean.failure, undefined, clean.failure?.message);
@@ -125,6 +127,17 @@ test('fuzz (check --reference with the echo model): echo agrees with it; planted
   assert.is(found('echo_bad_checksum'), 'matches-reference');
   assert.is(found('echo_short_vlan'), 'matches-reference');
   assert.is(found('echo_scribble'), 'writes-inside');
+});
+
+test('the check before a swap: echo passes, a planted bug is refused naming its property', async () => {
+  const started = performance.now();
+  assert.is(await checkBeforeSwap(loadHandler(built('echo')), 2048), undefined);
+  const took = performance.now() - started;
+  const refused = await checkBeforeSwap(loadHandler(planted('check_host_write_odd')), 4096);
+  assert.match(refused ?? 'passed', /^it fails check's writes-inside property: wrote the host's counters at 0x108 /);
+  const loop = await checkBeforeSwap(loadHandler(join(ROOT, 'build', 'test-asm', 'loop.wasm')), 2048);
+  assert.match(loop ?? 'passed', /^it fails check's time-per-packet property: it was still in its check after 5 s/);
+  console.log(`    (the check before a swap took ${took.toFixed(0)} ms on echo.wasm)`);
 });
 
 test.run();

@@ -26,6 +26,8 @@ export interface CheckOptions {
   reference?: Reference;
   /** Frames from another generator than check's own (fuzz: echo requests, mostly answerable). */
   frames?: fc.Arbitrary<Uint8Array>;
+  /** Also fail a write anywhere in a frame but its packet (fuzz: echo edits in place). */
+  packetOnly?: boolean;
   /** Stop generating after this long (the check before a swap); what ran by then counts. */
   timeLimitMs?: number;
 }
@@ -63,7 +65,7 @@ export function runCheck(opts: CheckOptions): CheckResult {
   let scanEvery = FAR_SCAN_EVERY;
   const check = ({ config, batch }: Case): Failure | undefined => {
     const harness = harnesses[config]!;
-    const out = harness.check(batch, opts.reference);
+    const out = harness.check(batch, opts.reference, opts.packetOnly);
     if (++sinceScan >= scanEvery || out.failure) {
       sinceScan = 0;
       const far = harness.farStray();
@@ -109,17 +111,17 @@ export function runCheck(opts: CheckOptions): CheckResult {
   const counterexample = out.counterexample![0] as Case;
   // The last failure seen belongs to the last case that failed: the shrunk counterexample.
   const found = { ...(failure as Failure), ...counterexample };
-  return { ...result, failure: aloneIfItFails(found, harnesses[found.config]!, opts.reference) };
+  return { ...result, failure: aloneIfItFails(found, harnesses[found.config]!, opts) };
 }
 
 /**
  * Shrinking keeps a batch of a frame's truncations whole: when one of its frames fails the same
  * property on its own, that frame alone is the smaller answer.
  */
-function aloneIfItFails(found: NonNullable<CheckResult['failure']>, harness: CheckHarness, reference?: Reference) {
+function aloneIfItFails(found: NonNullable<CheckResult['failure']>, harness: CheckHarness, opts: CheckOptions) {
   if (found.batch.length === 1) return found;
   for (const frame of found.batch) {
-    const out = harness.check([frame], reference);
+    const out = harness.check([frame], opts.reference, opts.packetOnly);
     if (out.failure?.property === found.property) return { ...found, ...out.failure, batch: [frame] };
   }
   return found;
