@@ -7,9 +7,9 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { loadHandler } from '../dataplane/handler.js';
 import type { InterfaceConfig } from '../dataplane/iface-config.js';
-import { XDP_HEADROOM } from '../dataplane/layout.js';
+import { FRAME_SIZES, XDP_HEADROOM } from '../dataplane/layout.js';
 import { UserError, isArgumentError } from '../lib/errors.js';
-import type { Reference } from '../offline/check/harness.js';
+import { PROPERTIES, type Reference } from '../offline/check/harness.js';
 import type { CheckResult } from '../offline/check/run.js';
 import { readCapture, writePcap } from '../offline/pcap.js';
 import { frameSize } from './options.js';
@@ -20,7 +20,7 @@ const SYNOPSIS = 'usage: afxdp-wasm check <handler.wasm> [options]';
 export const CHECK_OPTIONS = {
   runs: value('n', 'how many batches (1 to 256 frames each)', '2000', integer(1, Number.MAX_SAFE_INTEGER)),
   seed: optional('s', 'the seed, to repeat a run (default: from the clock)', integer(0, 2 ** 31 - 1)),
-  'frame-size': value('n', 'UMEM frame size the handler is checked in: 2048 or 4096', '2048', frameSize),
+  'frame-size': optional('n', 'check in UMEM frames of this size only: 2048 or 4096 (default: both)', frameSize),
   corpus: optional(
     'file|dir',
     'also start from the frames of this capture (pcap or pcapng), or of every one in the folder',
@@ -46,22 +46,26 @@ const inner = command({
     '(asm/CONTRACT.md). Exit 0 when all holds, 1 when a property fails, 2 for a usage error.',
   options: CHECK_OPTIONS,
   positionals: true,
-  notes:
-    'Properties: no-trap, writes-inside, valid-verdicts, no-allocation, time-per-packet (over 100 us fails),\n' +
-    'and with --reference matches-reference. A failure is shrunk to the smallest batch that fails and\n' +
-    'written as a pcap: afxdp-wasm replay --handler <handler.wasm> <that.pcap> out.pcap runs it again.',
+  notes: [
+    'Properties (matches-reference only with --reference):',
+    ...Object.entries(PROPERTIES).map(([name, what]) => `  ${name.padEnd(18)} ${what}`),
+    'A failure is shrunk to the smallest batch that fails and written as a pcap:',
+    'afxdp-wasm replay --handler <handler.wasm> <that.pcap> out.pcap runs it again.',
+  ].join('\n'),
   run: async (values, positionals) => {
     const [file, ...extra] = positionals;
     if (!file || extra.length) throw new UserError(SYNOPSIS);
     const handler = loadHandler(resolve(file));
     const seed = values.seed ?? Date.now() % 2 ** 31;
-    const corpus = values.corpus ? readCorpus(values.corpus, values['frame-size'] - XDP_HEADROOM) : [];
+    const frameSizes = values['frame-size'] ? [values['frame-size']] : FRAME_SIZES;
+    const corpus = values.corpus ? readCorpus(values.corpus, Math.max(...frameSizes) - XDP_HEADROOM) : [];
     const reference = values.reference ? await loadReference(values.reference) : undefined;
     const { runCheck } = await import('../offline/check/run.js');
-    const result = runCheck({ handler, runs: values.runs, seed, frameSize: values['frame-size'], corpus, reference });
+    const result = runCheck({ handler, runs: values.runs, seed, frameSizes, corpus, reference });
     const out = values.out ?? join('check-failures', `${basename(file, '.wasm')}-seed${seed}.pcap`);
     const written = result.failure?.batch.length ? writeFailure(out, result.failure.batch) : undefined;
-    const again = `afxdp-wasm check ${file} --seed ${seed} --runs ${values.runs}`;
+    const sizeOption = values['frame-size'] ? ` --frame-size ${values['frame-size']}` : '';
+    const again = `afxdp-wasm check ${file} --seed ${seed} --runs ${values.runs}${sizeOption}`;
     if (values.json) console.log(JSON.stringify(jsonOf(result, file, seed, written)));
     else report(result, file, seed, written, again);
     if (result.failure) process.exitCode = 1;
@@ -98,7 +102,8 @@ function report(r: CheckResult, file: string, seed: number, written: string | un
   console.error(`FAILED ${f.property}: ${f.message}`);
   if (f.batch.length) {
     console.error(
-      `smallest failing batch: ${f.batch.length} frame${f.batch.length > 1 ? 's' : ''} (config ${f.config})`,
+      `smallest failing batch: ${f.batch.length} frame${f.batch.length > 1 ? 's' : ''} ` +
+        `(config ${f.config}, ${f.frameSize}-byte frames)`,
     );
     for (const frame of f.batch.slice(0, 4)) console.error(`  ${Buffer.from(frame).toString('hex')}`);
   }
@@ -119,6 +124,7 @@ function jsonOf(r: CheckResult, file: string, seed: number, written: string | un
       property: failure.property,
       message: failure.message,
       config: failure.config,
+      frameSize: failure.frameSize,
       frames: failure.batch.map((f) => Buffer.from(f).toString('hex')),
       pcap: written,
     },

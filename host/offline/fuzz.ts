@@ -38,7 +38,7 @@ export const fuzzCommand = command({
       handler,
       runs,
       seed,
-      frameSize: MIN_FRAME_SIZE,
+      frameSizes: [MIN_FRAME_SIZE],
       reference: echoReference,
       frames: anyFrame,
       packetOnly: true,

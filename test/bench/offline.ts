@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadHandler } from '../../host/dataplane/handler.js';
-import { BATCH_OFFSET, XDP_HEADROOM } from '../../host/dataplane/layout.js';
+import { BATCH_OFFSET, FRAME_SIZES, XDP_HEADROOM } from '../../host/dataplane/layout.js';
 import { runCheck } from '../../host/offline/check/run.js';
 import { OfflineRunner } from '../../host/offline/runner.js';
 import { mixedEchoBatch } from '../helpers/packets.js';
@@ -78,9 +78,9 @@ export function offlineBench(): Record<string, number> {
 /** afxdp-wasm check's own speed on echo.wasm: generation, the run, and every property's checks. */
 function checkBench(): Record<string, number> {
   const handler = loadHandler(join(ROOT, 'build', 'asm', 'echo.wasm'));
-  runCheck({ handler, runs: 200, seed: 1, frameSize: 2048 }); // warm up the JIT
+  runCheck({ handler, runs: 200, seed: 1, frameSizes: FRAME_SIZES }); // warm up the JIT
   const cpu = process.cpuUsage();
-  const r = runCheck({ handler, runs: 4000, seed: 20261126, frameSize: 2048 });
+  const r = runCheck({ handler, runs: 4000, seed: 20261126, frameSizes: FRAME_SIZES });
   const used = process.cpuUsage(cpu);
   const cpuSeconds = (used.user + used.system) / 1e6;
   const checkFramesPerSecond = r.frames / r.seconds;

@@ -115,7 +115,7 @@ test('fuzz (check --reference with the echo model): echo agrees with it; planted
       handler: loadHandler(file),
       runs: 1500,
       seed: Number(SEED),
-      frameSize: 2048,
+      frameSizes: [2048],
       reference: echoReference,
       frames: anyFrame,
       packetOnly: true,

@@ -8,7 +8,7 @@ import type { Failure } from './harness.js';
 import type { CheckJob } from './worker.js';
 
 /** How long generation may go on; the run's last scan and a shrink come on top, still under a second. */
-export const SWAP_CHECK_MS = 600;
+export const SWAP_CHECK_MS = 400;
 /** A check not done by then is stopped: the handler has stayed in one batch far too long. */
 const GIVE_UP_MS = 5000;
 

@@ -21,7 +21,8 @@ export interface CheckOptions {
   /** How many batches. */
   runs: number;
   seed: number;
-  frameSize: number;
+  /** UMEM frame sizes to check in (each batch picks one): 2048, 4096 or both. */
+  frameSizes: readonly number[];
   corpus?: Uint8Array[];
   reference?: Reference;
   /** Frames from another generator than check's own (fuzz: echo requests, mostly answerable). */
@@ -41,11 +42,12 @@ export interface CheckResult {
   perPacketUs: { median: number; p99: number; max: number };
   /** Bytes of its own region the handler has written, above HANDLER_BASE. */
   footprint: number;
-  failure?: Failure & { batch: Uint8Array[]; config: ConfigName };
+  failure?: Failure & { batch: Uint8Array[]; config: ConfigName; frameSize: number };
 }
 
 interface Case {
   config: ConfigName;
+  frameSize: number;
   batch: Uint8Array[];
 }
 
@@ -53,18 +55,17 @@ interface Case {
 const FAR_SCAN_EVERY = 2000;
 
 export function runCheck(opts: CheckOptions): CheckResult {
-  const room = opts.frameSize - XDP_HEADROOM;
-  const harnesses = Object.fromEntries(
-    Object.entries(CONFIGS).map(([name, config]) => [name, new CheckHarness(opts.handler, config, opts.frameSize)]),
-  );
+  const harnesses: Record<string, CheckHarness> = {};
+  for (const [name, config] of Object.entries(CONFIGS))
+    for (const size of opts.frameSizes) harnesses[`${name}/${size}`] = new CheckHarness(opts.handler, config, size);
   const times: number[] = [];
   const counts = { batches: 0, frames: 0, sent: 0 };
   let failure: Failure | undefined;
   let sinceScan = 0;
   // A write found by a far scan cannot be pinned on a batch: from then on every batch is scanned.
   let scanEvery = FAR_SCAN_EVERY;
-  const check = ({ config, batch }: Case): Failure | undefined => {
-    const harness = harnesses[config]!;
+  const check = ({ config, frameSize, batch }: Case): Failure | undefined => {
+    const harness = harnesses[`${config}/${frameSize}`]!;
     const out = harness.check(batch, opts.reference, opts.packetOnly);
     if (++sinceScan >= scanEvery || out.failure) {
       sinceScan = 0;
@@ -81,10 +82,18 @@ export function runCheck(opts: CheckOptions): CheckResult {
     counts.sent += out.sent?.filter((s) => s !== null).length ?? 0;
     return undefined;
   };
-  const cases = fc.record({
-    config: fc.constantFrom(...(Object.keys(CONFIGS) as ConfigName[])),
-    batch: batchArbitrary(room, opts.corpus, opts.frames),
-  });
+  const configName = fc.constantFrom(...(Object.keys(CONFIGS) as ConfigName[]));
+  const cases = fc.oneof(
+    ...opts.frameSizes.map((size) => {
+      const room = size - XDP_HEADROOM;
+      const corpus = opts.corpus?.filter((f) => f.length <= room);
+      return fc.record({
+        config: configName,
+        frameSize: fc.constant(size),
+        batch: batchArbitrary(room, corpus, opts.frames),
+      });
+    }),
+  );
   const property = fc.property(cases, (c) => {
     const found = check(c);
     if (found) failure = found;
@@ -105,13 +114,17 @@ export function runCheck(opts: CheckOptions): CheckResult {
     const far = Object.values(harnesses)
       .map((h) => h.farStray())
       .find((s) => s);
-    if (far) return { ...result, failure: { property: 'writes-inside', message: far, batch: [], config: 'full' } };
+    if (far)
+      return {
+        ...result,
+        failure: { property: 'writes-inside', message: far, batch: [], config: 'full', frameSize: 0 },
+      };
   }
   if (!out.failed || !failure) return result;
   const counterexample = out.counterexample![0] as Case;
   // The last failure seen belongs to the last case that failed: the shrunk counterexample.
   const found = { ...(failure as Failure), ...counterexample };
-  return { ...result, failure: aloneIfItFails(found, harnesses[found.config]!, opts) };
+  return { ...result, failure: aloneIfItFails(found, harnesses[`${found.config}/${found.frameSize}`]!, opts) };
 }
 
 /**

@@ -13,5 +13,11 @@ export interface CheckJob {
 
 const job = workerData as CheckJob;
 const { path, frameSize, seed, timeLimitMs } = job;
-const r = runCheck({ handler: loadHandler(path), runs: Number.MAX_SAFE_INTEGER, seed, frameSize, timeLimitMs });
+const r = runCheck({
+  handler: loadHandler(path),
+  runs: Number.MAX_SAFE_INTEGER,
+  seed,
+  frameSizes: [frameSize],
+  timeLimitMs,
+});
 parentPort!.postMessage(r.failure ? { property: r.failure.property, message: r.failure.message } : null);
