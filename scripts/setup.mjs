@@ -238,7 +238,13 @@ async function bundle(entries, outdir, extra = {}) {
 
 async function buildHost() {
   const inputs = [...filesUnder(join(root, 'host'), '.ts'), join(root, 'package.json')];
-  const entries = ['host/afxdp-wasm.ts', 'host/testenv.ts', 'host/replay.ts', 'host/dataplane/worker.ts'];
+  const entries = [
+    'host/afxdp-wasm.ts',
+    'host/testenv.ts',
+    'host/replay.ts',
+    'host/dataplane/worker.ts',
+    'host/offline/check/worker.ts',
+  ];
   const outs = entries.map((e) => join(root, 'dist', e.slice('host/'.length).replace(/\.ts$/, '.js')));
   if (!stale(outs, inputs)) return;
   await bundle(entries, 'dist', { outbase: join(root, 'host'), banner: { js: '#!/usr/bin/env node' } });

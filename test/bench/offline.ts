@@ -4,7 +4,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadHandler } from '../../host/dataplane/handler.js';
-import { BATCH_OFFSET, XDP_HEADROOM } from '../../host/dataplane/layout.js';
+import { BATCH_OFFSET, FRAME_SIZES, XDP_HEADROOM } from '../../host/dataplane/layout.js';
+import { runCheck } from '../../host/offline/check/run.js';
 import { OfflineRunner } from '../../host/offline/runner.js';
 import { mixedEchoBatch, udp4Frame, udp6Frame } from '../helpers/packets.js';
 import { ROOT } from '../helpers/testenv.js';
@@ -72,7 +73,7 @@ export function offlineBench(): Record<string, number> {
   );
   console.log(`  wasm / C: ${(out.wasmNsPerPacket / out.cNsPerPacket).toFixed(2)}x (target <= 1.5x)`);
   console.log(`  handler heap growth over ${packets} packets: ${heapTouched ? 'SOME (heap written)' : '0 bytes'}`);
-  return { ...out, ...udpEchoBench(ITER) };
+  return { ...out, ...checkBench(), ...udpEchoBench(ITER) };
 }
 
 /** ns/packet of process() alone on warm batches, the cost of laying the frames in measured apart and left out. */
@@ -127,4 +128,20 @@ function udpEchoBench(iterations: number): Record<string, number> {
     `  C, clang -O2    (build/asm/udp_echo_c.wasm): ${cNs.toFixed(1)} ns/packet   (C / AS: ${(cNs / asNs).toFixed(2)}x)`,
   );
   return { udpEchoAsNsPerPacket: asNs, udpEchoCNsPerPacket: cNs };
+}
+
+/** afxdp-wasm check's own speed on echo.wasm: generation, the run, and every property's checks. */
+function checkBench(): Record<string, number> {
+  const handler = loadHandler(join(ROOT, 'build', 'asm', 'echo.wasm'));
+  runCheck({ handler, runs: 200, seed: 1, frameSizes: FRAME_SIZES }); // warm up the JIT
+  const cpu = process.cpuUsage();
+  const r = runCheck({ handler, runs: 4000, seed: 20261126, frameSizes: FRAME_SIZES });
+  const used = process.cpuUsage(cpu);
+  const cpuSeconds = (used.user + used.system) / 1e6;
+  const checkFramesPerSecond = r.frames / r.seconds;
+  console.log(
+    `  afxdp-wasm check echo.wasm: ${Math.round(checkFramesPerSecond)} frames/s (${r.frames} frames in ${r.batches} batches; ` +
+      `${Math.round(r.frames / cpuSeconds)} per CPU second; target >= 30000)${r.failure ? `: FAILED ${r.failure.property}` : ''}`,
+  );
+  return { checkFramesPerSecond };
 }
