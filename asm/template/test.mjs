@@ -1,4 +1,5 @@
-// npm test: builds the handler, then replays test/requests.pcap through it and compares what it
+// npm test: builds the handler, checks it against the contract (afxdp-wasm check: no trap, no write
+// outside its batch, frames and region, valid verdicts, no allocation per packet), then replays test/requests.pcap through it and compares what it
 // sends with test/expected.pcap (exit 1 at the first difference, shown decoded). When a change of
 // replies is meant: npm run golden (rewrites test/expected.pcap; look at it before you commit it).
 import { spawnSync } from 'node:child_process';
@@ -13,7 +14,6 @@ function afxdpWasm(...args) {
 }
 
 afxdpWasm('build', 'handler.ts');
+afxdpWasm('check', 'handler.wasm', '--runs', '500');
 const update = process.argv.includes('--update') ? ['--update'] : [];
 afxdpWasm('replay', '--handler', 'handler.wasm', 'test/requests.pcap', '--expect', 'test/expected.pcap', ...update);
-// CHECK: once afxdp-wasm has its check command (the fuzzer for any handler), run it here too:
-// afxdpWasm('check', 'handler.wasm');

@@ -1,5 +1,5 @@
 // A handler project of one's own, from a temporary folder outside the repository: afxdp-wasm new, npm
-// install (offline), npm test (build beside the source, golden replay), a change of replies caught and
+// install (offline), npm test (build beside the source, check, golden replay), a change of replies caught and
 // rewritten with npm run golden; and a handler in a bare folder that finds the SDK by name all the same.
 // (Served live on a test environment: test/kernel/new.test.ts.)
 import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -20,6 +20,7 @@ test('new -> npm install -> npm test: the handler imports the SDK by name, build
     const first = npm('test');
     assert.is(first.status, 0, first.out);
     assert.match(first.out, `Built ${join(dir, 'handler.wasm')}`);
+    assert.match(first.out, /handler\.wasm: 500 batches, \d+ frames [^\n]*\n[^\n]*\nall properties hold/);
     assert.match(first.out, 'Same as test/expected.pcap: 3 frames.');
     assert.is(loadHandler(join(dir, 'handler.wasm')).module instanceof WebAssembly.Module, true);
 
