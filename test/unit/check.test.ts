@@ -15,6 +15,7 @@ import { echoReference } from '../../host/offline/fuzz.js';
 import { readCapture, writePcap } from '../../host/offline/pcap.js';
 import { ROOT, runCli } from '../helpers/cli.js';
 import { echo4Frame, echo6Frame } from '../helpers/packets.js';
+import { testWith } from '../helpers/tools.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'afxdp-check-'));
 const SEED = '20261126';
@@ -22,9 +23,15 @@ const built = (name: string) => join(ROOT, 'build', 'asm', `${name}.wasm`);
 const planted = (name: string) => join(ROOT, 'build', 'test-asm', `${name}.wasm`);
 const check = (...args: string[]) => runCli('afxdp-wasm', ['check', ...args]);
 
-for (const name of ['echo', 'udp_echo', 'drop']) {
+// udp_echo_c is the C build of udp_echo, built only where clang and wasm-ld are installed.
+for (const [name, withTools] of [
+  ['echo', test],
+  ['udp_echo', test],
+  ['drop', test],
+  ['udp_echo_c', testWith('clang', 'wasm-ld')],
+] as const) {
   for (const frameSize of ['2048', '4096']) {
-    test(`check passes ${name}.wasm (${frameSize}-byte frames)`, () => {
+    withTools(`check passes ${name}.wasm (${frameSize}-byte frames)`, () => {
       const out = check(built(name), '--runs', '400', '--seed', SEED, '--frame-size', frameSize, '--json');
       assert.is(out.status, 0, out.stderr + out.stdout);
       const r = JSON.parse(out.stdout);
