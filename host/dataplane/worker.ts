@@ -227,21 +227,21 @@ const post = (msg: WorkerMessage) => parentPort!.postMessage(msg);
 /**
  * The instances a swap replaced are garbage, but this loop allocates almost nothing, so no
  * collection would ever come to free them: about 5-9 KB and a memory mapping a swap, for
- * good. A scavenge right after the swap (about 0.15 ms) frees part; the rest lies in old
- * space and needs a full collection, which takes about 8 ms here: a pause in the data path.
- * So the full one waits for a quiet moment (no packet for QUIET_MS), and comes anyway after
- * FORCE_AFTER swaps under a load that never pauses. gc() is there because the host sets
- * --expose-gc before it starts workers (host/lib/gc.ts).
+ * good. Most lies in old space and needs a full collection, which takes about 8 ms here: a
+ * pause in the data path. So it waits for a quiet moment (no packet for QUIET_MS), and comes
+ * anyway after FORCE_AFTER swaps under a load that never pauses. No scavenge at the swap
+ * itself: it freed only the young part, and its 0.15-0.3 ms came on top of the swap's own
+ * pause (the packets' longest wait); the full collection takes the young part too. gc() is
+ * there because the host sets --expose-gc before it starts workers (host/lib/gc.ts).
  */
 class InstanceGarbage {
   static readonly QUIET_MS = 20;
   static readonly FORCE_AFTER = 64;
-  private readonly gc = (globalThis as { gc?: (options?: { type: 'minor' }) => void }).gc;
+  private readonly gc = (globalThis as { gc?: () => void }).gc;
   owed = 0;
   private lastPacketAt = 0;
 
   swapped(): void {
-    this.gc?.({ type: 'minor' });
     this.owed++;
     this.lastPacketAt = performance.now();
   }
