@@ -8,7 +8,7 @@
 // --offline stops after the first part; --tuning measures only the data-path
 // settings against each other (test/bench/tuning.ts); --latency only round
 // trips under load (test/bench/latency.ts); --endurance only the 10,000-swap
-// soak and the 60 s holds (test/bench/endurance.ts); --metrics only the flood with
+// soak and the 60 s holds (test/bench/endurance.ts); --soak only that soak; --metrics only the flood with
 // and without --metrics scraped every second (test/bench/metrics.ts).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,7 +22,7 @@ import { swapBench } from './bench/swaps.js';
 import { timingBench } from './bench/timings.js';
 import { tuningBench } from './bench/tuning.js';
 import { latencyBench } from './bench/latency.js';
-import { enduranceBench } from './bench/endurance.js';
+import { enduranceBench, soakBench } from './bench/endurance.js';
 import { metricsBench, metricsTable } from './bench/metrics.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
@@ -68,6 +68,11 @@ async function main(): Promise<void> {
       join(dir, 'metrics.json'),
       `${JSON.stringify({ date: new Date().toISOString(), seconds, rows }, null, 2)}\n`,
     );
+    return;
+  }
+  if (process.argv.includes('--soak')) {
+    const soak = await withEnv({ name: uniqueName('bsoak') }, (env) => soakBench(env));
+    writeFileSync(join(dir, 'soak.json'), `${JSON.stringify({ date: new Date().toISOString(), soak }, null, 2)}\n`);
     return;
   }
   if (process.argv.includes('--endurance')) {

@@ -33,11 +33,18 @@ export interface WorkerQueue {
   memory: WebAssembly.Memory;
 }
 
+/**
+ * A handler as the host hands it over, with the host's tag for it. The worker names handlers to
+ * the host by tag only: a Module sent back would be cloned into a new wrapper (and script) on the
+ * host's heap at every swap.
+ */
+export type Tagged = Handler & { tag: number };
+
 export interface WorkerInput {
   queues: WorkerQueue[];
-  handler: Handler;
+  handler: Tagged;
   /** What to fall back to when no handler has proved good yet. */
-  fallback: Handler;
+  fallback: Tagged;
   waiting: WaitPolicy;
   /** New handlers arrive here (the host sets CONTROL_SWAP after posting). */
   control: MessagePort;
@@ -59,15 +66,22 @@ export interface WaitPolicy {
   cpu: number | undefined;
 }
 
-/** What a worker tells the host. */
+/** What a worker tells the host; handlers by tag, with `holds` the tags it may still run (current, last good). */
 export type WorkerMessage =
   | { type: 'ready'; counters: (CounterTable | undefined)[]; tid: number }
-  | { type: 'swapped'; handler: Handler; counters: (CounterTable | undefined)[]; retired: Record<string, number>[] }
-  | { type: 'good'; handler: Handler }
+  | {
+      type: 'swapped';
+      tag: number;
+      holds: number[];
+      counters: (CounterTable | undefined)[];
+      retired: Record<string, number>[];
+    }
+  | { type: 'good'; tag: number }
   | {
       type: 'fallback';
-      handler: Handler;
-      from: Handler;
+      tag: number;
+      from: number;
+      holds: number[];
       error: string;
       counters: (CounterTable | undefined)[];
       retired: Record<string, number>[];
@@ -96,8 +110,8 @@ class PacketLoop {
   private readonly capture: CaptureTap;
   /** answer() for the capture to call: made once, since a closure over the loop's q and n would cost every batch. */
   private readonly answerOne = (q: Served, n: number) => this.answer(q, n);
-  private current: Handler;
-  private lastGood: Handler | undefined;
+  private current: Tagged;
+  private lastGood: Tagged | undefined;
   /** Has the current handler answered a batch without trapping? */
   private proved = false;
   private traps = 0;
@@ -140,24 +154,25 @@ class PacketLoop {
   }
 
   /** Puts a handler in every queue; returns what the old one had counted. */
-  private replaceWith(handler: Handler): Replaced {
+  private replaceWith(handler: Tagged): Replaced & { holds: number[] } {
     const retired = this.served.map((q) => readCounters(q.instance.counters, q.memory));
     for (const q of this.served) q.instance = this.instantiateFresh(handler, q.memory);
     this.current = handler;
     this.proved = false;
     this.traps = 0;
     this.garbage.swapped();
-    return { retired, counters: this.served.map((q) => q.instance.counters) };
+    const holds = this.lastGood ? [handler.tag, this.lastGood.tag] : [handler.tag];
+    return { retired, counters: this.served.map((q) => q.instance.counters), holds };
   }
 
   /** A new handler waits on the message port once the host has set CONTROL_SWAP. */
   private takeSwap(): void {
     // The flag can be seen before the message it announces: then look again next turn.
-    const msg = receiveMessageOnPort(this.input.control)?.message as { handler: Handler } | undefined;
+    const msg = receiveMessageOnPort(this.input.control)?.message as { handler: Tagged } | undefined;
     if (!msg) return;
     this.control[CONTROL_SWAP] = 0;
     if (this.proved) this.lastGood = this.current;
-    post({ type: 'swapped', handler: msg.handler, ...this.replaceWith(msg.handler) });
+    post({ type: 'swapped', tag: msg.handler.tag, ...this.replaceWith(msg.handler) });
   }
 
   /** Hands q's batch of n to its handler. A trapping handler loses its batch, not the process. */
@@ -167,7 +182,7 @@ class PacketLoop {
       this.traps = 0;
       if (!this.proved) {
         this.proved = true;
-        post({ type: 'good', handler: this.current });
+        post({ type: 'good', tag: this.current.tag });
       }
     } catch (err) {
       q.batch.dropAll(n); // every frame goes back for RX
@@ -179,7 +194,7 @@ class PacketLoop {
   private fallBack(error: string): void {
     const from = this.current;
     const to = this.lastGood && this.lastGood.hash !== from.hash ? this.lastGood : this.input.fallback;
-    post({ type: 'fallback', handler: to, from, error, ...this.replaceWith(to) });
+    post({ type: 'fallback', tag: to.tag, from: from.tag, error, ...this.replaceWith(to) });
   }
 
   run(): void {
@@ -219,21 +234,21 @@ const post = (msg: WorkerMessage) => parentPort!.postMessage(msg);
 /**
  * The instances a swap replaced are garbage, but this loop allocates almost nothing, so no
  * collection would ever come to free them: about 5-9 KB and a memory mapping a swap, for
- * good. A scavenge right after the swap (about 0.15 ms) frees part; the rest lies in old
- * space and needs a full collection, which takes about 8 ms here: a pause in the data path.
- * So the full one waits for a quiet moment (no packet for QUIET_MS), and comes anyway after
- * FORCE_AFTER swaps under a load that never pauses. gc() is there because the host sets
- * --expose-gc before it starts workers (host/lib/gc.ts).
+ * good. Most lies in old space and needs a full collection, which takes about 8 ms here: a
+ * pause in the data path. So it waits for a quiet moment (no packet for QUIET_MS), and comes
+ * anyway after FORCE_AFTER swaps under a load that never pauses. No scavenge at the swap
+ * itself: it freed only the young part, and its 0.15-0.3 ms came on top of the swap's own
+ * pause (the packets' longest wait); the full collection takes the young part too. gc() is
+ * there because the host sets --expose-gc before it starts workers (host/lib/gc.ts).
  */
 class InstanceGarbage {
   static readonly QUIET_MS = 20;
   static readonly FORCE_AFTER = 64;
-  private readonly gc = (globalThis as { gc?: (options?: { type: 'minor' }) => void }).gc;
+  private readonly gc = (globalThis as { gc?: () => void }).gc;
   owed = 0;
   private lastPacketAt = 0;
 
   swapped(): void {
-    this.gc?.({ type: 'minor' });
     this.owed++;
     this.lastPacketAt = performance.now();
   }

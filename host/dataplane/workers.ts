@@ -8,7 +8,7 @@ import type { CounterTable, Handler } from './handler.js';
 import { CONTROL_HEARTBEAT, CONTROL_OFFSET, CONTROL_STOP, CONTROL_SWAP, CONTROL_WORDS, TRAP_LIMIT } from './layout.js';
 import { distFile } from '../lib/paths.js';
 import { loadShim } from './shim.js';
-import type { WaitPolicy, WorkerInput, WorkerMessage, WorkerQueue } from './worker.js';
+import type { Tagged, WaitPolicy, WorkerInput, WorkerMessage, WorkerQueue } from './worker.js';
 
 /** How a worker waits; PacketWorker adds its own wake-up eventfd. */
 export type WorkerPolicy = Omit<WaitPolicy, 'wakeFd'>;
@@ -33,6 +33,12 @@ export class PacketWorker {
   private control!: MessagePort;
   private readonly words: Int32Array;
   private lastGood: Handler | undefined;
+  /** The handlers this worker was given and may still name, by tag (see Tagged). */
+  private readonly tagged = new Map<number, Handler>();
+  private nextTag = 0;
+  /** The newest tag the worker has taken: later ones are still on their way to it. */
+  private lastTaken = -1;
+  private fallbackTag = -1;
   private pendingSwap: ((err?: Error) => void) | undefined;
   private lastBeat = -1;
   private lastBeatAt = 0;
@@ -75,15 +81,41 @@ export class PacketWorker {
     return this.current;
   }
 
+  private tag(handler: Handler): Tagged {
+    const tag = this.nextTag++;
+    this.tagged.set(tag, handler);
+    return { ...handler, tag };
+  }
+
+  /** The handler behind a tag the worker sent, and forgetting those it no longer holds. */
+  private taken(tag: number, holds: number[]): Handler {
+    const handler = this.tagged.get(tag)!;
+    this.lastTaken = Math.max(this.lastTaken, tag);
+    for (const t of this.tagged.keys()) {
+      if (t <= this.lastTaken && t !== this.fallbackTag && !holds.includes(t)) this.tagged.delete(t);
+    }
+    return handler;
+  }
+
+  /** How many handlers this side keeps for the worker (tests: it stays bounded). */
+  get handlersKept(): number {
+    return this.tagged.size;
+  }
+
   /** Starts the thread; resolves with the handler's counter tables once it serves. */
   start(restarted = false): Promise<(CounterTable | undefined)[]> {
     const channel = new MessageChannel();
     this.control = channel.port1;
     const capture = this.capture.connect();
+    this.tagged.clear();
+    const fallback = this.tag(this.fallback);
+    this.fallbackTag = fallback.tag;
+    const handler = this.tag(this.current);
+    this.lastTaken = handler.tag;
     const input: WorkerInput = {
       queues: this.queues,
-      handler: this.current,
-      fallback: this.fallback,
+      handler,
+      fallback,
       waiting: this.waiting,
       control: channel.port2,
       restarted,
@@ -134,22 +166,24 @@ export class PacketWorker {
   private onMessage(msg: WorkerMessage): void {
     switch (msg.type) {
       case 'good':
-        this.lastGood = msg.handler;
+        this.lastGood = this.tagged.get(msg.tag);
         return;
       case 'swapped':
-        this.current = msg.handler;
-        this.events.running(this, msg.handler, msg.counters, msg.retired);
+        this.current = this.taken(msg.tag, msg.holds);
+        this.events.running(this, this.current, msg.counters, msg.retired);
         this.pendingSwap?.();
         this.pendingSwap = undefined;
         return;
-      case 'fallback':
-        this.current = msg.handler;
+      case 'fallback': {
+        const from = this.tagged.get(msg.from)!;
+        this.current = this.taken(msg.tag, msg.holds);
         this.events.say(
-          `Handler ${msg.from.path} (${msg.from.hash}) trapped in ${TRAP_LIMIT} batches in a row (${msg.error}); ` +
-            `queues ${this.queueNames()} fell back to ${msg.handler.path} (${msg.handler.hash}).`,
+          `Handler ${from.path} (${from.hash}) trapped in ${TRAP_LIMIT} batches in a row (${msg.error}); ` +
+            `queues ${this.queueNames()} fell back to ${this.current.path} (${this.current.hash}).`,
         );
-        this.events.running(this, msg.handler, msg.counters, msg.retired);
+        this.events.running(this, this.current, msg.counters, msg.retired);
         return;
+      }
       case 'ready':
         return;
     }
@@ -171,7 +205,7 @@ export class PacketWorker {
         if (err) reject(err);
         else resolve();
       };
-      this.control.postMessage({ handler });
+      this.control.postMessage({ handler: this.tag(handler) });
       Atomics.store(this.words, CONTROL_SWAP, 1);
       loadShim().wake(this.wakeFd);
     });

@@ -9,7 +9,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { EnvState } from '../../host/testenv/state.js';
 import { controlSocket } from '../../host/lib/paths.js';
-import { type Running, runCtl, serving as servingOn, sleep, waitFor } from '../helpers/afxdp.js';
+import { type Running, runCtl, serving as servingOn, sleep, startAfxdp, waitFor } from '../helpers/afxdp.js';
 import { NOBODY, runCli } from '../helpers/cli.js';
 import { ROOT, withEnv } from '../helpers/testenv.js';
 import { flood, ping6 } from '../helpers/traffic.js';
@@ -126,6 +126,57 @@ test('a trapping handler loses its batches, then the last good handler comes bac
     });
     assert.is(run.exit!.counters.handlerErrors, 5);
     assertBalanced(run);
+  });
+});
+
+/**
+ * Loaded into the responder (NODE_OPTIONS=--import): counts what its main thread receives from
+ * workers, and how many of those messages carry a WebAssembly.Module, and says so at exit.
+ */
+const COUNT_MODULES = join(scratch, 'count-modules.mjs');
+writeFileSync(
+  COUNT_MODULES,
+  `import { Worker, isMainThread } from 'node:worker_threads';
+if (isMainThread) {
+  let messages = 0;
+  let modules = 0;
+  const carries = (v, depth) => v instanceof WebAssembly.Module ||
+    (depth > 0 && v !== null && typeof v === 'object' && Object.values(v).some((x) => carries(x, depth - 1)));
+  const emit = Worker.prototype.emit;
+  Worker.prototype.emit = function (name, ...args) {
+    if (name === 'message') {
+      messages++;
+      if (carries(args[0], 3)) modules++;
+    }
+    return emit.call(this, name, ...args);
+  };
+  process.on('exit', () => process.stderr.write(\`from workers: \${messages} messages, \${modules} with a module\\n\`));
+}
+`,
+);
+
+test('swaps and a fallback: the worker sends the host no module back (each one would be a new copy on its heap)', async () => {
+  await withEnv({}, async (env) => {
+    const r = startAfxdp(
+      ['-d', env.name, '-p', '--json', '--interval', '0.2'],
+      ['env', `NODE_OPTIONS=--import=${COUNT_MODULES}`],
+    );
+    try {
+      await r.ready();
+      for (const file of [DROP, ECHO, DROP, ECHO]) assert.is(ctl('swap', file, '-d', env.name).code, 0);
+      assert.is(answered(env), 5); // echo proves good: a 'good' message
+      assert.is(ctl('swap', join(TEST_ASM, 'trap.wasm'), '-d', env.name).code, 0);
+      ping6(env, 12, 0.05);
+      await waitFor('the fallback', () => /fell back to .*echo\.wasm/.test(r.stderr));
+      assert.match(ctl('status', '-d', env.name).out, /queue 0: .*echo\.wasm/);
+      assert.is(await r.stop('SIGTERM'), 0);
+    } finally {
+      await r.kill();
+    }
+    const m = /from workers: (\d+) messages, (\d+) with a module/.exec(r.stderr);
+    assert.ok(m, r.stderr.slice(-500));
+    assert.ok(Number(m[1]) >= 7, `ready, 5 swaps, a good and a fallback at least: ${m[0]}`);
+    assert.is(Number(m[2]), 0, m[0]);
   });
 });
 
