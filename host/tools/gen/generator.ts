@@ -80,7 +80,9 @@ const FLAT_OUT_CHUNK = 1 << 18;
 /** The echo identifier of our requests: the sink (GEN_ECHO_ID in bpf/tools/xdp_gen.c) counts and drops only replies with it. */
 const GEN_ECHO_ID = 0x6e6;
 const TRAFGEN_FLAT_OUT_PPS = 500_000;
-const LAND_MS = 200; // replies still in flight when sending stops
+/** Replies still in flight when sending stops: waited for while they keep coming, up to a bound. */
+const LAND_MS = 200;
+const LAND_MAX_MS = 2000;
 
 function latencyText(l: Latency | null): string {
   if (!l) return '';
@@ -204,8 +206,7 @@ export function generate(plan: GenPlan): GenResult {
     const wall = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);
     const cpuSeconds = (cpu.user + cpu.system) / 1e6;
-    sleepSync(LAND_MS); // the last replies, and the last kicks' completions
-    const replies = counter.replies();
+    const replies = landed(counter, sent);
     return {
       sent,
       seconds: wall,
@@ -221,6 +222,22 @@ export function generate(plan: GenPlan): GenResult {
   } finally {
     native.txClose();
     counter.release();
+  }
+}
+
+/**
+ * The reply count once the last replies have landed: a loaded machine (a starved NAPI thread, a
+ * responder behind its ring) can still be delivering them LAND_MS after sending stopped, so the
+ * wait goes on while the count still moves, up to LAND_MAX_MS.
+ */
+function landed(counter: { replies(): number }, sent: number): number {
+  let replies = -1;
+  const end = performance.now() + LAND_MAX_MS;
+  for (;;) {
+    sleepSync(LAND_MS);
+    const now = counter.replies();
+    if (now >= sent || now === replies || performance.now() >= end) return now;
+    replies = now;
   }
 }
 
