@@ -1,7 +1,7 @@
 // ctl capture against a live responder: pings captured with --count and judged by tshark (requests
 // as received, replies as sent, checksums, direction flags, queue/verdict comments), a capture to
 // stdout, --seconds, Ctrl-C leaving a complete file, and a tiny buffer under a flood losing frames
-// (counted) while the responder keeps answering. Then the capture is replayed.
+// (counted) while the responder keeps answering. Then the capture is replayed, and seeds check --corpus.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -105,6 +105,10 @@ test('a capture to - (stdout), a drop with its reason, and the capture replayed'
     assert.match(res.stderr, /frames the capture marks outbound \(sent\) are left out/);
     assert.match(res.stdout, /^3 frames in: 2 transmitted/);
     assert.is(rows(out, ['frame.number'], 'icmpv6.type == 129 && icmpv6.checksum.status == 1').length, 2);
+    // The same capture seeds check: its frames (the received ones) are the corpus.
+    const checked = runCli('afxdp-wasm', ['check', ECHO, '--corpus', file, '--runs', '50', '--seed', '1', '--json']);
+    assert.is(checked.status, 0, checked.stderr);
+    assert.is(JSON.parse(checked.stdout).ok, true);
   });
 });
 
