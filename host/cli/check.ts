@@ -50,7 +50,7 @@ const inner = command({
     'Properties (matches-reference only with --reference):',
     ...Object.entries(PROPERTIES).map(([name, what]) => `  ${name.padEnd(18)} ${what}`),
     'A failure is shrunk to the smallest batch that fails and written as a pcap:',
-    'afxdp-wasm replay --handler <handler.wasm> <that.pcap> out.pcap runs it again.',
+    'afxdp-wasm replay --handler <handler.wasm> --frame-size <its size> <that.pcap> out.pcap runs it again.',
   ].join('\n'),
   run: async (values, positionals) => {
     const [file, ...extra] = positionals;
@@ -107,7 +107,10 @@ function report(r: CheckResult, file: string, seed: number, written: string | un
     );
     for (const frame of f.batch.slice(0, 4)) console.error(`  ${Buffer.from(frame).toString('hex')}`);
   }
-  if (written) console.error(`written to ${written}; again with: ${again}`);
+  if (written) {
+    const replay = `afxdp-wasm replay --handler ${file} --frame-size ${r.failure!.frameSize} ${written} out.pcap`;
+    console.error(`written to ${written}; replay it: ${replay}; check again: ${again}`);
+  }
 }
 
 const us = (v: number) => (v < 1 ? `${(v * 1000).toFixed(0)} ns` : `${v.toFixed(1)} us`);

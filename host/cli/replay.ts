@@ -10,6 +10,7 @@ import { differenceLines, firstDifference } from '../offline/golden.js';
 import { type Capture, readCapture, writePcap } from '../offline/pcap.js';
 import { OfflineRunner } from '../offline/runner.js';
 import { type Values, command, flag, integer, list, optional, text, value } from './table.js';
+import { frameSize } from './options.js';
 
 const SYNOPSIS =
   'usage: npm run replay -- --handler <file.wasm> <in.pcap|in.pcapng> <out.pcap> [options]  ' +
@@ -25,6 +26,12 @@ const REPLAY_OPTIONS = {
   addr: list('address', "the interface's IPv6 or IPv4 address the handler is given (may be given twice)", address),
   mac: optional('mac', "the interface's MAC the handler is given", macBytes),
   'hop-limit': value('n', 'hop limit / TTL the handler is given', '64', integer(1, 255)),
+  'frame-size': value(
+    'n',
+    'the UMEM frame size the frames are laid in: 2048 or 4096 (as serve --frame-size)',
+    '2048',
+    frameSize,
+  ),
   'allow-truncated': flag('replay the complete frames of a capture cut short'),
   expect: optional(
     'golden.pcap',
@@ -67,11 +74,15 @@ function replay(values: ReplayValues, positionals: string[]): void {
 
 /** Runs the handler over the frames, 64 to a batch; what it sent, and for each the input frame it answered. */
 function runHandler(values: ReplayValues, frames: Uint8Array[]) {
-  const runner = new OfflineRunner(loadHandler(values.handler!), {
-    mac: values.mac,
-    ...addressBytes(values.addr),
-    hopLimit: values['hop-limit'],
-  });
+  const runner = new OfflineRunner(
+    loadHandler(values.handler!),
+    {
+      mac: values.mac,
+      ...addressBytes(values.addr),
+      hopLimit: values['hop-limit'],
+    },
+    values['frame-size'],
+  );
   const sent: Uint8Array[] = [];
   const sentFrom: number[] = [];
   const tally = { tx: 0, drop: 0, invalid: 0, trap: 0, tooBig: 0 };

@@ -36,6 +36,17 @@ function replay(input: Buffer, ...args: string[]) {
   return runCli('replay', ['--handler', ECHO, file, join(scratch, 'out.pcap'), ...args]);
 }
 
+test('replay --frame-size 4096 lays frames in 4096-byte frames: a 3000-byte request is answered there, too large for 2048', () => {
+  const big = writePcap([new Uint8Array(echo6Frame({ data: Array.from({ length: 2942 }, (_, i) => i & 0xff) }))]);
+  const small = replay(big, '--addr', 'fc00:dead:cafe:1::1');
+  assert.is(small.status, 0, small.stderr);
+  assert.match(small.stdout, /^1 frames in: 0 transmitted.*, 1 larger than a frame/);
+  const large = replay(big, '--addr', 'fc00:dead:cafe:1::1', '--frame-size', '4096');
+  assert.is(large.status, 0, large.stderr);
+  assert.match(large.stdout, /^1 frames in: 1 transmitted/);
+  assert.match(replay(big, '--frame-size', '3000').stderr, /--frame-size must be 2048 or 4096/);
+});
+
 test('replay: a pcap cut inside a record header or a frame is said to be cut; --allow-truncated replays the rest', () => {
   const { bytes, records } = pcapOf(10);
   for (const cut of [records[3]! + 8, records[3]! + 20]) {
