@@ -39,11 +39,11 @@ export class Swapper {
       } catch (err) {
         throw new Error(`${(err as Error).message}; still running ${this.current}`);
       }
-      await this.dp.swap(handler);
+      const state = await this.dp.swap(handler); // rejects, saying so, when the old one serves on
       this.current = path;
       const message =
         `Swapped in ${path} (sha256 ${handler.hash}) on queue${this.dp.queues.length > 1 ? 's' : ''} ` +
-        `${this.dp.queues.join(',')} (${why}) in ${(performance.now() - started).toFixed(1)} ms.`;
+        `${this.dp.queues.join(',')} (${why}) in ${(performance.now() - started).toFixed(1)} ms; ${state}.`;
       this.say(message);
       return { message };
     });

@@ -10,6 +10,7 @@
 import { type MessagePort, parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { Batch } from './batch.js';
 import { type CounterTable, type Handler, type HandlerInstance, instantiate, readCounters } from './handler.js';
+import { type Handover, handOver, offeredState, shimKeeper } from './handover.js';
 import { loadShim } from './shim.js';
 import {
   BATCH_OFFSET,
@@ -60,7 +61,15 @@ export interface WaitPolicy {
 /** What a worker tells the host. */
 export type WorkerMessage =
   | { type: 'ready'; counters: (CounterTable | undefined)[]; tid: number }
-  | { type: 'swapped'; handler: Handler; counters: (CounterTable | undefined)[]; retired: Record<string, number>[] }
+  | {
+      type: 'swapped';
+      handler: Handler;
+      handover: Handover;
+      counters: (CounterTable | undefined)[];
+      retired: Record<string, number>[];
+    }
+  /** The new handler failed with the old one's state: the old one serves on, with it. */
+  | { type: 'refused'; handler: Handler; error: string }
   | { type: 'good'; handler: Handler }
   | {
       type: 'fallback';
@@ -91,6 +100,7 @@ class PacketLoop {
   private readonly ports: number[];
   private readonly control: Int32Array;
   private readonly garbage = new InstanceGarbage();
+  private readonly keeper = shimKeeper(this.shim);
   private current: Handler;
   private lastGood: Handler | undefined;
   /** Has the current handler answered a batch without trapping? */
@@ -135,8 +145,17 @@ class PacketLoop {
 
   /** Puts a handler in every queue; returns what the old one had counted. */
   private replaceWith(handler: Handler): Replaced {
-    const retired = this.served.map((q) => readCounters(q.instance.counters, q.memory));
+    const retired = this.retiredCounts();
     for (const q of this.served) q.instance = this.instantiateFresh(handler, q.memory);
+    return this.installed(handler, retired);
+  }
+
+  private retiredCounts(): Record<string, number>[] {
+    return this.served.map((q) => readCounters(q.instance.counters, q.memory));
+  }
+
+  /** The new instances are in place: the loop's bookkeeping follows. */
+  private installed(handler: Handler, retired: Record<string, number>[]): Replaced {
     this.current = handler;
     this.proved = false;
     this.traps = 0;
@@ -150,8 +169,25 @@ class PacketLoop {
     const msg = receiveMessageOnPort(this.input.control)?.message as { handler: Handler } | undefined;
     if (!msg) return;
     this.control[CONTROL_SWAP] = 0;
+    const next = msg.handler;
+    const blobs = offeredState(this.served, this.current, next);
     if (this.proved) this.lastGood = this.current;
-    post({ type: 'swapped', handler: msg.handler, ...this.replaceWith(msg.handler) });
+    if (typeof blobs === 'string') {
+      post({ type: 'swapped', handler: next, handover: { fresh: blobs }, ...this.replaceWith(next) });
+      return;
+    }
+    const retired = this.retiredCounts(); // before the region moves aside
+    const instances = handOver(this.served, next, blobs, this.keeper);
+    if (typeof instances === 'string') {
+      this.garbage.swapped(); // the new instances that failed
+      post({ type: 'refused', handler: next, error: instances });
+      return;
+    }
+    this.served.forEach((q, i) => {
+      q.instance = instances[i]!;
+    });
+    const bytes = blobs.reduce((sum, b) => sum + b.len, 0);
+    post({ type: 'swapped', handler: next, handover: { bytes }, ...this.installed(next, retired) });
   }
 
   /** Hands q's batch of n to its handler. A trapping handler loses its batch, not the process. */
