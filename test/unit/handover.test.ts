@@ -97,6 +97,16 @@ test('the shipped rate limiter offers its buckets and takes them over', () => {
   assert.not.ok(amnesic.restoresState);
 });
 
+test('a handler with only half of state_ptr/state_len is refused at load, in one line', () => {
+  assert.throws(
+    () => built('test-asm', 'half_state'),
+    (err: Error) =>
+      /^handler .*half_state\.wasm exports state_ptr but not state_len; export both to keep its state across a swap, or neither$/.test(
+        err.message,
+      ),
+  );
+});
+
 test('a swap to a build with another rate keeps the buckets', () => {
   const seat = seatOf(slow);
   assert.is(pings(seat, A, 8), 5, 'the burst, then nothing');
