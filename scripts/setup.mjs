@@ -39,6 +39,8 @@ const PACKAGES = {
   tcpdump: 'cmd:tcpdump',
   tshark: 'cmd:tshark',
   'clang-format': 'cmd:clang-format',
+  // An independent reader of the Prometheus text format, for the --metrics test.
+  'python3-prometheus-client': '/usr/lib/python3/dist-packages/prometheus_client/parser.py',
 };
 
 const searchPath = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/sbin', '/usr/bin', '/bin'];

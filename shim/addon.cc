@@ -6,6 +6,7 @@
 #include <napi.h>
 
 #include <errno.h>
+#include <map>
 #include <mutex>
 #include <net/if.h>
 #include <poll.h>
@@ -28,6 +29,7 @@
 #include <xdp/libxdp.h>
 
 #include "port.h"
+#include "privileges.h"
 #include "program.h"
 
 #ifndef SOL_XDP
@@ -607,6 +609,40 @@ Napi::Value XdpQuery(const Napi::CallbackInfo &info)
 	return o;
 }
 
+// Programs we hold a file descriptor of, by id. Opening a program by id takes
+// CAP_SYS_ADMIN, which a process that dropped root (--user) no longer has; the fd
+// it opened while still root is what it detaches with at exit.
+std::mutex held_lock;
+std::map<uint32_t, int> held_programs;
+
+// holdProgram(id) -> true when an fd of that program is now held for xdpDetach.
+Napi::Value HoldProgram(const Napi::CallbackInfo &info)
+{
+	uint32_t id = info[0].As<Napi::Number>().Uint32Value();
+	std::lock_guard<std::mutex> g(held_lock);
+	if (held_programs.count(id))
+		return Napi::Boolean::New(info.Env(), true);
+	int fd = bpf_prog_get_fd_by_id(id);
+	if (fd >= 0)
+		held_programs[id] = fd;
+	return Napi::Boolean::New(info.Env(), fd >= 0);
+}
+
+// An fd of program id: the held one (given up: the caller closes it), else a new one.
+int take_program_fd(uint32_t id)
+{
+	{
+		std::lock_guard<std::mutex> g(held_lock);
+		auto held = held_programs.find(id);
+		if (held != held_programs.end()) {
+			int fd = held->second;
+			held_programs.erase(held);
+			return fd;
+		}
+	}
+	return bpf_prog_get_fd_by_id(id);
+}
+
 // xdpDetach(ifname, progId, mode) -> true when that program was attached and is now gone.
 // Detaches only if progId is still the one attached (XDP_FLAGS_REPLACE), so it can never
 // remove a program someone attached after we looked.
@@ -618,7 +654,7 @@ Napi::Value XdpDetach(const Napi::CallbackInfo &info)
 	std::string mode = info[2].As<Napi::String>();
 	if (!ifindex)
 		return Napi::Boolean::New(env, false);
-	int fd = bpf_prog_get_fd_by_id(id);
+	int fd = take_program_fd(id);
 	if (fd < 0)
 		return Napi::Boolean::New(env, false);
 	uint32_t flags = XDP_FLAGS_REPLACE | (mode == "skb"  ? XDP_FLAGS_SKB_MODE
@@ -746,6 +782,32 @@ Napi::Value TakeLog(const Napi::CallbackInfo &info)
 	return take_log(info.Env());
 }
 
+// dropPrivileges(uid, gid, groups: number[], keep: number[]): see privileges.cc. Throws an
+// Error with errno and the failed step; the process is then partly dropped and must stop.
+Napi::Value DropPrivileges(const Napi::CallbackInfo &info)
+{
+	Napi::Env env = info.Env();
+	Napi::Array groups = info[2].As<Napi::Array>(), keep = info[3].As<Napi::Array>();
+	std::vector<gid_t> gids;
+	for (uint32_t i = 0; i < groups.Length(); i++)
+		gids.push_back(groups.Get(i).As<Napi::Number>().Uint32Value());
+	drop_request req = {};
+	req.uid = info[0].As<Napi::Number>().Uint32Value();
+	req.gid = info[1].As<Napi::Number>().Uint32Value();
+	req.groups = gids.data();
+	req.group_count = gids.size();
+	for (uint32_t i = 0; i < keep.Length(); i++)
+		req.keep |= 1ULL << keep.Get(i).As<Napi::Number>().Uint32Value();
+	const char *step = nullptr;
+	int err = drop_privileges(&req, &step);
+	if (err) {
+		Napi::Error e = errno_error(env, err, step ? step : "?");
+		e.Set("step", Napi::String::New(env, step ? step : "?"));
+		e.ThrowAsJavaScriptException();
+	}
+	return env.Undefined();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports)
 {
 	libxdp_set_print(capture_libxdp);
@@ -769,6 +831,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports)
 	exports.Set("statistics", Napi::Function::New(env, Statistics));
 	exports.Set("xdpQuery", Napi::Function::New(env, XdpQuery));
 	exports.Set("xdpDetach", Napi::Function::New(env, XdpDetach));
+	exports.Set("holdProgram", Napi::Function::New(env, HoldProgram));
+	exports.Set("dropPrivileges", Napi::Function::New(env, DropPrivileges));
 	exports.Set("loadProgram", Napi::Function::New(env, LoadProgram));
 	exports.Set("bindToProgram", Napi::Function::New(env, BindToProgram));
 	exports.Set("closeProgram", Napi::Function::New(env, CloseProgram));

@@ -58,6 +58,15 @@ static inline void count(struct port *p, enum afxdp_counter c, uint64_t n)
 	p->counters[c] += n;
 }
 
+// The batch size histogram's bucket for a batch of n (1..MAX_BATCH) packets: the
+// smallest power of two >= n. It costs one increment per batch.
+static_assert(AFXDP_COUNTER_BATCH_UP_TO2048 - AFXDP_COUNTER_BATCH_UP_TO1 == 11 && AFXDP_MAX_BATCH == 2048,
+	      "one bucket counter per power of two up to MAX_BATCH");
+static inline enum afxdp_counter batch_bucket(uint32_t n)
+{
+	return (enum afxdp_counter)(AFXDP_COUNTER_BATCH_UP_TO1 + (n <= 1 ? 0 : 32 - __builtin_clz(n - 1)));
+}
+
 static void publish_frames(struct port *p)
 {
 	p->counters[AFXDP_COUNTER_FRAMES_FREE] = p->free_count;
@@ -187,8 +196,10 @@ static uint32_t take_rx(struct port *p)
 	p->rx_outstanding -= n;
 	p->batch_count = n;
 	count(p, AFXDP_COUNTER_RX_PACKETS, n);
-	if (n)
+	if (n) {
 		count(p, AFXDP_COUNTER_BATCHES, 1);
+		count(p, batch_bucket(n), 1);
+	}
 	return n;
 }
 

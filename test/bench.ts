@@ -8,8 +8,9 @@
 // --offline stops after the first part; --tuning measures only the data-path
 // settings against each other (test/bench/tuning.ts); --latency only round
 // trips under load (test/bench/latency.ts); --endurance only the 10,000-swap
-// soak and the 60 s holds (test/bench/endurance.ts); --handover only the state hand-over's cost
-// (test/bench/handover.ts).
+// soak and the 60 s holds (test/bench/endurance.ts); --metrics only the flood with
+// and without --metrics scraped every second (test/bench/metrics.ts); --handover only the state
+// hand-over's cost (test/bench/handover.ts).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, uniqueName, withEnv } from './helpers/testenv.js';
@@ -24,6 +25,7 @@ import { tuningBench } from './bench/tuning.js';
 import { latencyBench } from './bench/latency.js';
 import { enduranceBench } from './bench/endurance.js';
 import { handoverBench } from './bench/handover.js';
+import { metricsBench, metricsTable } from './bench/metrics.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -57,6 +59,17 @@ async function main(): Promise<void> {
     );
     writeFileSync(join(dir, 'latency.svg'), svg);
     console.log(`\nRaw figures: ${join(dir, 'latency.json')}; plot: ${join(dir, 'latency.svg')}`);
+    return;
+  }
+  if (process.argv.includes('--metrics')) {
+    const seconds = Number(process.env.BENCH_METRICS_SECONDS ?? 5);
+    const rows = await withEnv({ name: uniqueName('bmet') }, (env) => metricsBench(env, RUNS, seconds));
+    console.log(`\nFlood replies with and without --metrics scraped every second, ${RUNS} rounds of ${seconds} s:\n`);
+    console.log(metricsTable(rows));
+    writeFileSync(
+      join(dir, 'metrics.json'),
+      `${JSON.stringify({ date: new Date().toISOString(), seconds, rows }, null, 2)}\n`,
+    );
     return;
   }
   if (process.argv.includes('--endurance')) {

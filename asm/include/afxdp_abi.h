@@ -115,6 +115,18 @@ enum afxdp_counter {
 	AFXDP_COUNTER_ADMISSION_CONGESTED, // `--fair`: 1 while the queue's RX delay is held down
 	AFXDP_COUNTER_ADMISSION_QUANTUM, // `--fair`: packets per flow per millisecond let through while congested
 	AFXDP_COUNTER_ADMISSION_DELAY_US, // `--fair`: the last RX queueing delay estimate, in microseconds
+	AFXDP_COUNTER_BATCH_UP_TO1, // batches of 1 packet (the batch size histogram: one bucket per power of two)
+	AFXDP_COUNTER_BATCH_UP_TO2, // batches of 2 packets
+	AFXDP_COUNTER_BATCH_UP_TO4, // batches of 3 to 4 packets
+	AFXDP_COUNTER_BATCH_UP_TO8, // batches of 5 to 8 packets
+	AFXDP_COUNTER_BATCH_UP_TO16, // batches of 9 to 16 packets
+	AFXDP_COUNTER_BATCH_UP_TO32, // batches of 17 to 32 packets
+	AFXDP_COUNTER_BATCH_UP_TO64, // batches of 33 to 64 packets
+	AFXDP_COUNTER_BATCH_UP_TO128, // batches of 65 to 128 packets
+	AFXDP_COUNTER_BATCH_UP_TO256, // batches of 129 to 256 packets
+	AFXDP_COUNTER_BATCH_UP_TO512, // batches of 257 to 512 packets
+	AFXDP_COUNTER_BATCH_UP_TO1024, // batches of 513 to 1024 packets
+	AFXDP_COUNTER_BATCH_UP_TO2048, // batches of 1025 to 2048 packets
 	AFXDP_COUNTER_COUNT
 };
 

@@ -8,6 +8,7 @@ import { bpfObject, handlerFile } from '../lib/paths.js';
 import type { DataplaneOptions, DataplaneSetting } from '../dataplane/dataplane.js';
 import { MAX_BATCH, MAX_UMEM } from '../dataplane/layout.js';
 import { checkCpus, parseCpuList } from '../dataplane/placement.js';
+import { KEPT_NAMES } from '../dataplane/privileges.js';
 import {
   XDP_COPY,
   XDP_FLAGS_DRV_MODE,
@@ -15,7 +16,8 @@ import {
   XDP_USE_NEED_WAKEUP,
   XDP_ZEROCOPY,
 } from '../dataplane/shim.js';
-import { type Parser, type Values, flag, integer, list, optional, seconds, text, value } from './table.js';
+import { DEFAULT_METRICS_HOST, type ListenAddress, parseMetricsAddress } from './metrics.js';
+import { type Parser, type Values, flag, integer, list, nonEmpty, optional, seconds, text, value } from './table.js';
 
 /**
  * The RX queueing delay admission control holds by default (--fair): well
@@ -140,6 +142,17 @@ export const SERVE_OPTIONS = {
   interval: value('s', 'seconds between stats lines', '2', seconds(0.05, 3600)),
   json: flag('one JSON object per stats period instead of text'),
   verbose: flag("show libxdp's and libbpf's own messages"),
+  metrics: optional(
+    'port',
+    `serve Prometheus /metrics over HTTP on ${DEFAULT_METRICS_HOST}:<port>, or on\n` +
+      '<addr>:<port> (IPv6 in brackets: [::1]:9100); port 0: any free one',
+    (raw, flag) => parseMetricsAddress(raw, flag),
+  ),
+  user: optional(
+    'name',
+    `after set-up, run as this user, keeping only ${KEPT_NAMES}\n(to detach at exit); start as root`,
+    nonEmpty('afxdp'),
+  ),
 };
 
 export const SERVE_NOTES = `While it runs: kill -HUP <pid> reloads the handler file; afxdp-wasm ctl swap FILE.wasm
@@ -156,6 +169,9 @@ export interface Options extends Pick<DataplaneOptions, DataplaneSetting> {
   watch: boolean;
   intervalMs: number;
   json: boolean;
+  metrics: ListenAddress | undefined;
+  /** --user: the user to run as after set-up. */
+  user: string | undefined;
 }
 
 type ServeValues = Values<typeof SERVE_OPTIONS>;
@@ -216,7 +232,9 @@ export function optionsFrom(v: ServeValues): Options {
     busyPollUs: v['busy-poll'],
     cpus: v.cpu,
     json: v.json,
+    metrics: v.metrics,
     verbose: v.verbose,
+    user: v.user,
   };
 }
 

@@ -79,7 +79,8 @@ function readInput(input: string, allowTruncated: boolean): Uint8Array[] {
     if (err instanceof UserError) throw err;
     throw new UserError(`cannot read ${input}: ${(err as Error).message}`);
   }
-  const { frames, cut } = capture;
+  const { frames, cut, outbound } = capture;
+  if (outbound) console.error(`replay: ${outbound} frames the capture marks outbound (sent) are left out`);
   if (cut && !allowTruncated) {
     throw new UserError(`${cut}; --allow-truncated replays its ${frames.length} complete frames`);
   }

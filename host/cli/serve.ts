@@ -2,13 +2,17 @@
 // handler. Checks everything it can before touching the interface, prints
 // stats every period, and on any way out detaches what it attached.
 import { existsSync } from 'node:fs';
+import { endCapture, streamCapture } from '../control/capture-stream.js';
 import { ControlServer } from '../control/server.js';
 import { Dataplane } from '../dataplane/dataplane.js';
 import { type Handler, loadHandler } from '../dataplane/handler.js';
+import { KEPT_NAMES, type RunAs, dropTo, userToRunAs } from '../dataplane/privileges.js';
+import { loadShim } from '../dataplane/shim.js';
 import { setup } from '../testenv/env.js';
 import { DEFAULT_NAME, loadEnv, outerAddr } from '../testenv/state.js';
 import { SERVE_NOTES, SERVE_OPTIONS, type Options, checkInterface, checkPrivileges, optionsFrom } from './options.js';
 import { statsJson, statsText, totalsJson, totalsText } from './stats.js';
+import { MetricsServer } from './metrics.js';
 import { Swapper } from './swapper.js';
 import { command } from './table.js';
 
@@ -45,6 +49,7 @@ function noteUnservedQueues(ifname: string, queues: number[], rxQueues: number):
 
 async function serve(opts: Options): Promise<void> {
   const handler = loadHandler(opts.handlerPath);
+  const user = opts.user === undefined ? undefined : userToRunAs(opts.user);
   checkPrivileges();
   const ifname = opts.dev ?? defaultInterface();
   const { queues, rxQueues } = checkInterface(ifname, opts.queues);
@@ -57,10 +62,17 @@ async function serve(opts: Options): Promise<void> {
   };
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => void stop(signal));
 
+  // Before anything is attached: a port in use is one line, with nothing to undo.
+  const metrics = opts.metrics && (await MetricsServer.listen(opts.metrics));
   const dp = await Dataplane.start({ ...opts, ifname, queues, handler, say });
   const swapper = new Swapper(dp, handler.path, say);
   const control = await listen(dp, ifname, swapper);
+  if (user) await becomeUser(dp, control, user);
   if (opts.watch) swapper.watch();
+  if (metrics) {
+    metrics.source = () => ({ queues: dp.readings(), swaps: swapper.record, fair: opts.admissionTargetUs > 0 });
+    say(`Metrics: ${metrics.url}`);
+  }
   announce(dp, ifname, queues, handler);
   const timer = printStats(dp, opts);
   let stopping = false;
@@ -69,7 +81,9 @@ async function serve(opts: Options): Promise<void> {
     stopping = true;
     clearInterval(timer);
     swapper.close();
+    endCapture();
     control.close();
+    if (metrics) metrics.close();
     await finish(dp, ifname, opts.json, why);
   };
   process.on('SIGHUP', () => swapper.trySwap(swapper.path, 'SIGHUP'));
@@ -94,6 +108,7 @@ async function listen(dp: Dataplane, ifname: string, swapper: Swapper): Promise<
         queues: dp.perQueue(),
         xdp: dp.statistics() ?? null,
       }),
+      capture: (req, conn) => streamCapture(dp, ifname, req, conn),
     });
   } catch (err) {
     await dp.stop();
@@ -104,6 +119,18 @@ async function listen(dp: Dataplane, ifname: string, swapper: Swapper): Promise<
       `kill -HUP ${process.pid} reloads the handler).`,
   );
   return control;
+}
+
+/** After set-up: the rest runs as the user (privileges.ts); a switch that fails stops everything. */
+async function becomeUser(dp: Dataplane, control: ControlServer, user: RunAs): Promise<void> {
+  try {
+    dropTo(loadShim(), user, control.path);
+  } catch (err) {
+    await dp.stop();
+    control.close();
+    throw err;
+  }
+  say(`Running as ${user.name} (uid ${user.uid}), keeping only ${KEPT_NAMES} (to detach at exit).`);
 }
 
 function announce(dp: Dataplane, ifname: string, queues: number[], handler: Handler): void {

@@ -18,6 +18,8 @@ export class Swapper {
   private chain: Promise<unknown> = Promise.resolve();
   private watcher: FSWatcher | undefined;
   private swapsSinceCollection = 0;
+  /** For the metrics: swaps done and refused since start, and how long the last one done took. */
+  readonly record = { done: 0, refused: 0, lastMs: undefined as number | undefined };
 
   constructor(
     private readonly dp: Dataplane,
@@ -41,14 +43,19 @@ export class Swapper {
       }
       const state = await this.dp.swap(handler); // rejects, saying so, when the old one serves on
       this.current = path;
+      const tookMs = performance.now() - started;
+      this.record.done++;
+      this.record.lastMs = tookMs;
       const message =
         `Swapped in ${path} (sha256 ${handler.hash}) on queue${this.dp.queues.length > 1 ? 's' : ''} ` +
-        `${this.dp.queues.join(',')} (${why}) in ${(performance.now() - started).toFixed(1)} ms; ${state}.`;
+        `${this.dp.queues.join(',')} (${why}) in ${tookMs.toFixed(1)} ms; ${state}.`;
       this.say(message);
       return { message };
     });
     this.chain = next
-      .catch(() => undefined)
+      .catch(() => {
+        this.record.refused++;
+      })
       .then(() => {
         if (++this.swapsSinceCollection >= COLLECT_EVERY) {
           this.swapsSinceCollection = 0;

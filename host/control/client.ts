@@ -5,7 +5,8 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { UserError } from '../lib/errors.js';
 import { controlDir, controlSocket } from '../lib/paths.js';
-import type { Reply, Request } from './protocol.js';
+import { BLOCK } from '../offline/pcapng.js';
+import { type CaptureRequest, type Reply, type Request, STOP_LINE } from './protocol.js';
 
 /** The socket to talk to: the one given, the one of dev, or the only instance running. */
 export async function findSocket(dev: string | undefined, given: string | undefined): Promise<string> {
@@ -84,12 +85,64 @@ export function request(path: string, req: Request): Promise<Reply> {
         fail(new UserError(`${path} answered something that is not JSON`));
       }
     });
-    conn.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'EACCES')
-        fail(new UserError(`permission denied on ${path}: only the user who started afxdp-wasm may control it`));
-      else if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED')
-        fail(new UserError(`no afxdp-wasm is listening on ${path}`));
-      else fail(new UserError(`${path}: ${err.message}`));
-    });
+    conn.on('error', (err: NodeJS.ErrnoException) => fail(connectionError(path, err)));
   });
+}
+
+function connectionError(path: string, err: NodeJS.ErrnoException): UserError {
+  if (err.code === 'EACCES')
+    return new UserError(`permission denied on ${path}: only the user who started afxdp-wasm may control it`);
+  if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED')
+    return new UserError(`no afxdp-wasm is listening on ${path}`);
+  return new UserError(`${path}: ${err.message}`);
+}
+
+/** A capture being received: stop() asks the responder to end it (it then sends its last blocks). */
+export interface CaptureClient {
+  stop(): void;
+  /** Resolves when the stream ends: complete (the responder ended it) or not (the connection broke). */
+  done: Promise<{ complete: boolean }>;
+}
+
+/**
+ * Sends a capture request and hands each whole pcapng block to block, in order; the reply line
+ * before them goes to started. Rejects at once (a UserError) if the responder refuses.
+ */
+export function capture(
+  path: string,
+  req: CaptureRequest,
+  started: (reply: Record<string, unknown>) => void,
+  block: (b: Buffer) => void,
+): CaptureClient {
+  const conn = connect(path, () => conn.write(`${JSON.stringify(req)}\n`));
+  let pending: Buffer = Buffer.alloc(0);
+  let replied = false;
+  let sawStatistics = false;
+  const done = new Promise<{ complete: boolean }>((resolve, reject) => {
+    conn.on('data', (d: Buffer) => {
+      pending = pending.length ? Buffer.concat([pending, d]) : d;
+      if (!replied) {
+        const nl = pending.indexOf(0x0a);
+        if (nl < 0) return;
+        const reply = JSON.parse(pending.subarray(0, nl).toString('utf8')) as Reply;
+        pending = pending.subarray(nl + 1);
+        replied = true;
+        if (!reply.ok) return reject(new UserError(reply.error));
+        started(reply);
+      }
+      while (pending.length >= 8 && pending.length >= pending.readUInt32LE(4)) {
+        const len = pending.readUInt32LE(4);
+        const b = pending.subarray(0, len);
+        if (b.readUInt32LE(0) === BLOCK.statistics) sawStatistics = true;
+        block(b);
+        pending = pending.subarray(len);
+      }
+    });
+    conn.on('end', () => {
+      if (!replied) reject(new UserError(`${path} closed the connection without answering`));
+      resolve({ complete: sawStatistics && pending.length === 0 });
+    });
+    conn.on('error', (err: NodeJS.ErrnoException) => reject(connectionError(path, err)));
+  });
+  return { stop: () => conn.write(STOP_LINE), done };
 }

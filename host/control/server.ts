@@ -3,12 +3,14 @@
 import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import { type Server, type Socket, createServer } from 'node:net';
 import { controlDir, controlSocket } from '../lib/paths.js';
-import { COMMANDS, type Reply, type Request } from './protocol.js';
+import { CAPTURE_BUFFER, COMMANDS, type CaptureRequest, type Reply, type Request } from './protocol.js';
 
 export interface ControlHandlers {
   swap(path: string): Promise<Record<string, unknown>>;
   status(): Record<string, unknown>;
   stats(): Record<string, unknown>;
+  /** Takes the connection over: replies, then streams the capture (host/control/capture-stream.ts). */
+  capture(req: CaptureRequest, conn: Socket): void;
 }
 
 const MAX_REQUEST = 64 * 1024;
@@ -28,7 +30,20 @@ function parse(line: string): Request | string {
     return `unknown command '${String(cmd)}'; one of: ${COMMANDS.join(', ')}`;
   if (cmd === 'swap' && typeof (req as { path?: unknown }).path !== 'string')
     return 'swap needs the path of a .wasm file';
+  if (cmd === 'capture') return captureProblem(req as CaptureRequest) ?? (req as Request);
   return req as Request;
+}
+
+function captureProblem(req: CaptureRequest): string | undefined {
+  const whole = (v: unknown, min: number, max: number) =>
+    v === undefined || (typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max);
+  if (!whole(req.queue, 0, 2 ** 31 - 1)) return 'capture: queue must be a whole number from 0';
+  if (!whole(req.count, 1, 2 ** 31 - 1)) return 'capture: count must be a whole number from 1';
+  if (req.seconds !== undefined && !(typeof req.seconds === 'number' && req.seconds > 0))
+    return 'capture: seconds must be a number above 0';
+  if (!whole(req.buffer, CAPTURE_BUFFER.min, CAPTURE_BUFFER.max))
+    return `capture: buffer must be bytes from ${CAPTURE_BUFFER.min} to ${CAPTURE_BUFFER.max}`;
+  return undefined;
 }
 
 export class ControlServer {
@@ -53,13 +68,22 @@ export class ControlServer {
     }
     chmodSync(path, 0o600);
     server.unref();
-    process.once('exit', () => rmSync(path, { force: true }));
+    process.once('exit', () => removeSocket(path));
     return new ControlServer(server, path);
   }
 
   close(): void {
     this.server.close();
-    rmSync(this.path, { force: true });
+    removeSocket(this.path);
+  }
+}
+
+/** A socket we cannot remove (its folder went to --user's user, the switch then failed) is left to the next start. */
+function removeSocket(path: string): void {
+  try {
+    rmSync(path, { force: true });
+  } catch {
+    // the next listen() on this interface removes it
   }
 }
 
@@ -87,6 +111,7 @@ function serve(conn: Socket, handlers: ControlHandlers): void {
     if (typeof req === 'string') return reply({ ok: false, error: req });
     if (req.cmd === 'status') return reply({ ok: true, ...handlers.status() });
     if (req.cmd === 'stats') return reply({ ok: true, ...handlers.stats() });
+    if (req.cmd === 'capture') return handlers.capture(req, conn);
     handlers.swap(req.path).then(
       (result) => reply({ ok: true, ...result }),
       (err: Error) => reply({ ok: false, error: err.message }),

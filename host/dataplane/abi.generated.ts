@@ -108,8 +108,20 @@ export const COUNTER = {
   admissionCongested: 17,
   admissionQuantum: 18,
   admissionDelayUs: 19,
+  batchUpTo1: 20,
+  batchUpTo2: 21,
+  batchUpTo4: 22,
+  batchUpTo8: 23,
+  batchUpTo16: 24,
+  batchUpTo32: 25,
+  batchUpTo64: 26,
+  batchUpTo128: 27,
+  batchUpTo256: 28,
+  batchUpTo512: 29,
+  batchUpTo1024: 30,
+  batchUpTo2048: 31,
 } as const;
-export const COUNTER_COUNT = 20;
+export const COUNTER_COUNT = 32;
 /** Descriptor fields (u32): their byte offsets in a descriptor. */
 export const DESC = {
   addr: 0,

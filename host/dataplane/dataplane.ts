@@ -11,6 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { constants } from 'node:os';
 import { availableParallelism } from 'node:os';
 import { UserError } from '../lib/errors.js';
+import { CaptureRing } from './capture.js';
 import { type CounterTable, type Handler, loadHandler, readCounters } from './handler.js';
 import { type Handover, describeHandover } from './handover.js';
 import { type WorkerEvents, PacketWorker } from './workers.js';
@@ -88,6 +89,22 @@ interface ServedQueue {
   retired: Record<string, number>;
   handler: Handler;
   since: Date;
+}
+
+/** A capture running: each ring with the queues of its worker, in the worker's order. */
+export interface LiveCapture {
+  rings: { ring: CaptureRing; queues: number[] }[];
+  end(): void;
+}
+
+export interface QueueReading {
+  queue: number;
+  counters: Counters;
+  reasons: Record<string, number>;
+  handler: Handler;
+  since: Date;
+  /** The kernel's XDP_STATISTICS of the queue's socket; undefined once stopped. */
+  xdp: XdpStatistics | undefined;
 }
 
 export interface QueueStatus {
@@ -372,6 +389,23 @@ export class Dataplane {
     );
   }
 
+  /**
+   * Starts a capture on the workers serving queue (all queues if undefined), with a ring of
+   * bytes each (host/dataplane/capture.ts); end() turns it off again.
+   */
+  capture(queue: number | undefined, bytes: number): LiveCapture {
+    const taps = this.workers
+      .filter((w) => queue === undefined || w.queues.some((q) => q.queue === queue))
+      .map((worker) => ({ worker, ring: new CaptureRing(bytes, queue ?? -1) }));
+    for (const { worker, ring } of taps) worker.capture.begin(ring.buffer);
+    return {
+      rings: taps.map(({ worker, ring }) => ({ ring, queues: worker.queues.map((q) => q.queue) })),
+      end: () => {
+        for (const { worker } of taps) worker.capture.end();
+      },
+    };
+  }
+
   /** The queues served, in order. */
   get queues(): number[] {
     return this.served.map((q) => q.queue);
@@ -413,11 +447,31 @@ export class Dataplane {
   reasons(): Record<string, number> {
     const out: Record<string, number> = {};
     for (const q of this.served) {
-      for (const counts of [q.retired, readCounters(q.handlerCounters, q.memory)]) {
-        for (const [name, n] of Object.entries(counts)) out[name] = (out[name] ?? 0) + n;
-      }
+      for (const [name, n] of Object.entries(this.queueReasons(q))) out[name] = (out[name] ?? 0) + n;
     }
     return out;
+  }
+
+  /** One queue's per-reason counters, over the handlers it ran. */
+  private queueReasons(q: ServedQueue): Record<string, number> {
+    const out: Record<string, number> = { ...q.retired };
+    for (const [name, n] of Object.entries(readCounters(q.handlerCounters, q.memory))) out[name] = (out[name] ?? 0) + n;
+    return out;
+  }
+
+  /**
+   * Everything known of each served queue, read from the memory the workers write and from the
+   * sockets, never by asking a worker: what the metrics export.
+   */
+  readings(): QueueReading[] {
+    return this.served.map((q) => ({
+      queue: q.queue,
+      counters: this.queueCounters(q),
+      reasons: this.queueReasons(q),
+      handler: q.handler,
+      since: q.since,
+      xdp: this.stopped ? undefined : this.shim.statistics(q.port),
+    }));
   }
 
   /** The kernel's XDP_STATISTICS, summed over the sockets. */

@@ -71,6 +71,7 @@ const releaseAtExit = new Map<string, () => void>();
 export function recordOwnership(shim: Shim, ifname: string): AttachedProgram | undefined {
   const program = shim.xdpQuery(ifname) ?? undefined;
   if (!program) return undefined;
+  shim.holdProgram(program.id); // for the detach at exit, after --user dropped root
   mkdirSync(portsDir(), { recursive: true, mode: 0o700 });
   writeFileSync(ownerFile(ifname), `${JSON.stringify({ pid: process.pid, program } satisfies Owner)}\n`);
   const release = () => releaseInterface(shim, ifname, program);
@@ -88,7 +89,12 @@ export function releaseInterface(shim: Shim, ifname: string, program: AttachedPr
   }
   if (program && existsSync(`/sys/class/net/${ifname}`)) {
     const now = shim.xdpQuery(ifname);
-    if (now && now.id === program.id) shim.xdpDetach(ifname, program.id, program.mode);
+    if (now && now.id === program.id && !shim.xdpDetach(ifname, program.id, program.mode)) {
+      console.error(
+        `Cannot detach XDP program ${describe(program)} from ${ifname}; ` +
+          `remove it with xdp-loader unload ${ifname} --all (the next start of afxdp-wasm on ${ifname} does too).`,
+      );
+    }
   }
   const owner = readOwner(ifname);
   if (owner && owner.pid === process.pid) rmSync(ownerFile(ifname), { force: true });

@@ -109,7 +109,19 @@ export interface Shim {
   close(port: number): void;
   statistics(port: number): XdpStatistics;
   xdpQuery(ifname: string): AttachedProgram | null;
+  /** Detaches progId only if it is still the one attached; with its held fd (holdProgram) when there is one. */
   xdpDetach(ifname: string, progId: number, mode: string): boolean;
+  /**
+   * Opens and keeps an fd of program progId for xdpDetach: opening by id needs CAP_SYS_ADMIN,
+   * which a process that dropped root (--user) no longer has at exit. False if it cannot.
+   */
+  holdProgram(progId: number): boolean;
+  /**
+   * Switches every thread to uid, gid and groups, keeping only the capabilities keep (their
+   * numbers) on the calling thread, with no_new_privs on all. Throws an Error with errno and
+   * step (the call that failed).
+   */
+  dropPrivileges(uid: number, gid: number, groups: number[], keep: number[]): void;
   loadProgram(
     ifname: string,
     filename: string,

@@ -9,6 +9,7 @@
 // keeps trapping is replaced by the last good one (or by drop).
 import { type MessagePort, parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { Batch } from './batch.js';
+import { type CaptureShared, CaptureTap } from './capture.js';
 import { type CounterTable, type Handler, type HandlerInstance, instantiate, readCounters } from './handler.js';
 import { type Handover, handOver, offeredState, shimKeeper } from './handover.js';
 import { loadShim } from './shim.js';
@@ -43,6 +44,7 @@ export interface WorkerInput {
   control: MessagePort;
   /** A restarted worker: the batch its predecessor was in cannot be trusted. */
   restarted: boolean;
+  capture: CaptureShared;
 }
 
 /** How the loop waits when a turn found little or nothing to do. */
@@ -101,6 +103,9 @@ class PacketLoop {
   private readonly control: Int32Array;
   private readonly garbage = new InstanceGarbage();
   private readonly keeper = shimKeeper(this.shim);
+  private readonly capture: CaptureTap;
+  /** answer() for the capture to call: made once, since a closure over the loop's q and n would cost every batch. */
+  private readonly answerOne = (q: Served, n: number) => this.answer(q, n);
   private current: Handler;
   private lastGood: Handler | undefined;
   /** Has the current handler answered a batch without trapping? */
@@ -111,6 +116,7 @@ class PacketLoop {
     const { queues, waiting } = input;
     if (waiting.cpu !== undefined) this.pin(waiting.cpu);
     this.current = input.handler;
+    this.capture = new CaptureTap(input.capture);
     this.served = queues.map(({ port, memory }) => ({
       port,
       memory,
@@ -234,7 +240,8 @@ class PacketLoop {
         if (n === 0) continue;
         received = true;
         if (coalesceUs === 0 || n >= batchMax) busy = true;
-        this.answer(q, n);
+        if (this.capture.on) this.capture.around(q, i, n, this.answerOne);
+        else this.answer(q, n);
       }
       if (this.garbage.owed) this.garbage.collectWhenQuiet(received);
       if (!busy && pollMode) this.shim.wait(this.ports, POLL_TIMEOUT_MS, coalesceUs, wakeFd);

@@ -3,6 +3,7 @@
 // same memories) when a handler has it stuck in an endless loop.
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import '../lib/gc.js'; // workers get gc() only if --expose-gc is set before they start
+import { CaptureLink } from './capture.js';
 import type { CounterTable, Handler } from './handler.js';
 import type { Handover } from './handover.js';
 import { CONTROL_HEARTBEAT, CONTROL_OFFSET, CONTROL_STOP, CONTROL_SWAP, CONTROL_WORDS, TRAP_LIMIT } from './layout.js';
@@ -42,6 +43,8 @@ export class PacketWorker {
   private stopping: Promise<void> | undefined;
   private readonly wakeFd = loadShim().newWaker();
   private readonly waiting: WaitPolicy;
+  /** Hands the worker capture rings (host/dataplane/capture.ts); kept across a restart. */
+  readonly capture = new CaptureLink();
   /** The worker thread's id, once it runs: the host keeps its other threads off the worker's CPU. */
   tid: number | undefined;
   /** Set when the worker ended on its own; the data plane stops then. */
@@ -77,6 +80,7 @@ export class PacketWorker {
   start(restarted = false): Promise<(CounterTable | undefined)[]> {
     const channel = new MessageChannel();
     this.control = channel.port1;
+    const capture = this.capture.connect();
     const input: WorkerInput = {
       queues: this.queues,
       handler: this.current,
@@ -84,8 +88,10 @@ export class PacketWorker {
       waiting: this.waiting,
       control: channel.port2,
       restarted,
+      capture: capture.shared,
     };
-    this.worker = new Worker(WORKER_PATH, { workerData: input, transferList: [channel.port2] });
+    const transferList = [channel.port2, capture.transfer];
+    this.worker = new Worker(WORKER_PATH, { workerData: input, transferList });
     this.exited = false;
     return new Promise((resolve, reject) => {
       // Only our own listeners come off later: removeAllListeners() would also take Node's
@@ -249,6 +255,7 @@ export class PacketWorker {
     const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), timeoutMs).unref());
     if ((await Promise.race([exited, timeout])) === 'timeout') await this.worker.terminate();
     this.control.close();
+    this.capture.close();
     loadShim().closeWaker(this.wakeFd);
   }
 }

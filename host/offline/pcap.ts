@@ -9,10 +9,15 @@ const LINKTYPE_ETHERNET = 1;
 /** libpcap's own bound on a record (MAXIMUM_SNAPLEN): anything larger is corruption, not a frame. */
 const MAX_CAPLEN = 262144;
 
-/** What a capture holds; cut says how it ends early when the file was cut inside a record. */
+/**
+ * What a capture holds; cut says how it ends early when the file was cut inside a record.
+ * Frames a pcapng marks outbound (epb_flags) are what was sent, not what arrived: they are
+ * left out of frames and only counted, so a capture of ctl capture replays what came in.
+ */
 export interface Capture {
   frames: Uint8Array[];
   cut?: string;
+  outbound?: number;
 }
 
 export function readCapture(buf: Buffer, name = 'capture'): Capture {
@@ -47,19 +52,47 @@ function readPcapng(buf: Buffer, name: string): Capture {
   const u16 = (at: number) => (le ? buf.readUInt16LE(at) : buf.readUInt16BE(at));
   let linkTypes: number[] = [];
   const frames: Uint8Array[] = [];
+  let outbound = 0;
+  const result = (cut?: string): Capture => ({ frames, ...(cut ? { cut } : {}), ...(outbound ? { outbound } : {}) });
   for (let at = 0; at < buf.length; ) {
-    if (at + 12 > buf.length) return { frames, cut: cutShort(name, 'block') };
+    if (at + 12 > buf.length) return result(cutShort(name, 'block'));
     const type = u32(at);
     const len = u32(at + 4);
     if (len < 12 || len % 4 !== 0) throw new UserError(`${name}: a pcapng block has length ${len}: corrupt`);
-    if (at + len > buf.length) return { frames, cut: cutShort(name, 'block') };
+    if (at + len > buf.length) return result(cutShort(name, 'block'));
     if (type === PCAPNG_SHB) linkTypes = []; // interface numbers start again in each section
     if (type === 1) linkTypes.push(u16(at + 8)); // Interface Description
-    if (type === 6) frames.push(enhancedPacket(buf, at, len, u32, linkTypes, name));
+    if (type === 6) {
+      const frame = enhancedPacket(buf, at, len, u32, linkTypes, name);
+      if (isOutbound(at, len, frame.length, u32, u16)) outbound++;
+      else frames.push(frame);
+    }
     if (type === 3) frames.push(new Uint8Array(buf.subarray(at + 12, at + 12 + Math.min(u32(at + 8), len - 16)))); // Simple Packet
     at += len;
   }
-  return { frames };
+  return result();
+}
+
+const EPB_FLAGS = 2;
+const EPB_OUTBOUND = 2;
+
+/** Whether an Enhanced Packet Block's epb_flags option says the packet was sent (direction bits 10). */
+function isOutbound(
+  at: number,
+  len: number,
+  caplen: number,
+  u32: (at: number) => number,
+  u16: (at: number) => number,
+): boolean {
+  const end = at + len - 4;
+  for (let o = at + 28 + ((caplen + 3) & ~3); o + 4 <= end; ) {
+    const code = u16(o);
+    const size = u16(o + 2);
+    if (code === 0) break;
+    if (code === EPB_FLAGS && size === 4 && o + 8 <= end) return (u32(o + 4) & 3) === EPB_OUTBOUND;
+    o += 4 + ((size + 3) & ~3);
+  }
+  return false;
 }
 
 /** An Enhanced Packet Block at offset at, len bytes long, of an interface described before it. */

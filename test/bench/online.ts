@@ -20,6 +20,8 @@ export interface Responder {
   c?: string[];
   /** A CPU list for taskset: where the responder's process runs (the kernel's answer in softirq cannot be pinned). */
   taskset?: string;
+  /** afxdp-wasm with --metrics, scraped every second by another process while it is measured. */
+  scraped?: boolean;
 }
 
 export const KERNEL: Responder = { name: 'kernel (no XDP, GRO on)', kernel: 'plain' };
@@ -31,6 +33,11 @@ export const LESSON: Responder = {
 export const DEFAULTS: Responder = {
   name: 'afxdp-wasm, defaults (16384 x 2048 B, rings 16384, batch 256; spin)',
   args: [],
+};
+export const SCRAPED: Responder = {
+  name: 'afxdp-wasm, defaults, --metrics scraped every second',
+  args: [],
+  scraped: true,
 };
 export const POLL: Responder = { name: 'afxdp-wasm, defaults with -p (poll)', args: ['-p'] };
 export const COALESCE: Responder = {
@@ -44,6 +51,7 @@ export const RESPONDERS: Responder[] = [
   KERNEL,
   LESSON,
   DEFAULTS,
+  SCRAPED,
   POLL,
   { name: 'afxdp-wasm, defaults with 4096-slot rings (-p; the default before)', args: ['-p', '--ring-size', '4096'] },
   COALESCE,
@@ -57,6 +65,8 @@ export interface Sample {
   responderNsPerReply: number | null;
   machineNsPerReply: number;
   generatorStarved: number | null; // seconds
+  /** Scrapes answered while it was measured (scraped responders only). */
+  scrapes: number | null;
 }
 
 /** A load: packets/s paced by the generator's AF_XDP socket, 'trafgen' flat out, or 'live' (live frames, flat out). */
@@ -71,7 +81,8 @@ let xskEcho: string | undefined;
 
 function startResponder(env: EnvState, who: Responder): Running {
   const pin = who.taskset === undefined ? [] : ['taskset', '-c', who.taskset];
-  if (who.c === undefined) return startAfxdp(['-d', env.name, '-q', ...(who.args ?? [])], pin);
+  const metrics = who.scraped ? ['--metrics', '0'] : [];
+  if (who.c === undefined) return startAfxdp(['-d', env.name, '-q', ...metrics, ...(who.args ?? [])], pin);
   xskEcho ??= buildC('xsk_echo.c', 'xsk_echo', ['-lxdp', '-lbpf']);
   const argv = [...pin, xskEcho, '-d', env.name, ...who.c];
   return new Running(spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] }));
@@ -113,6 +124,44 @@ export async function withResponder<T>(
   }
 }
 
+interface Scraper {
+  /** Stops it; resolves with the number of scrapes answered since it started, the first one not counted. */
+  stop(): Promise<number>;
+}
+
+/**
+ * A Prometheus stand-in in a process of its own (the measurement blocks this one): GET /metrics
+ * at once, then every second, reading the whole answer, a line out for each. Resolves after the
+ * first scrape: the process's own start is not measured.
+ */
+async function scrapeEverySecond(r: Running): Promise<Scraper> {
+  const url = /^Metrics: (http:\S+)$/m.exec(r.stderr)?.[1];
+  if (!url) throw new Error(`no Metrics: line from the responder: ${r.stderr}`);
+  const code = `const scrape = () => fetch(process.argv[1]).then((res) => res.text()).then(() => console.log('scraped'), () => {});
+    scrape();
+    setInterval(scrape, 1000);`;
+  const child = spawn(process.execPath, ['-e', code, url], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let lines = 0;
+  const first = new Promise<void>((resolve, reject) => {
+    child.once('exit', () => reject(new Error(`the scraper ended before its first scrape of ${url}`)));
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      lines += d.split('\n').length - 1;
+      if (lines > 0) resolve();
+    });
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stop = async () => {
+    child.kill('SIGTERM');
+    await exited;
+    return lines - 1;
+  };
+  await first.catch(async (err: Error) => {
+    await stop();
+    throw err;
+  });
+  return { stop };
+}
+
 /** genArgs: more for afxdp-wasm gen (--napi-thread). */
 export async function measure(
   env: EnvState,
@@ -121,22 +170,30 @@ export async function measure(
   load: Load,
   genArgs: string[] = [],
 ): Promise<Sample> {
-  return withResponder(env, who, (r) => {
+  return withResponder(env, who, async (r) => {
     const pid = r?.child.pid;
-    const cpu0 = pid ? processCpuNs(pid) : 0;
-    const busy0 = machineBusyNs();
-    const rx0 = outerRx(env);
-    const g = generate(env, seconds, load, genArgs);
-    const arrived = outerRx(env) - rx0;
-    const replies = Math.max(1, g.replies);
-    return {
-      offered: arrived / g.seconds,
-      replies: g.replies / g.seconds,
-      ratio: arrived ? g.replies / arrived : 0,
-      responderNsPerReply: pid ? (processCpuNs(pid) - cpu0) / replies : null,
-      machineNsPerReply: (machineBusyNs() - busy0) / replies,
-      generatorStarved: g.starvedSeconds,
-    };
+    const scraper = who.scraped ? await scrapeEverySecond(r!) : undefined;
+    try {
+      const cpu0 = pid ? processCpuNs(pid) : 0;
+      const busy0 = machineBusyNs();
+      const rx0 = outerRx(env);
+      const g = generate(env, seconds, load, genArgs);
+      const arrived = outerRx(env) - rx0;
+      const replies = Math.max(1, g.replies);
+      const sample: Sample = {
+        offered: arrived / g.seconds,
+        replies: g.replies / g.seconds,
+        ratio: arrived ? g.replies / arrived : 0,
+        responderNsPerReply: pid ? (processCpuNs(pid) - cpu0) / replies : null,
+        machineNsPerReply: (machineBusyNs() - busy0) / replies,
+        generatorStarved: g.starvedSeconds,
+        scrapes: scraper ? await scraper.stop() : null,
+      };
+      if (sample.scrapes === 0) throw new Error(`nothing was scraped from ${who.name}`);
+      return sample;
+    } finally {
+      await scraper?.stop(); // when the measurement failed: never left running
+    }
   });
 }
 

@@ -226,7 +226,7 @@ test('the control socket: owner-only, clear errors, gone at exit', async () => {
       );
       assert.equal(JSON.parse(raw.stdout), {
         ok: false,
-        error: "unknown command 'reboot'; one of: swap, status, stats",
+        error: "unknown command 'reboot'; one of: swap, status, stats, capture",
       });
       const stats = JSON.parse(ctl('stats', '-d', env.name).out) as { counters: { framesTotal: number } };
       assert.is(stats.counters.framesTotal, 16384);

@@ -140,12 +140,17 @@ test("the numbers are ABI 1's", () => {
   assert.equal(layout.VERDICT, { drop: 0, tx: 1 });
   assert.equal([layout.CONTROL_STOP, layout.CONTROL_SWAP, layout.CONTROL_HEARTBEAT], [0, 1, 2]);
   assert.is(layout.COUNTERS_OFFSET, 0x100);
-  assert.equal(Object.keys(layout.COUNTER).slice(16), [
+  assert.equal(Object.keys(layout.COUNTER).slice(16, 20), [
     'admissionDropped',
     'admissionCongested',
     'admissionQuantum',
     'admissionDelayUs',
   ]);
+  // The batch size histogram's buckets: one per power of two up to MAX_BATCH (the shim relies on it).
+  assert.equal(
+    Object.keys(layout.COUNTER).slice(20),
+    Array.from({ length: 12 }, (_, i) => `batchUpTo${2 ** i}`),
+  );
   assert.is(layout.COUNTER.handlerErrors, 15);
   assert.is(layout.HANDLER_CONFIG_OFFSET, 0x400);
   assert.equal(layout.CONFIG, { flags: 0, hopLimit: 4, mac: 8, ipv6: 16, ipv4: 32 });

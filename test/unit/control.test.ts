@@ -38,6 +38,7 @@ test('a control request without its newline is answered with an error and closed
       swap: () => Promise.reject(new Error('not here')),
       status: () => ({ queues: [] }),
       stats: () => ({}),
+      capture: (_req, conn) => conn.end(),
     });
     try {
       const slow = openConnection(server.path);
