@@ -1,6 +1,7 @@
 // afxdp-wasm: one command. Serving is the default; the other subcommands
 // control a running instance, feed it, test handlers offline and build them.
 import { buildCommand } from './cli/build.js';
+import { checkCommand } from './cli/check.js';
 import { ctlCommand } from './cli/ctl.js';
 import { runCommand } from './cli/dispatch.js';
 import { replayCommand } from './cli/replay.js';
@@ -9,6 +10,7 @@ import type { Command } from './cli/table.js';
 import { testenvCommand } from './cli/testenv.js';
 import { fuzzCommand } from './offline/fuzz.js';
 import { genCommand } from './tools/gen/command.js';
+import { newCommand } from './cli/new.js';
 
 const SUBCOMMANDS: Record<string, Command> = {
   serve: serveCommand,
@@ -16,8 +18,10 @@ const SUBCOMMANDS: Record<string, Command> = {
   gen: genCommand,
   replay: replayCommand,
   testenv: testenvCommand,
+  check: checkCommand,
   fuzz: fuzzCommand,
   build: buildCommand,
+  new: newCommand,
 };
 
 function help(): string {

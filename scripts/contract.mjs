@@ -242,10 +242,63 @@ function cHeader(spec, names, intro) {
     '',
     "// The handler config block's fields (it is HANDLER_CONFIG_SIZE bytes long).",
     ...cStruct(names.config, config.fields, Math.ceil(used / 4) * 4),
+    ...abiExport(),
     '',
     `#endif // ${names.guard}`,
   );
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * The ABI_VERSION export, for a handler compiled to wasm. clang gives a wasm global (address space 1)
+ * no initial value, so the global is mutable and _start() sets it: the host runs _start() before it
+ * reads the global.
+ */
+function abiExport() {
+  return [
+    '',
+    '#ifdef __wasm__',
+    '// Put AFXDP_ABI_EXPORT; once at file scope: it defines the exported ABI_VERSION global and the',
+    '// _start() that sets it (the host runs _start() once, before it reads the global and calls init()).',
+    '// Needs -mmutable-globals: clang cannot give a wasm global an initial value.',
+    '#define AFXDP_ABI_EXPORT                                                                 \\',
+    '\t__attribute__((address_space(1))) uint32_t ABI_VERSION;                           \\',
+    '\t__asm__(".export_name ABI_VERSION, ABI_VERSION");                                 \\',
+    '\t__attribute__((export_name("_start"))) void _start(void)                          \\',
+    '\t{                                                                                 \\',
+    '\t\tABI_VERSION = AFXDP_ABI_VERSION;                                             \\',
+    '\t}                                                                                 \\',
+    '\t_Static_assert(1, "")',
+    '#endif',
+  ];
+}
+
+/** The shadow stack of a C handler: wasm-ld puts it after the data, so it stays in the handler region. */
+const C_STACK_BYTES = 64 * 1024;
+
+/**
+ * clang's arguments that build a handler written in C to the contract (one clang call, which runs wasm-ld):
+ * wasm32 without libc, the memory imported and shared (atomics, bulk memory) at the contract's size, data
+ * and stack from HANDLER_BASE. Add the source and -o out.wasm.
+ */
+export function cHandlerArgs(root) {
+  const spec = readSpec(readFileSync(join(root, SPEC), 'utf8'));
+  const { handler, pageSize } = spec;
+  const memoryBytes = handler.offset + handler.pages * pageSize;
+  return [
+    '--target=wasm32',
+    '-O2',
+    '-Wall',
+    '-nostdlib',
+    '-ffreestanding',
+    '-matomics',
+    '-mbulk-memory',
+    '-mmutable-globals',
+    `-I${join(root, 'asm', 'include')}`,
+    '-Wl,--no-entry,--import-memory,--shared-memory',
+    `-Wl,--initial-memory=${memoryBytes},--max-memory=${memoryBytes}`,
+    `-Wl,--global-base=${handler.offset},-z,stack-size=${C_STACK_BYTES}`,
+  ];
 }
 
 const row = (cells) => `| ${cells.join(' | ')} |`;

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // npm run lint: Biome over the TypeScript, JavaScript and JSON (format and lint rules: biome.json), and
-// clang-format over the C and C++ of shim/, bpf/ and the tests' C (a style close to the kernel's:
+// clang-format over the C and C++ of shim/, bpf/, asm/c/ and the tests' C (a style close to the kernel's:
 // .clang-format). Generated files are left to their own check (scripts/contract.mjs --check), and
 // AssemblyScript (asm/) to its compiler: Biome does not parse its decorators.
 //
@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const fix = process.argv.includes('--fix');
-const C_FOLDERS = ['shim', 'bpf', 'test'];
+const C_FOLDERS = ['shim', 'bpf', 'test', 'asm'];
 const C_FILE = /\.(c|cc|h)$/;
 
 function fail(message) {

@@ -14,7 +14,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { basename, delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CONTRACT_MD, GENERATED, SPEC } from './contract.mjs';
+import { CONTRACT_MD, GENERATED, SPEC, cHandlerArgs } from './contract.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const argv = process.argv.slice(2);
@@ -28,6 +28,7 @@ const forWhat = argv.find((_, i) => argv[i - 1] === '--for') ?? 'all';
 // Debian package -> a file or command it provides (cheaper than asking dpkg).
 const PACKAGES = {
   clang: 'cmd:clang',
+  lld: 'cmd:wasm-ld', // links the handlers written in C (asm/c/)
   'libxdp-dev': '/usr/include/xdp/xsk.h',
   'libbpf-dev': '/usr/include/bpf/libbpf.h',
   'xdp-tools': 'cmd:xdp-loader',
@@ -151,6 +152,20 @@ function buildHandlers() {
   }
 }
 
+// Handlers written in C (asm/c/NAME.c -> build/asm/NAME_c.wasm, apart from an AssemblyScript NAME.wasm).
+// Offline, without clang and wasm-ld, they are left out: the tests that use them say they are skipped.
+function buildCHandlers() {
+  const sources = filesUnder(join(root, 'asm', 'c'), '.c');
+  if (sources.length === 0 || !hasCommand('clang') || !hasCommand('wasm-ld')) return;
+  const inputs = [join(root, GENERATED.handlerC), join(root, SPEC), join(root, 'scripts', 'contract.mjs')];
+  for (const src of sources) {
+    const out = join(root, 'build', 'asm', `${basename(src, '.c')}_c.wasm`);
+    if (!stale([out], [src, ...inputs])) continue;
+    if (!dryRun) mkdirSync(dirname(out), { recursive: true });
+    run('clang', [...cHandlerArgs(root), src, '-o', out]);
+  }
+}
+
 const MULTIARCH = {
   x64: 'x86_64-linux-gnu',
   arm64: 'aarch64-linux-gnu',
@@ -223,7 +238,13 @@ async function bundle(entries, outdir, extra = {}) {
 
 async function buildHost() {
   const inputs = [...filesUnder(join(root, 'host'), '.ts'), join(root, 'package.json')];
-  const entries = ['host/afxdp-wasm.ts', 'host/testenv.ts', 'host/replay.ts', 'host/dataplane/worker.ts'];
+  const entries = [
+    'host/afxdp-wasm.ts',
+    'host/testenv.ts',
+    'host/replay.ts',
+    'host/dataplane/worker.ts',
+    'host/offline/check/worker.ts',
+  ];
   const outs = entries.map((e) => join(root, 'dist', e.slice('host/'.length).replace(/\.ts$/, '.js')));
   if (!stale(outs, inputs)) return;
   await bundle(entries, 'dist', { outbase: join(root, 'host'), banner: { js: '#!/usr/bin/env node' } });
@@ -254,6 +275,7 @@ if (kernelSide) {
 installNodeModules();
 generateContract();
 buildHandlers();
+buildCHandlers();
 if (kernelSide) {
   buildBpf();
   // The data plane's addon and the load generator's. Each shares a header with its XDP programs, declared once

@@ -1,6 +1,6 @@
 // npm run bench: figures, never pass/fail. One run, one machine: only the
 // ratios within it mean anything (this machine is shared and noisy).
-//   offline   echo.wasm against the same logic in C, and heap growth
+//   offline   echo.wasm against the same logic in C, heap growth, the UDP echo: AssemblyScript vs C
 //   swaps     100 ctl swaps under a flood: latency, packets lost; then what a 1 MiB state hand-over adds
 //   times     what npm test bounds only loosely: ping rtt, stats periods, idle swaps, a vanished interface
 //   online    every responder flooded by the same generator, several runs;

@@ -159,4 +159,18 @@ AFXDP_STATIC_ASSERT(__builtin_offsetof(struct afxdp_config, mac) == 8, "mac at 8
 AFXDP_STATIC_ASSERT(__builtin_offsetof(struct afxdp_config, ipv6) == 16, "ipv6 at 16");
 AFXDP_STATIC_ASSERT(__builtin_offsetof(struct afxdp_config, ipv4) == 32, "ipv4 at 32");
 
+#ifdef __wasm__
+// Put AFXDP_ABI_EXPORT; once at file scope: it defines the exported ABI_VERSION global and the
+// _start() that sets it (the host runs _start() once, before it reads the global and calls init()).
+// Needs -mmutable-globals: clang cannot give a wasm global an initial value.
+#define AFXDP_ABI_EXPORT                                                                 \
+	__attribute__((address_space(1))) uint32_t ABI_VERSION;                           \
+	__asm__(".export_name ABI_VERSION, ABI_VERSION");                                 \
+	__attribute__((export_name("_start"))) void _start(void)                          \
+	{                                                                                 \
+		ABI_VERSION = AFXDP_ABI_VERSION;                                             \
+	}                                                                                 \
+	_Static_assert(1, "")
+#endif
+
 #endif // AFXDP_ABI_H

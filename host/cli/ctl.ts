@@ -6,15 +6,16 @@ import { capture, findSocket, request } from '../control/client.js';
 import { CAPTURE_BUFFER, COMMANDS, type CaptureRequest, type Request } from '../control/protocol.js';
 import { UserError } from '../lib/errors.js';
 import { BLOCK, DIRECTION, DIRECTION_MASK, EPB_FLAGS, ISB_DROPPED, optionOf } from '../offline/pcapng.js';
-import { type Values, command, integer, optional, seconds, text } from './table.js';
+import { type Values, command, flag, integer, optional, seconds, text } from './table.js';
 
 const SYNOPSIS =
-  'usage: afxdp-wasm ctl <swap FILE.wasm | status | stats | capture FILE|-> [-d DEV | --socket PATH]\n' +
+  'usage: afxdp-wasm ctl <swap [--check] FILE.wasm | status | stats | capture FILE|-> [-d DEV | --socket PATH]\n' +
   '       afxdp-wasm ctl capture -d DEV [--queue Q] [--count N] [--seconds S] [--buffer KIB] FILE|-';
 
 const OPTIONS = {
   dev: optional('ifname', 'the instance serving this interface (default: the only one running)', text, 'd'),
   socket: optional('path', 'this control socket instead', text),
+  check: flag('swap: run afxdp-wasm check on the handler first (under 1 s); refuse it if it fails'),
   queue: optional('q', 'capture: only this RX queue (default: every served queue)', integer(0, 2 ** 31 - 1)),
   count: optional('n', 'capture: end after n frames received (with what was sent for them)', integer(1, 2 ** 31 - 1)),
   seconds: optional('s', 'capture: end after s seconds', seconds(0.001, 365 * 86400)),
@@ -39,7 +40,7 @@ export const ctlCommand = command({
   positionals: true,
   run: async (values, [cmd, arg]) => {
     if (cmd === 'capture') return captureTo(values, arg);
-    const req = requestOf(cmd, arg);
+    const req = requestOf(cmd, arg, values.check);
     const reply = await request(await findSocket(values.dev, values.socket), req);
     if (!reply.ok) throw new UserError(reply.error);
     const { ok: _ok, ...rest } = reply;
@@ -55,11 +56,11 @@ export const ctlCommand = command({
   },
 });
 
-function requestOf(cmd: string | undefined, arg: string | undefined): Request {
+function requestOf(cmd: string | undefined, arg: string | undefined, check: boolean): Request {
   if (!cmd || !COMMANDS.includes(cmd)) throw new UserError(cmd ? `unknown command '${cmd}'; ${SYNOPSIS}` : SYNOPSIS);
   if (cmd !== 'swap') return { cmd: cmd as 'status' | 'stats' };
   if (!arg) throw new UserError('swap needs a handler file: afxdp-wasm ctl swap FILE.wasm');
-  return { cmd, path: resolve(arg) };
+  return { cmd, path: resolve(arg), ...(check ? { check } : {}) };
 }
 
 /** Where the blocks go: a file, or stdout for -. */

@@ -42,7 +42,7 @@ const device: Parser<string> = (raw) => {
   return raw;
 };
 
-const frameSize: Parser<number> = (raw) => {
+export const frameSize: Parser<number> = (raw) => {
   if (raw !== '2048' && raw !== '4096') {
     throw new UserError(`--frame-size must be 2048 or 4096 (AF_XDP needs a power of two the page holds), not ${raw}`);
   }
@@ -128,6 +128,9 @@ export const SERVE_OPTIONS = {
   quiet: flag('no stats lines', 'q'),
   handler: value('file', 'wasm handler', handlerFile('echo.wasm'), (raw) => resolve(raw)),
   watch: flag('swap in the handler file again whenever it changes'),
+  check: flag(
+    'before a swap (--watch, SIGHUP, ctl swap): run afxdp-wasm check (under 1 s); refuse a handler that fails',
+  ),
   frames: value('n', 'UMEM frames per queue', '16384', integer(64, Math.floor(MAX_UMEM / 2048))),
   'frame-size': value('n', '2048 or 4096', '2048', frameSize),
   'ring-size': value('n', 'size of each of the four rings, a power of two', '16384', ringSize),
@@ -167,6 +170,7 @@ export interface Options extends Pick<DataplaneOptions, DataplaneSetting> {
   quiet: boolean;
   handlerPath: string;
   watch: boolean;
+  check: boolean;
   intervalMs: number;
   json: boolean;
   metrics: ListenAddress | undefined;
@@ -222,6 +226,7 @@ export function optionsFrom(v: ServeValues): Options {
     quiet: v.quiet,
     handlerPath: v.handler,
     watch: v.watch,
+    check: v.check,
     frames: v.frames,
     frameSize: v['frame-size'],
     ringSize: v['ring-size'],

@@ -6,6 +6,7 @@ import { basename, dirname } from 'node:path';
 import type { Dataplane } from '../dataplane/dataplane.js';
 import { type Handler, loadHandler } from '../dataplane/handler.js';
 import { collectGarbage } from '../lib/gc.js';
+import { checkBeforeSwap } from '../offline/check/before-swap.js';
 
 const DEBOUNCE_MS = 250;
 /**
@@ -25,6 +26,8 @@ export class Swapper {
     private readonly dp: Dataplane,
     private current: string,
     private readonly say: (line: string) => void,
+    /** serve --check: check before the swaps it starts itself (--watch, SIGHUP); frameSize: the UMEM's. */
+    private readonly checks = { own: false, frameSize: 2048 },
   ) {}
 
   get path(): string {
@@ -32,7 +35,7 @@ export class Swapper {
   }
 
   /** Loads, checks and swaps in the handler at path. Rejects (and keeps the old one) when the file is not a good handler. */
-  swap(path: string, why: string): Promise<{ message: string }> {
+  swap(path: string, why: string, check = this.checks.own): Promise<{ message: string }> {
     const next = this.chain.then(async () => {
       const started = performance.now();
       let handler: Handler;
@@ -41,6 +44,8 @@ export class Swapper {
       } catch (err) {
         throw new Error(`${(err as Error).message}; still running ${this.current}`);
       }
+      const refused = check ? await checkBeforeSwap(handler, this.checks.frameSize) : undefined;
+      if (refused) throw new Error(`refused ${path}: ${refused}; still running ${this.current}`);
       const state = await this.dp.swap(handler); // rejects, saying so, when the old one serves on
       this.current = path;
       const tookMs = performance.now() - started;
@@ -48,7 +53,7 @@ export class Swapper {
       this.record.lastMs = tookMs;
       const message =
         `Swapped in ${path} (sha256 ${handler.hash}) on queue${this.dp.queues.length > 1 ? 's' : ''} ` +
-        `${this.dp.queues.join(',')} (${why}) in ${tookMs.toFixed(1)} ms; ${state}.`;
+        `${this.dp.queues.join(',')} (${why}${check ? ', checked' : ''}) in ${tookMs.toFixed(1)} ms; ${state}.`;
       this.say(message);
       return { message };
     });

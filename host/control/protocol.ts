@@ -14,7 +14,12 @@ export interface CaptureRequest {
   buffer?: number;
 }
 
-export type Request = { cmd: 'swap'; path: string } | { cmd: 'status' } | { cmd: 'stats' } | CaptureRequest;
+/** swap: check runs afxdp-wasm check's short check first and refuses a handler that fails it. */
+export type Request =
+  | { cmd: 'swap'; path: string; check?: boolean }
+  | { cmd: 'status' }
+  | { cmd: 'stats' }
+  | CaptureRequest;
 export type Reply = { ok: true; [key: string]: unknown } | { ok: false; error: string };
 
 export const COMMANDS = ['swap', 'status', 'stats', 'capture'];

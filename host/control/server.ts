@@ -6,7 +6,7 @@ import { controlDir, controlSocket } from '../lib/paths.js';
 import { CAPTURE_BUFFER, COMMANDS, type CaptureRequest, type Reply, type Request } from './protocol.js';
 
 export interface ControlHandlers {
-  swap(path: string): Promise<Record<string, unknown>>;
+  swap(path: string, check: boolean): Promise<Record<string, unknown>>;
   status(): Record<string, unknown>;
   stats(): Record<string, unknown>;
   /** Takes the connection over: replies, then streams the capture (host/control/capture-stream.ts). */
@@ -112,7 +112,7 @@ function serve(conn: Socket, handlers: ControlHandlers): void {
     if (req.cmd === 'status') return reply({ ok: true, ...handlers.status() });
     if (req.cmd === 'stats') return reply({ ok: true, ...handlers.stats() });
     if (req.cmd === 'capture') return handlers.capture(req, conn);
-    handlers.swap(req.path).then(
+    handlers.swap(req.path, req.check === true).then(
       (result) => reply({ ok: true, ...result }),
       (err: Error) => reply({ ok: false, error: err.message }),
     );

@@ -19,7 +19,7 @@ export function runMain(prog: string, main: () => Promise<void> | void): void {
 }
 
 /** node:util parseArgs reports a bad command line with codes like ERR_PARSE_ARGS_UNKNOWN_OPTION. */
-function isArgumentError(err: unknown): boolean {
+export function isArgumentError(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS');
 }

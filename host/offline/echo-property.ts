@@ -176,14 +176,13 @@ const typedRandom = fc
   .tuple(fc.constantFrom([0x86, 0xdd], [0x08, 0x00]), fc.array(fc.integer({ min: 0, max: 255 }), { maxLength: 120 }))
   .map(([type, rest]) => [2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, ...type, ...rest]);
 
+/** Frames for echo: mostly requests it should answer, then broken ones and random bytes. */
+export const anyFrame: fc.Arbitrary<Uint8Array> = fc
+  .oneof({ weight: 12, arbitrary: structured }, { weight: 2, arbitrary: typedRandom }, { weight: 1, arbitrary: random })
+  .map((f) => Uint8Array.from(f.slice(0, 1792)));
+
 export const anyCase: fc.Arbitrary<Case> = fc.record({
-  frame: fc
-    .oneof(
-      { weight: 12, arbitrary: structured },
-      { weight: 2, arbitrary: typedRandom },
-      { weight: 1, arbitrary: random },
-    )
-    .map((f) => Uint8Array.from(f.slice(0, 1792))),
+  frame: anyFrame,
   config: fc.constantFrom('full' as const, 'bare' as const),
 });
 

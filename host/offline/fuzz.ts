@@ -1,50 +1,66 @@
-// afxdp-wasm fuzz: property-based fuzzing of build/asm/echo.wasm against the
-// reference model, for as long as asked. A failing frame is written as a pcap
-// under fuzz-failures/, so it can be replayed (afxdp-wasm replay) and made
-// into a named regression test.
+// afxdp-wasm fuzz: afxdp-wasm check's differential mode on build/asm/echo.wasm,
+// with the echo reference model and frames made to reach its reply path, for
+// as long as asked. A failing batch is written as a pcap under fuzz-failures/,
+// so it can be replayed (afxdp-wasm replay) and made into a named regression test.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { command, integer, optional, value } from '../cli/table.js';
-import { projectRoot } from '../lib/paths.js';
-import type { Case } from './echo-property.js';
+import { loadHandler } from '../dataplane/handler.js';
+import type { InterfaceConfig } from '../dataplane/iface-config.js';
+import { MIN_FRAME_SIZE } from '../dataplane/layout.js';
+import { handlerFile, projectRoot } from '../lib/paths.js';
 import { writePcap } from './pcap.js';
+import { referenceEcho } from './reference-echo.js';
+
+/** The echo reference model as check --reference wants it: the reply, or null for a drop. */
+export function echoReference(frame: Uint8Array, config: InterfaceConfig): Uint8Array | null {
+  const out = referenceEcho(frame, config);
+  return 'reply' in out ? out.reply : null;
+}
 
 export const fuzzCommand = command({
-  summary: 'fuzz echo.wasm against the reference model (no NIC, no root)',
+  summary: 'fuzz echo.wasm against the reference model (check --reference; no NIC, no root)',
   prog: 'afxdp-wasm',
   synopsis: 'Usage: afxdp-wasm fuzz [--runs N] [--seed S]   (npm run fuzz -- [options])',
   about:
-    'Feed echo.wasm generated frames; check it never traps, never writes outside its frame,\n' +
-    'and replies exactly when the reference model does, byte for byte.',
+    'Feed echo.wasm generated batches of frames; check every property of afxdp-wasm check and that it\n' +
+    'replies exactly when the reference model does, byte for byte.',
   options: {
-    runs: value('n', 'how many cases', '100000', integer(1, Number.MAX_SAFE_INTEGER)),
+    runs: value('n', 'how many batches', '20000', integer(1, Number.MAX_SAFE_INTEGER)),
     seed: optional('s', 'the seed, to repeat a run (default: from the clock)', integer(0, 2 ** 31 - 1)),
   },
   run: async ({ runs, seed = Date.now() % 2 ** 31 }) => {
-    // Loaded here, not at the top: every afxdp-wasm start would otherwise load fast-check and build
-    // the fuzzer's generators, serving included.
-    const [{ default: fc }, { property }] = await Promise.all([import('fast-check'), import('./echo-property.js')]);
-    const started = performance.now();
-    console.log(`fuzzing echo.wasm: ${runs} runs, seed ${seed}`);
-    const out = fc.check(property, { numRuns: runs, seed });
-    const seconds = (performance.now() - started) / 1000;
-    if (!out.failed) {
-      console.log(`clean: ${out.numRuns} runs in ${seconds.toFixed(1)} s (${Math.round(out.numRuns / seconds)}/s)`);
+    // Loaded here, not at the top: every afxdp-wasm start would otherwise build the fuzzer's generators.
+    const [{ runCheck }, { anyFrame }] = await Promise.all([import('./check/run.js'), import('./echo-property.js')]);
+    console.log(`fuzzing echo.wasm: ${runs} batches, seed ${seed}`);
+    const handler = loadHandler(handlerFile('echo.wasm'));
+    const r = runCheck({
+      handler,
+      runs,
+      seed,
+      frameSizes: [MIN_FRAME_SIZE],
+      reference: echoReference,
+      frames: anyFrame,
+      packetOnly: true,
+    });
+    const rate = Math.round(r.frames / r.seconds);
+    const share = ((100 * r.sent) / Math.max(1, r.frames)).toFixed(1);
+    if (!r.failure) {
+      console.log(
+        `clean: ${r.frames} frames in ${r.batches} batches, ${r.seconds.toFixed(1)} s (${rate} frames/s); ${share}% answered (the reply path)`,
+      );
       return;
     }
-    const failing = out.counterexample![0] as Case;
-    const file = writeFailure(failing, seed);
-    console.error(`FAILED after ${out.numRuns} runs (${seconds.toFixed(1)} s): ${out.errorInstance}`);
-    console.error(`config: ${failing.config}; frame: ${Buffer.from(failing.frame).toString('hex')}`);
+    const file = join(projectRoot(), 'fuzz-failures', `echo-seed${seed}.pcap`);
+    mkdirSync(join(projectRoot(), 'fuzz-failures'), { recursive: true });
+    writeFileSync(file, writePcap(r.failure.batch));
+    console.error(
+      `FAILED ${r.failure.property} after ${r.batches} batches (${r.seconds.toFixed(1)} s): ${r.failure.message}`,
+    );
+    console.error(
+      `config: ${r.failure.config}; frames: ${r.failure.batch.map((f) => Buffer.from(f).toString('hex')).join(' ')}`,
+    );
     console.error(`written to ${file}; again with: npm run fuzz -- --runs ${runs} --seed ${seed}`);
     process.exitCode = 1;
   },
 });
-
-function writeFailure(failing: Case, seed: number): string {
-  const dir = join(projectRoot(), 'fuzz-failures');
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, `echo-seed${seed}.pcap`);
-  writeFileSync(file, writePcap([failing.frame]));
-  return file;
-}

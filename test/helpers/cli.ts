@@ -10,7 +10,7 @@ export const ROOT = projectRoot();
 /** The uid of nobody, for what an unprivileged user gets. */
 export const NOBODY = 65534;
 
-export function runCli(name: string, args: string[], extra: { uid?: number } = {}) {
+export function runCli(name: string, args: string[], extra: { uid?: number; env?: NodeJS.ProcessEnv } = {}) {
   const argv = [process.execPath, join(ROOT, 'dist', `${name}.js`), ...args];
   const res = spawnSync(
     extra.uid === undefined ? argv[0]! : 'setpriv',
@@ -19,7 +19,7 @@ export function runCli(name: string, args: string[], extra: { uid?: number } = {
       : [`--reuid=${extra.uid}`, `--regid=${extra.uid}`, '--clear-groups', ...argv],
     {
       encoding: 'utf8',
-      env: process.env,
+      env: extra.env ?? process.env,
     },
   );
   return { status: res.status, stdout: res.stdout, stderr: res.stderr };

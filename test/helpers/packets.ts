@@ -23,6 +23,37 @@ export function udp6Frame(
   return [...macBytes('02:00:00:00:00:01'), ...macBytes('02:00:00:00:00:02'), 0x86, 0xdd, ...ip, ...udp];
 }
 
+/** Ethernet + IPv4 (no options) + UDP, with both checksums correct; fragment: flags and offset. */
+export function udp4Frame(
+  o: { src?: string; dst?: string; sport?: number; dport?: number; data?: number[]; fragment?: number } = {},
+): number[] {
+  const src = (o.src ?? '10.11.1.2').split('.').map(Number);
+  const dst = (o.dst ?? '10.11.1.1').split('.').map(Number);
+  const data = o.data ?? [104, 101, 108, 108, 111];
+  const udp = [...word(o.sport ?? 40000), ...word(o.dport ?? 7), ...word(8 + data.length), 0, 0, ...data];
+  const sum = internetChecksum([...src, ...dst, 0, 17, ...word(udp.length), ...udp]) || 0xffff;
+  udp[6] = sum >> 8;
+  udp[7] = sum & 0xff;
+  const ip = [
+    0x45,
+    0,
+    ...word(20 + udp.length),
+    0xbe,
+    0xef,
+    ...word(o.fragment ?? 0x4000),
+    64,
+    17,
+    0,
+    0,
+    ...src,
+    ...dst,
+  ];
+  const hsum = internetChecksum(ip);
+  ip[10] = hsum >> 8;
+  ip[11] = hsum & 0xff;
+  return [...macBytes('02:00:00:00:00:01'), ...macBytes('02:00:00:00:00:02'), 0x08, 0x00, ...ip, ...udp];
+}
+
 /** A warm batch of 64 echo requests: IPv6 plain and with a Hop-by-Hop header, and IPv4, every sequence its own. */
 export const mixedEchoBatch = (): Uint8Array[] =>
   Array.from({ length: 64 }, (_, i) => {

@@ -186,6 +186,36 @@ test('invalid modules are refused with a reason, and the running handler keeps a
   });
 });
 
+test('ctl swap --check and --watch --check refuse a handler that fails check, naming the property; echo keeps answering', async () => {
+  await withEnv({}, async (env) => {
+    const file = join(scratch, 'checked.wasm');
+    copyFileSync(ECHO, file);
+    await serving(env, ['--handler', file, '--watch', '--check'], async (r) => {
+      assert.is(answered(env), 5);
+      // Traps on any VLAN-tagged frame: it would pass a ping, so only the check can refuse it.
+      const planted = join(TEST_ASM, 'check_trap_vlan.wasm');
+      const refused = ctl('swap', '--check', planted, '-d', env.name);
+      assert.is(refused.code, 1);
+      assert.match(
+        refused.err,
+        /refused .*check_trap_vlan\.wasm: it fails check's no-trap property: trapped: unreachable/,
+      );
+      assert.match(refused.err, /still running .*checked\.wasm/);
+      assert.is(answered(env), 5, 'the old handler keeps answering');
+      assert.match(ctl('status', '-d', env.name).out, /queue 0: .*checked\.wasm/);
+      replaceFile(file, readFileSync(join(TEST_ASM, 'check_alloc_udp.wasm')));
+      await waitFor('the refusal', () =>
+        /Not swapped \(file changed\): refused .*no-allocation property/.test(r.stderr),
+      );
+      assert.is(answered(env), 5, 'still the old echo');
+      const good = ctl('swap', '--check', DROP, '-d', env.name);
+      assert.is(good.code, 0, good.err);
+      assert.match(good.out, /\(ctl swap, checked\) in \d+\.\d ms/);
+      assert.is(answered(env), 0);
+    });
+  });
+});
+
 test('every queue swaps: on a 4-queue veth, ctl status names the new handler on each', async () => {
   await withEnv({ queues: 4, noPing: true }, async (env) => {
     await serving(env, ['-Q', 'all'], async () => {

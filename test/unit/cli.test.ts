@@ -9,7 +9,7 @@ import { ROOT } from '../helpers/cli.js';
 test('--help of the subcommands: usage on stdout, exit 0, no root work done', () => {
   for (const [sub, usage] of [
     ['gen', /^Usage: afxdp-wasm gen \[options\]/],
-    ['ctl', /^usage: afxdp-wasm ctl <swap FILE\.wasm \| status \| stats \| capture FILE\|->/],
+    ['ctl', /^usage: afxdp-wasm ctl <swap \[--check\] FILE\.wasm \| status \| stats \| capture FILE\|->/],
   ] as const) {
     const res = spawnSync(process.execPath, [join(ROOT, 'dist', 'afxdp-wasm.js'), sub, '--help'], { encoding: 'utf8' });
     assert.is(res.status, 0, res.stderr);

@@ -1,0 +1,173 @@
+// afxdp-wasm check <handler.wasm>: fuzz any handler against the contract's
+// properties offline (no NIC, no root), or against a reference model
+// (--reference). Exit 0 when all holds, 1 when a property fails (the shrunk
+// batch is written as a pcap for replay), 2 for a usage error.
+import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { loadHandler } from '../dataplane/handler.js';
+import type { InterfaceConfig } from '../dataplane/iface-config.js';
+import { FRAME_SIZES, XDP_HEADROOM } from '../dataplane/layout.js';
+import { UserError, isArgumentError } from '../lib/errors.js';
+import { PROPERTIES, type Reference } from '../offline/check/harness.js';
+import type { CheckResult } from '../offline/check/run.js';
+import { readCapture, writePcap } from '../offline/pcap.js';
+import { frameSize } from './options.js';
+import { type Command, command, flag, integer, optional, text, value } from './table.js';
+
+const SYNOPSIS = 'usage: afxdp-wasm check <handler.wasm> [options]';
+
+export const CHECK_OPTIONS = {
+  runs: value('n', 'how many batches (1 to 256 frames each)', '2000', integer(1, Number.MAX_SAFE_INTEGER)),
+  seed: optional('s', 'the seed, to repeat a run (default: from the clock)', integer(0, 2 ** 31 - 1)),
+  'frame-size': optional('n', 'check in UMEM frames of this size only: 2048 or 4096 (default: both)', frameSize),
+  corpus: optional(
+    'file|dir',
+    'also start from the frames of this capture (pcap or pcapng), or of every one in the folder',
+    text,
+  ),
+  reference: optional(
+    'model.js',
+    'differential mode: an ES module whose default export (or export named\n' +
+      '`reference`) maps (frame, config) to the frame to send, or null to drop',
+    text,
+  ),
+  out: optional('file.pcap', 'where a failing batch goes (default: check-failures/<handler>-seed<S>.pcap)', text),
+  json: flag('one JSON object with the result instead of text'),
+};
+
+const inner = command({
+  summary: 'fuzz any handler against the contract: traps, stray writes, verdicts, allocation, time',
+  prog: 'check',
+  synopsis: SYNOPSIS,
+  about:
+    'Feed a handler generated batches (Ethernet, VLAN, ARP, IPv4, IPv6 with extension headers,\n' +
+    'ICMP, ICMPv6, UDP, TCP, random bytes, every truncation) and hold it to the contract\n' +
+    '(asm/CONTRACT.md). Exit 0 when all holds, 1 when a property fails, 2 for a usage error.',
+  options: CHECK_OPTIONS,
+  positionals: true,
+  notes: [
+    'Properties (matches-reference only with --reference):',
+    ...Object.entries(PROPERTIES).map(([name, what]) => `  ${name.padEnd(18)} ${what}`),
+    'A failure is shrunk to the smallest batch that fails and written as a pcap:',
+    'afxdp-wasm replay --handler <handler.wasm> <that.pcap> out.pcap runs it again.',
+  ].join('\n'),
+  run: async (values, positionals) => {
+    const [file, ...extra] = positionals;
+    if (!file || extra.length) throw new UserError(SYNOPSIS);
+    const handler = loadHandler(resolve(file));
+    const seed = values.seed ?? Date.now() % 2 ** 31;
+    const frameSizes = values['frame-size'] ? [values['frame-size']] : FRAME_SIZES;
+    const corpus = values.corpus ? readCorpus(values.corpus, Math.max(...frameSizes) - XDP_HEADROOM) : [];
+    const reference = values.reference ? await loadReference(values.reference) : undefined;
+    const { runCheck } = await import('../offline/check/run.js');
+    const result = runCheck({ handler, runs: values.runs, seed, frameSizes, corpus, reference });
+    const out = values.out ?? join('check-failures', `${basename(file, '.wasm')}-seed${seed}.pcap`);
+    const written = result.failure?.batch.length ? writeFailure(out, result.failure.batch) : undefined;
+    const sizeOption = values['frame-size'] ? ` --frame-size ${values['frame-size']}` : '';
+    const again = `afxdp-wasm check ${file} --seed ${seed} --runs ${values.runs}${sizeOption}`;
+    if (values.json) console.log(JSON.stringify(jsonOf(result, file, seed, written)));
+    else report(result, file, seed, written, again);
+    if (result.failure) process.exitCode = 1;
+  },
+});
+
+/** Usage errors exit 2 here (1 means a property failed). */
+export const checkCommand: Command = {
+  ...inner,
+  main: async (argv) => {
+    try {
+      await inner.main(argv);
+    } catch (err) {
+      if (!(err instanceof UserError) && !isArgumentError(err)) throw err;
+      console.error(`check: ${(err as Error).message}`);
+      process.exitCode = 2;
+    }
+  },
+};
+
+function report(r: CheckResult, file: string, seed: number, written: string | undefined, again: string): void {
+  const t = r.perPacketUs;
+  const rate = Math.round(r.frames / r.seconds);
+  console.log(
+    `${file}: ${r.batches} batches, ${r.frames} frames in ${r.seconds.toFixed(1)} s (${rate} frames/s), seed ${seed}; ` +
+      `${r.sent} sent`,
+  );
+  console.log(
+    `time per packet: median ${us(t.median)}, p99 ${us(t.p99)}, max ${us(t.max)}; ` +
+      `own region written: ${r.footprint} bytes`,
+  );
+  if (!r.failure) return void console.log('all properties hold');
+  const f = r.failure;
+  console.error(`FAILED ${f.property}: ${f.message}`);
+  if (f.batch.length) {
+    console.error(
+      `smallest failing batch: ${f.batch.length} frame${f.batch.length > 1 ? 's' : ''} ` +
+        `(config ${f.config}, ${f.frameSize}-byte frames)`,
+    );
+    for (const frame of f.batch.slice(0, 4)) console.error(`  ${Buffer.from(frame).toString('hex')}`);
+  }
+  if (written) console.error(`written to ${written}; again with: ${again}`);
+}
+
+const us = (v: number) => (v < 1 ? `${(v * 1000).toFixed(0)} ns` : `${v.toFixed(1)} us`);
+
+function jsonOf(r: CheckResult, file: string, seed: number, written: string | undefined) {
+  const { failure, ...rest } = r;
+  return {
+    handler: file,
+    seed,
+    ok: !failure,
+    ...rest,
+    framesPerSecond: Math.round(r.frames / r.seconds),
+    failure: failure && {
+      property: failure.property,
+      message: failure.message,
+      config: failure.config,
+      frameSize: failure.frameSize,
+      frames: failure.batch.map((f) => Buffer.from(f).toString('hex')),
+      pcap: written,
+    },
+  };
+}
+
+function writeFailure(file: string, batch: Uint8Array[]): string {
+  mkdirSync(dirname(resolve(file)), { recursive: true });
+  writeFileSync(file, writePcap(batch));
+  return file;
+}
+
+/** The frames of a capture, or of every capture in a folder, that fit a frame. */
+function readCorpus(path: string, room: number): Uint8Array[] {
+  let files: string[];
+  try {
+    files = statSync(path).isDirectory()
+      ? readdirSync(path)
+          .filter((f) => /\.(pcap|pcapng|cap)$/.test(f))
+          .map((f) => join(path, f))
+      : [path];
+  } catch (err) {
+    throw new UserError(
+      `--corpus ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or folder' : (err as Error).message}`,
+    );
+  }
+  const frames = files.flatMap((f) => readCapture(readFileSync(f), f).frames).filter((f) => f.length <= room);
+  if (frames.length === 0) throw new UserError(`--corpus ${path} holds no Ethernet frame of at most ${room} bytes`);
+  return frames;
+}
+
+/** --reference: the model's function, default export or `reference`. */
+async function loadReference(path: string): Promise<Reference> {
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(pathToFileURL(resolve(path)).href)) as Record<string, unknown>;
+  } catch (err) {
+    throw new UserError(`--reference ${path} cannot be loaded as an ES module: ${(err as Error).message}`);
+  }
+  const fn = typeof mod.default === 'function' ? mod.default : mod.reference;
+  if (typeof fn !== 'function')
+    throw new UserError(
+      `--reference ${path} exports no function: export default (or export const reference) (frame, config) => frame | null`,
+    );
+  return fn as (frame: Uint8Array, config: InterfaceConfig) => Uint8Array | null;
+}

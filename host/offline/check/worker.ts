@@ -1,0 +1,23 @@
+// The check before a swap, in a thread of its own: a handler that never returns
+// cannot hang the process that serves (before-swap.ts ends this thread instead).
+import { parentPort, workerData } from 'node:worker_threads';
+import { loadHandler } from '../../dataplane/handler.js';
+import { runCheck } from './run.js';
+
+export interface CheckJob {
+  path: string;
+  frameSize: number;
+  seed: number;
+  timeLimitMs: number;
+}
+
+const job = workerData as CheckJob;
+const { path, frameSize, seed, timeLimitMs } = job;
+const r = runCheck({
+  handler: loadHandler(path),
+  runs: Number.MAX_SAFE_INTEGER,
+  seed,
+  frameSizes: [frameSize],
+  timeLimitMs,
+});
+parentPort!.postMessage(r.failure ? { property: r.failure.property, message: r.failure.message } : null);

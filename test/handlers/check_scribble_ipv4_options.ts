@@ -1,0 +1,17 @@
+// Planted bug for afxdp-wasm check: echo, but an IPv4 header with options gets a byte written
+// 1800 bytes after the packet's start: past the end of a 2048-byte frame.
+import { descAddr, descLen } from '../../asm/lib/abi';
+import { process as echo } from '../../asm/echo';
+export { ABI_VERSION, counter_names, counter_names_len, counters, init } from '../../asm/echo';
+
+@inline function be16(at: usize): u32 {
+  return (<u32>load<u8>(at) << 8) | load<u8>(at + 1);
+}
+
+export function process(batch: usize, n: u32): void {
+  for (let i: u32 = 0; i < n; i++) {
+    const at = descAddr(batch, i);
+    if (descLen(batch, i) >= 15 && be16(at + 12) == 0x0800 && (load<u8>(at + 14) & 15) > 5) store<u8>(at + 1800, 1);
+  }
+  echo(batch, n);
+}
