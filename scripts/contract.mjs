@@ -32,12 +32,13 @@ function check(ok, what) {
 /** The spec with its offsets as numbers, checked for overlaps and for what the code relies on. */
 function readSpec(text) {
   const spec = JSON.parse(text);
-  for (const area of ['control', 'counters', 'config', 'batch', 'umem', 'handler']) {
+  for (const area of ['control', 'counters', 'config', 'batch', 'umem', 'handover', 'handler']) {
     spec[area].offset = Number(spec[area].offset);
     check(Number.isInteger(spec[area].offset), `${area}.offset is not a number`);
   }
   spec.config.size = Number(spec.config.size);
-  const { control, counters, config, batch, umem, handler } = spec;
+  spec.handover.size = Number(spec.handover.size);
+  const { control, counters, config, batch, umem, handover, handler } = spec;
   check(
     control.words.length * 4 <= control.size && control.offset + control.size <= counters.offset,
     'the control words overflow their area',
@@ -57,6 +58,15 @@ function readSpec(text) {
   check(
     umem.offset % spec.pageSize === 0 && handler.offset % spec.pageSize === 0,
     'the UMEM or the handler region does not start on a page',
+  );
+  // The UMEM ends where the hand-over area starts: the host sizes it so.
+  check(
+    umem.offset < handover.offset && handover.offset + handover.size <= handler.offset,
+    'the hand-over area is not between the UMEM and the handler region',
+  );
+  check(
+    handover.offset % spec.pageSize === 0 && handover.size % spec.pageSize === 0,
+    'the hand-over area is not whole pages',
   );
   check(
     umem.frameSizes.every((s) => (s & (s - 1)) === 0),
@@ -107,6 +117,8 @@ function constants(spec) {
       'Bytes a packet may always use from its start: the smaller frame less the headroom.',
     ),
     u32('TX_MIN_LEN', spec.tx.minLen, `TX rule: ${spec.tx.rule}.`),
+    address('STATE_HANDOVER_OFFSET', spec.handover.offset, `Where the host puts ${spec.handover.what}.`),
+    u32('STATE_MAX_LEN', spec.handover.size, "The most bytes of a handler's state blob (state_len())."),
     address('HANDLER_BASE', handler.offset, `Start of ${handler.what}.`),
     u32('HANDLER_PAGES', handler.pages, "Pages of the handler's own region."),
     address('HANDLER_REGION_SIZE', handlerSize, "Bytes of the handler's own region."),
@@ -293,7 +305,7 @@ const row = (cells) => `| ${cells.join(' | ')} |`;
 const table = (head, rows) => [row(head), row(head.map(() => '---')), ...rows.map(row)].join('\n');
 
 function memoryTable(spec) {
-  const { control, counters, config, batch, umem, handler } = spec;
+  const { control, counters, config, batch, umem, handover, handler } = spec;
   const words = control.words.map((w, i) => `\`[${i}]\` ${w.name}`).join(', ');
   const at = (name, n) => `\`0x${n.toString(16).padStart(4, '0')}\` \`${name}\``;
   const handlerSize = handler.pages * spec.pageSize;
@@ -314,7 +326,13 @@ function memoryTable(spec) {
         batch.what,
         batch.writer,
       ],
-      [at('UMEM_OFFSET', umem.offset), 'frames × frame size', umem.what, umem.writer],
+      [at('UMEM_OFFSET', umem.offset), 'frames × frame size, up to `STATE_HANDOVER_OFFSET`', umem.what, umem.writer],
+      [
+        `${at('STATE_HANDOVER_OFFSET', handover.offset)} (${sizeText(handover.offset)})`,
+        sizeText(handover.size),
+        handover.what,
+        handover.writer,
+      ],
       [
         `${at('HANDLER_BASE', handler.offset)} (${sizeText(handler.offset)})`,
         sizeText(handlerSize),
@@ -336,6 +354,7 @@ function numbersTable(spec) {
     'MIN_FRAME_ROOM',
     'TX_MIN_LEN',
     'HANDLER_PAGES',
+    'STATE_MAX_LEN',
   ];
   const named = names.map((n) => byName[n]);
   return table(

@@ -1,7 +1,7 @@
 // npm run bench: figures, never pass/fail. One run, one machine: only the
 // ratios within it mean anything (this machine is shared and noisy).
 //   offline   echo.wasm against the same logic in C, heap growth, the UDP echo: AssemblyScript vs C
-//   swaps     100 ctl swaps under a flood: latency, packets lost
+//   swaps     100 ctl swaps under a flood: latency, packets lost; then what a 1 MiB state hand-over adds
 //   times     what npm test bounds only loosely: ping rtt, stats periods, idle swaps, a vanished interface
 //   online    every responder flooded by the same generator, several runs;
 //             then paced loads (the generator's AF_XDP socket), plotted
@@ -9,7 +9,8 @@
 // settings against each other (test/bench/tuning.ts); --latency only round
 // trips under load (test/bench/latency.ts); --endurance only the 10,000-swap
 // soak and the 60 s holds (test/bench/endurance.ts); --soak only that soak; --metrics only the flood with
-// and without --metrics scraped every second (test/bench/metrics.ts).
+// and without --metrics scraped every second (test/bench/metrics.ts); --handover only the state
+// hand-over's cost (test/bench/handover.ts).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, uniqueName, withEnv } from './helpers/testenv.js';
@@ -23,6 +24,7 @@ import { timingBench } from './bench/timings.js';
 import { tuningBench } from './bench/tuning.js';
 import { latencyBench } from './bench/latency.js';
 import { enduranceBench, soakBench } from './bench/endurance.js';
+import { handoverBench } from './bench/handover.js';
 import { metricsBench, metricsTable } from './bench/metrics.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
@@ -83,9 +85,14 @@ async function main(): Promise<void> {
     );
     return;
   }
+  if (process.argv.includes('--handover')) {
+    await withEnv({ name: uniqueName('bhand') }, (env) => handoverBench(env));
+    return;
+  }
   const offline = offlineBench();
   if (process.argv.includes('--offline')) return;
   const swaps = await withEnv({ name: uniqueName('bswap') }, (env) => swapBench(env));
+  const handover = await withEnv({ name: uniqueName('bhand') }, (env) => handoverBench(env));
   const timings = await withEnv({ name: uniqueName('btime') }, (env) => timingBench(env));
 
   const rows: Row[] = RESPONDERS.map((r) => ({ responder: r.name, samples: [] }));
@@ -152,6 +159,7 @@ async function main(): Promise<void> {
         runs: RUNS,
         offline,
         swaps,
+        handover,
         timings,
         idle,
         rows,

@@ -74,6 +74,11 @@
 #define AFXDP_MIN_FRAME_ROOM 1792u
 // TX rule: len >= TX_MIN_LEN, and [addr, addr + len) wholly inside the frame the packet arrived in.
 #define AFXDP_TX_MIN_LEN 14u
+// Where the host puts a swap's state hand-over: the old handler's state blob, during the new one's
+// `state_restore` (see *Swaps*).
+#define AFXDP_STATE_HANDOVER_OFFSET 0xff00000u
+// The most bytes of a handler's state blob (state_len()).
+#define AFXDP_STATE_MAX_LEN 1048576u
 // Start of the handler's own data, stack and heap.
 #define AFXDP_HANDLER_BASE 0x10000000u
 // Pages of the handler's own region.

@@ -46,14 +46,14 @@ export class Swapper {
       }
       const refused = check ? await checkBeforeSwap(handler, this.checks.frameSize) : undefined;
       if (refused) throw new Error(`refused ${path}: ${refused}; still running ${this.current}`);
-      await this.dp.swap(handler);
+      const state = await this.dp.swap(handler); // rejects, saying so, when the old one serves on
       this.current = path;
       const tookMs = performance.now() - started;
       this.record.done++;
       this.record.lastMs = tookMs;
       const message =
         `Swapped in ${path} (sha256 ${handler.hash}) on queue${this.dp.queues.length > 1 ? 's' : ''} ` +
-        `${this.dp.queues.join(',')} (${why}${check ? ', checked' : ''}) in ${tookMs.toFixed(1)} ms.`;
+        `${this.dp.queues.join(',')} (${why}${check ? ', checked' : ''}) in ${tookMs.toFixed(1)} ms; ${state}.`;
       this.say(message);
       return { message };
     });

@@ -70,6 +70,13 @@ export const MIN_FRAME_ROOM = 1792;
  * TX rule: len >= TX_MIN_LEN, and [addr, addr + len) wholly inside the frame the packet arrived in.
  */
 export const TX_MIN_LEN = 14;
+/**
+ * Where the host puts a swap's state hand-over: the old handler's state blob, during the new one's
+ * `state_restore` (see *Swaps*).
+ */
+export const STATE_HANDOVER_OFFSET = 0xff00000;
+/** The most bytes of a handler's state blob (state_len()). */
+export const STATE_MAX_LEN = 1048576;
 /** Start of the handler's own data, stack and heap. */
 export const HANDLER_BASE = 0x10000000;
 /** Pages of the handler's own region. */

@@ -13,6 +13,7 @@ import { availableParallelism } from 'node:os';
 import { UserError } from '../lib/errors.js';
 import { CaptureRing } from './capture.js';
 import { type CounterTable, type Handler, loadHandler, readCounters } from './handler.js';
+import { type Handover, describeHandover } from './handover.js';
 import { type WorkerEvents, PacketWorker } from './workers.js';
 import { interfaceConfig, writeInterfaceConfig } from './iface-config.js';
 import { BATCH_OFFSET, COUNTER, COUNTERS_OFFSET, COUNTER_COUNT, UMEM_OFFSET, newMemory } from './layout.js';
@@ -371,9 +372,21 @@ export class Dataplane {
     return workers;
   }
 
-  /** Runs a new handler on every queue, between two batches; sockets, UMEM and XDP program stay. */
-  async swap(handler: Handler): Promise<void> {
-    await Promise.all(this.workers.map((worker) => worker.swap(handler)));
+  /**
+   * Runs a new handler on every queue, between two batches; sockets, UMEM and XDP program stay.
+   * Resolves with what became of the old handler's state (asm/CONTRACT.md, *Swaps*).
+   */
+  async swap(handler: Handler): Promise<string> {
+    const results = await Promise.allSettled(this.workers.map((worker) => worker.swap(handler)));
+    const queuesOf = (i: number) => this.workers[i]!.queues.map((q) => q.queue);
+    const refused = results.flatMap((r) => (r.status === 'rejected' ? [(r.reason as Error).message] : []));
+    if (refused.length > 0) {
+      const took = results.flatMap((r, i) => (r.status === 'fulfilled' ? queuesOf(i) : []));
+      throw new Error(refused.join('; ') + (took.length > 0 ? `; queues ${took.join(',')} took it` : ''));
+    }
+    return describeHandover(
+      results.map((r, i) => ({ queues: queuesOf(i), handover: (r as PromiseFulfilledResult<Handover>).value })),
+    );
   }
 
   /**

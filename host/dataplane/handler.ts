@@ -10,6 +10,10 @@ export interface Handler {
   /** sha256 of the file, short: says which build runs. */
   hash: string;
   module: WebAssembly.Module;
+  /** Exports state_ptr and state_len: its state can be handed to its successor (asm/CONTRACT.md, *Swaps*). */
+  keepsState: boolean;
+  /** Exports state_restore: it can take its predecessor's state over. */
+  restoresState: boolean;
 }
 
 export interface HandlerInstance {
@@ -25,7 +29,7 @@ export interface CounterTable {
   names: string[];
 }
 
-const ALLOWED_IMPORTS = new Set(['env.memory', 'env.abort', 'env.trace', 'env.seed']);
+const ALLOWED_IMPORTS = new Set(['env.memory', 'env.abort', 'env.trace', 'env.seed', 'env.now_ms']);
 const BUILD_HINT = "build it with the project's asconfig.json (npm run build)";
 const FILE_HINT = 'give --handler a .wasm file (built ones are in build/asm/)';
 /** Far above any handler (echo is a few KiB): a bound on what one load may read into memory. */
@@ -39,7 +43,8 @@ export function loadHandler(path: string): Handler {
   const digest = createHash('sha256').update(bytes).digest('hex');
   const known = checked.get(digest);
   if (known) return { ...known, path };
-  const handler = { path, hash: digest.slice(0, 12), module: compileAndCheck(path, bytes) };
+  const module = compileAndCheck(path, bytes);
+  const handler = { path, hash: digest.slice(0, 12), module, ...stateExports(path, module) };
   // Instantiate once on scratch memory: proves the memory import fits and reads the ABI version.
   scratch ??= newMemory();
   const abi = Number((instantiate(handler, scratch).exports.ABI_VERSION as WebAssembly.Global).value);
@@ -78,6 +83,22 @@ function compileAndCheck(path: string, bytes: Buffer): WebAssembly.Module {
   if (exports.get('process') !== 'function')
     throw new UserError(`handler ${path} does not export process(batch, count)`);
   return module;
+}
+
+function stateExports(path: string, module: WebAssembly.Module): Pick<Handler, 'keepsState' | 'restoresState'> {
+  const functions = new Set(
+    WebAssembly.Module.exports(module)
+      .filter((e) => e.kind === 'function')
+      .map((e) => e.name),
+  );
+  const [ptr, len] = [functions.has('state_ptr'), functions.has('state_len')];
+  if (ptr !== len) {
+    throw new UserError(
+      `handler ${path} exports ${ptr ? 'state_ptr but not state_len' : 'state_len but not state_ptr'}; ` +
+        'export both to keep its state across a swap, or neither',
+    );
+  }
+  return { keepsState: ptr, restoresState: functions.has('state_restore') };
 }
 
 /**
@@ -143,6 +164,8 @@ export function instantiate(handler: Handler, memory: WebAssembly.Memory): Handl
     },
     trace() {},
     seed: () => Date.now(),
+    // One clock for every thread: a state handed over between instances keeps its times.
+    now_ms: () => performance.timeOrigin + performance.now(),
   };
   try {
     instance = new WebAssembly.Instance(handler.module, { env });

@@ -1,11 +1,11 @@
 // The wasm memory every port lives in, as asm/CONTRACT.md describes it. The contract's numbers are
 // generated from asm/contract/abi.json; this file adds what only the host decides.
-import { HANDLER_BASE, MEMORY_PAGES, UMEM_OFFSET } from './abi.generated.js';
+import { MEMORY_PAGES, STATE_HANDOVER_OFFSET, UMEM_OFFSET } from './abi.generated.js';
 
 export * from './abi.generated.js';
 
-/** The most UMEM a memory holds: from UMEM_OFFSET up to the handler's region. */
-export const MAX_UMEM = HANDLER_BASE - UMEM_OFFSET;
+/** The most UMEM a memory holds: from UMEM_OFFSET up to the state hand-over area, below the handler's region. */
+export const MAX_UMEM = STATE_HANDOVER_OFFSET - UMEM_OFFSET;
 
 export function newMemory(): WebAssembly.Memory {
   // Shared: its base never moves, and the host reads counters while a worker writes them.

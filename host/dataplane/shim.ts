@@ -93,6 +93,15 @@ export interface Shim {
   socketError(port: number): number;
   /** Gives a page-aligned range of a wasm memory back to the kernel: it reads as zeros again. */
   discard(memory: Uint8Array, offset: number, length: number): void;
+  /**
+   * Moves a page-aligned range's pages out of a wasm memory (no copy); the range then reads as
+   * zeros. Returns a name for them, for putBack() or dropAside().
+   */
+  setAside(memory: Uint8Array, offset: number, length: number): number;
+  /** The pages set aside replace those at offset. */
+  putBack(aside: number, memory: Uint8Array, offset: number): void;
+  /** The pages set aside go back to the kernel. */
+  dropAside(aside: number): void;
   /** The calling thread's id. */
   gettid(): number;
   /** Pins thread tid (0: the calling one) to the given CPUs; returns 0 or an errno. */

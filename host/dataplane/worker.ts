@@ -11,6 +11,7 @@ import { type MessagePort, parentPort, receiveMessageOnPort, workerData } from '
 import { Batch } from './batch.js';
 import { type CaptureShared, CaptureTap } from './capture.js';
 import { type CounterTable, type Handler, type HandlerInstance, instantiate, readCounters } from './handler.js';
+import { type Handover, handOver, offeredState, shimKeeper } from './handover.js';
 import { loadShim } from './shim.js';
 import {
   BATCH_OFFSET,
@@ -73,9 +74,12 @@ export type WorkerMessage =
       type: 'swapped';
       tag: number;
       holds: number[];
+      handover: Handover;
       counters: (CounterTable | undefined)[];
       retired: Record<string, number>[];
     }
+  /** The new handler failed with the old one's state: the old one serves on, with it. */
+  | { type: 'refused'; tag: number; error: string }
   | { type: 'good'; tag: number }
   | {
       type: 'fallback';
@@ -98,7 +102,12 @@ interface Served {
   instance: HandlerInstance;
 }
 
-type Replaced = { retired: Record<string, number>[]; counters: (CounterTable | undefined)[] };
+type Replaced = {
+  retired: Record<string, number>[];
+  counters: (CounterTable | undefined)[];
+  /** The tags the worker may still run (current and last good): the host forgets the others. */
+  holds: number[];
+};
 
 /** One worker's loop over its queues; see the top of this file. */
 class PacketLoop {
@@ -107,6 +116,7 @@ class PacketLoop {
   private readonly ports: number[];
   private readonly control: Int32Array;
   private readonly garbage = new InstanceGarbage();
+  private readonly keeper = shimKeeper(this.shim);
   private readonly capture: CaptureTap;
   /** answer() for the capture to call: made once, since a closure over the loop's q and n would cost every batch. */
   private readonly answerOne = (q: Served, n: number) => this.answer(q, n);
@@ -154,9 +164,18 @@ class PacketLoop {
   }
 
   /** Puts a handler in every queue; returns what the old one had counted. */
-  private replaceWith(handler: Tagged): Replaced & { holds: number[] } {
-    const retired = this.served.map((q) => readCounters(q.instance.counters, q.memory));
+  private replaceWith(handler: Tagged): Replaced {
+    const retired = this.retiredCounts();
     for (const q of this.served) q.instance = this.instantiateFresh(handler, q.memory);
+    return this.installed(handler, retired);
+  }
+
+  private retiredCounts(): Record<string, number>[] {
+    return this.served.map((q) => readCounters(q.instance.counters, q.memory));
+  }
+
+  /** The new instances are in place: the loop's bookkeeping follows. */
+  private installed(handler: Tagged, retired: Record<string, number>[]): Replaced {
     this.current = handler;
     this.proved = false;
     this.traps = 0;
@@ -171,8 +190,25 @@ class PacketLoop {
     const msg = receiveMessageOnPort(this.input.control)?.message as { handler: Tagged } | undefined;
     if (!msg) return;
     this.control[CONTROL_SWAP] = 0;
+    const next = msg.handler;
+    const blobs = offeredState(this.served, this.current, next);
     if (this.proved) this.lastGood = this.current;
-    post({ type: 'swapped', tag: msg.handler.tag, ...this.replaceWith(msg.handler) });
+    if (typeof blobs === 'string') {
+      post({ type: 'swapped', tag: next.tag, handover: { fresh: blobs }, ...this.replaceWith(next) });
+      return;
+    }
+    const retired = this.retiredCounts(); // before the region moves aside
+    const instances = handOver(this.served, next, blobs, this.keeper);
+    if (typeof instances === 'string') {
+      this.garbage.swapped(); // the new instances that failed
+      post({ type: 'refused', tag: next.tag, error: instances });
+      return;
+    }
+    this.served.forEach((q, i) => {
+      q.instance = instances[i]!;
+    });
+    const bytes = blobs.reduce((sum, b) => sum + b.len, 0);
+    post({ type: 'swapped', tag: next.tag, handover: { bytes }, ...this.installed(next, retired) });
   }
 
   /** Hands q's batch of n to its handler. A trapping handler loses its batch, not the process. */

@@ -5,6 +5,7 @@ import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import '../lib/gc.js'; // workers get gc() only if --expose-gc is set before they start
 import { CaptureLink } from './capture.js';
 import type { CounterTable, Handler } from './handler.js';
+import type { Handover } from './handover.js';
 import { CONTROL_HEARTBEAT, CONTROL_OFFSET, CONTROL_STOP, CONTROL_SWAP, CONTROL_WORDS, TRAP_LIMIT } from './layout.js';
 import { distFile } from '../lib/paths.js';
 import { loadShim } from './shim.js';
@@ -39,7 +40,7 @@ export class PacketWorker {
   /** The newest tag the worker has taken: later ones are still on their way to it. */
   private lastTaken = -1;
   private fallbackTag = -1;
-  private pendingSwap: ((err?: Error) => void) | undefined;
+  private pendingSwap: ((outcome: Handover | Error) => void) | undefined;
   private lastBeat = -1;
   private lastBeatAt = 0;
   /** The watchdog's restart in progress: stop() waits for it, so no worker outlives a stop. */
@@ -171,7 +172,11 @@ export class PacketWorker {
       case 'swapped':
         this.current = this.taken(msg.tag, msg.holds);
         this.events.running(this, this.current, msg.counters, msg.retired);
-        this.pendingSwap?.();
+        this.pendingSwap?.(msg.handover);
+        this.pendingSwap = undefined;
+        return;
+      case 'refused':
+        this.pendingSwap?.(new Error(`queues ${this.queueNames()} kept ${this.current.path}: ${msg.error}`));
         this.pendingSwap = undefined;
         return;
       case 'fallback': {
@@ -193,17 +198,20 @@ export class PacketWorker {
     return this.queues.map((q) => q.queue).join(',');
   }
 
-  /** Hands the worker a new handler; resolves once it runs it (between two batches). */
-  swap(handler: Handler): Promise<void> {
+  /**
+   * Hands the worker a new handler; resolves once it runs it (between two batches), saying what
+   * became of the old one's state. Rejects when the new one failed with that state.
+   */
+  swap(handler: Handler): Promise<Handover> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pendingSwap = undefined;
         reject(new Error(`queues ${this.queueNames()} did not take the new handler within ${SWAP_TIMEOUT_MS} ms`));
       }, SWAP_TIMEOUT_MS);
-      this.pendingSwap = (err) => {
+      this.pendingSwap = (outcome) => {
         clearTimeout(timer);
-        if (err) reject(err);
-        else resolve();
+        if (outcome instanceof Error) reject(outcome);
+        else resolve(outcome);
       };
       this.control.postMessage({ handler: this.tag(handler) });
       Atomics.store(this.words, CONTROL_SWAP, 1);

@@ -118,6 +118,21 @@ test('a spec whose areas overlap is refused in one line', () => {
   });
 });
 
+test('a hand-over area that reaches into the handler region is refused in one line', () => {
+  withScratchTree((dir) => {
+    edit(dir, SPEC, (text) => text.replace('"offset": "0x0ff00000"', '"offset": "0x0ff80000"'));
+    const res = generator(dir, '--check');
+    assert.is(res.status, 1);
+    assert.is(res.stderr, `contract: ${SPEC}: the hand-over area is not between the UMEM and the handler region\n`);
+  });
+});
+
+test('the UMEM, however many frames, ends below the hand-over area, which ends below the handler region', () => {
+  assert.is(layout.UMEM_OFFSET + layout.MAX_UMEM, layout.STATE_HANDOVER_OFFSET);
+  assert.ok(layout.STATE_HANDOVER_OFFSET + layout.STATE_MAX_LEN <= layout.HANDLER_BASE);
+  assert.ok(layout.BATCH_OFFSET + layout.MAX_BATCH * layout.DESC_SIZE <= layout.UMEM_OFFSET);
+});
+
 test("the numbers are ABI 1's", () => {
   assert.is(layout.ABI_VERSION, 1);
   assert.is(layout.DESC_SIZE, 16);
@@ -144,6 +159,9 @@ test("the numbers are ABI 1's", () => {
   assert.is(layout.UMEM_OFFSET, 0x10000);
   assert.is(layout.HANDLER_BASE, 256 * 1024 * 1024);
   assert.is(layout.MEMORY_PAGES, 4352);
+  // The state hand-over (an addition to ABI 1: no handler has to know it).
+  assert.is(layout.STATE_HANDOVER_OFFSET, layout.HANDLER_BASE - 1024 * 1024);
+  assert.is(layout.STATE_MAX_LEN, 1024 * 1024);
   assert.is(layout.XDP_HEADROOM, 256);
   assert.is(layout.MIN_FRAME_ROOM, 1792);
   assert.is(layout.TX_MIN_LEN, 14);

@@ -72,7 +72,13 @@ function reading(set: Partial<Counters>): QueueReading {
     queue: 1,
     counters: { ...counters, ...set },
     reasons: { not_echo: 4 },
-    handler: { path: '/x/echo.wasm', hash: 'abcdef012345', module: {} as WebAssembly.Module },
+    handler: {
+      path: '/x/echo.wasm',
+      hash: 'abcdef012345',
+      module: {} as WebAssembly.Module,
+      keepsState: false,
+      restoresState: false,
+    },
     since: new Date(0),
     xdp: undefined,
   };
