@@ -306,6 +306,15 @@ function printSwaps(runs: SwapRun[]): void {
   }
 }
 
+/** Only the swap blackout, in rounds (each one run without swaps, then one with): bench --blackout. */
+export async function blackoutBench(env: EnvState, seconds: number, rounds: number): Promise<SwapRun[]> {
+  const src = addProbeSource(env);
+  const runs: SwapRun[] = [];
+  for (let r = 0; r < rounds; r++) runs.push(...(await swapBlackout(env, src, seconds)));
+  printSwaps(runs);
+  return runs;
+}
+
 export interface LatencyResult {
   peak: number;
   lossFree: boolean;
