@@ -10,6 +10,7 @@ import { type MessagePort, MessageChannel, receiveMessageOnPort } from 'node:wor
 import type { Batch } from './batch.js';
 import type { CounterTable } from './handler.js';
 import { MAX_BATCH, VERDICT } from './layout.js';
+import { DIRECTION } from '../offline/pcapng.js';
 
 /** Ring header words (i32). */
 const HEAD = 0; // next byte the worker writes, published after each batch
@@ -31,8 +32,9 @@ const RECORD_HEADER = 28;
 /** Enough for a note naming every reason a batch moved. */
 const NOTE_ROOM = 256;
 const NO_VERDICT = 0xff;
-export const INBOUND = 1;
-export const OUTBOUND = 2;
+/** A record's direction is pcapng's epb_flags direction, so the writer copies it as it is. */
+export const INBOUND = DIRECTION.inbound;
+export const OUTBOUND = DIRECTION.outbound;
 
 const pad4 = (n: number) => (n + 3) & ~3;
 
