@@ -18,6 +18,7 @@ import {
 } from '../dataplane/shim.js';
 import { DEFAULT_METRICS_HOST, type ListenAddress, parseMetricsAddress } from './metrics.js';
 import { type Parser, type Values, flag, integer, list, nonEmpty, optional, seconds, text, value } from './table.js';
+import { START_NEEDS, START_NEEDS_NAMES } from '../dataplane/privileges.js';
 
 /**
  * The RX queueing delay admission control holds by default (--fair): well
@@ -267,14 +268,11 @@ function steerProgram(name: SteerName) {
   return { filename: bpfObject(STEER[name].file), progname: STEER[name].progname };
 }
 
-// CAP_NET_ADMIN (12), CAP_IPC_LOCK (14), CAP_BPF (39): what AF_XDP and XDP need.
-const NEEDED_CAPS = [12n, 14n, 39n];
-
 export function checkPrivileges(): void {
   const status = readFileSync('/proc/self/status', 'utf8');
   const eff = BigInt(`0x${/^CapEff:\s*([0-9a-f]+)/m.exec(status)?.[1] ?? '0'}`);
-  if (NEEDED_CAPS.some((bit) => ((eff >> bit) & 1n) === 0n)) {
-    throw new UserError('AF_XDP needs root (or CAP_NET_ADMIN, CAP_BPF and CAP_IPC_LOCK): run it with sudo');
+  if (Object.values(START_NEEDS).some((bit) => ((eff >> BigInt(bit)) & 1n) === 0n)) {
+    throw new UserError(`AF_XDP needs root (or ${START_NEEDS_NAMES}): run it with sudo`);
   }
 }
 

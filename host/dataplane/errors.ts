@@ -3,6 +3,7 @@
 // problem and the fix. Library wording (libbpf's log, the verifier's last lines) may be
 // shown in a message, but never decides which message it is.
 import { constants } from 'node:os';
+import { START_NEEDS_NAMES } from './privileges.js';
 import type { Shim, ShimError, Stage } from './shim.js';
 
 /** A shim error with its stage named. */
@@ -48,8 +49,7 @@ const lastLines = (lines: string[], n: number) =>
 const queueOf = (c: FailureContext) => `${c.ifname} queue ${c.queue ?? '?'}`;
 const programIn = (f: Failure, c: FailureContext) => `${f.program ?? c.progname ?? 'the program'} in ${c.filename}`;
 const notPermitted: Message = (f) =>
-  `not permitted to create an AF_XDP socket (${f.reason}): ` +
-  'run as root, or with CAP_NET_ADMIN, CAP_BPF and CAP_IPC_LOCK';
+  `not permitted to create an AF_XDP socket (${f.reason}): ` + `run as root, or with ${START_NEEDS_NAMES}`;
 const cannotServe: Message = (f, c) => `cannot serve ${queueOf(c)}: ${f.message} (--verbose shows libxdp's own words)`;
 /** The verifier's last words, without its closing statistics line. */
 const verifierWords = (f: Failure) =>

@@ -27,6 +27,14 @@ export interface RunAs {
 export const KEPT = { CAP_NET_ADMIN: 12 } as const;
 export const KEPT_NAMES = Object.keys(KEPT).join(', ');
 
+/**
+ * What setting up takes without root (found with the systemd unit's bounding set, one taken away
+ * at a time): CAP_NET_RAW to create an AF_XDP socket, CAP_SYS_ADMIN for libxdp, which opens
+ * programs by id, and CAP_NET_ADMIN, CAP_IPC_LOCK, CAP_BPF for the program, the UMEM and the maps.
+ */
+export const START_NEEDS = { CAP_NET_ADMIN: 12, CAP_NET_RAW: 13, CAP_IPC_LOCK: 14, CAP_SYS_ADMIN: 21, CAP_BPF: 39 };
+export const START_NEEDS_NAMES = Object.keys(START_NEEDS).join(', ');
+
 function idOf(name: string, flag: '-u' | '-g' | '-G'): number[] {
   const res = spawnSync('id', [flag, '--', name], { encoding: 'utf8' });
   if (res.error) throw new UserError(`--user: cannot look up '${name}' (${res.error.message})`);
