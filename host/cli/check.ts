@@ -9,7 +9,7 @@ import { loadHandler } from '../dataplane/handler.js';
 import type { InterfaceConfig } from '../dataplane/iface-config.js';
 import { FRAME_SIZES, XDP_HEADROOM } from '../dataplane/layout.js';
 import { UserError, isArgumentError } from '../lib/errors.js';
-import { PROPERTIES, type Reference } from '../offline/check/harness.js';
+import { PROPERTIES, type Reference } from '../offline/check/properties.js';
 import type { CheckResult } from '../offline/check/run.js';
 import { readCapture, writePcap } from '../offline/pcap.js';
 import { frameSize } from './options.js';

@@ -4,7 +4,7 @@
 import { Worker } from 'node:worker_threads';
 import type { Handler } from '../../dataplane/handler.js';
 import { distFile } from '../../lib/paths.js';
-import type { Failure } from './harness.js';
+import type { Failure } from './properties.js';
 import type { CheckJob } from './worker.js';
 
 /** How long generation may go on; the run's last scan and a shrink come on top, still under a second. */

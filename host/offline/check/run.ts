@@ -7,7 +7,8 @@ import type { Handler } from '../../dataplane/handler.js';
 import type { InterfaceConfig } from '../../dataplane/iface-config.js';
 import { XDP_HEADROOM } from '../../dataplane/layout.js';
 import { OUR, batchArbitrary } from './frames.js';
-import { CheckHarness, type Failure, type Reference } from './harness.js';
+import { CheckHarness } from './harness.js';
+import type { Failure, Reference } from './properties.js';
 
 /** The two configurations a handler is checked under: the interface's addresses known, and none known. */
 export const CONFIGS: Record<string, InterfaceConfig> = {
