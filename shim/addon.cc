@@ -448,11 +448,23 @@ Napi::Value SetAside(const Napi::CallbackInfo &info)
 		errno_error(env, EMFILE, "setAside").ThrowAsJavaScriptException();
 		return env.Undefined();
 	}
-	void *moved = mremap(at, length, length, MREMAP_MAYMOVE | MREMAP_DONTUNMAP);
+	// Moved to a place reserved first: left to choose (MREMAP_MAYMOVE alone), Linux 6.18 refused
+	// with EINVAL a second region of V8's memories while the first was still aside.
+	void *moved = MAP_FAILED;
+	int err = 0;
+	void *dest = mmap(NULL, length, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (dest == MAP_FAILED) {
+		err = errno;
+	} else {
+		moved = mremap(at, length, length, MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP, dest);
+		err = errno;
+		if (moved == MAP_FAILED)
+			munmap(dest, length);
+	}
 	std::lock_guard<std::mutex> g(tables_lock);
 	if (moved == MAP_FAILED) {
 		asides[id] = Aside();
-		errno_error(env, errno, "mremap").ThrowAsJavaScriptException();
+		errno_error(env, err, "mremap").ThrowAsJavaScriptException();
 		return env.Undefined();
 	}
 	asides[id] = Aside{ moved, length };
