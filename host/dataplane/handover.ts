@@ -1,8 +1,9 @@
-// State hand-over across a swap (asm/CONTRACT.md, *Swaps*): the old handler's
-// blob is copied to the hand-over area, the new handler is instantiated on a
-// fresh region and given the copy through state_restore. If the new one fails,
-// the old region comes back as it was and the old instance goes on serving:
-// its globals live in the instance, the rest of its state in the region.
+// A swap, with or without state (asm/CONTRACT.md, *Swaps*): the old handler's
+// blob, if it offers one, is copied to the hand-over area; the new handler is
+// instantiated on a fresh region and given the copy through state_restore. If
+// the new one fails (in _start, init or state_restore), the old region comes
+// back as it was and the old instance goes on serving: its globals live in the
+// instance, the rest of its state in the region.
 //
 // The region is kept by moving its pages aside (the shim's mremap), not by
 // copying: a copy of the 16 MiB region took 3-4 ms, all of it a pause in the
@@ -89,13 +90,14 @@ const FAILED = {
 };
 
 /**
- * Instantiates next on every seat, handing each its blob. Returns the new instances, or why the
- * swap is refused: then every region is as it was, and the seats' old instances serve on.
+ * Instantiates next on every seat, on a fresh region, handing each its blob (none: next starts
+ * fresh). Returns the new instances, or why the swap is refused: then every region is as it
+ * was, and the seats' old instances serve on.
  */
 export function handOver(
   seats: Seat[],
   next: Handler,
-  blobs: Blob[],
+  blobs: Blob[] | undefined,
   keeper: RegionKeeper,
 ): HandlerInstance[] | string {
   const asides: number[] = [];
@@ -104,14 +106,14 @@ export function handOver(
   let stage: keyof typeof FAILED = 'setAside';
   try {
     seats.forEach((seat, i) => {
-      const { ptr, len } = blobs[i]!;
-      views[i]!.copyWithin(STATE_HANDOVER_OFFSET, ptr, ptr + len);
+      const blob = blobs?.[i];
+      if (blob) views[i]!.copyWithin(STATE_HANDOVER_OFFSET, blob.ptr, blob.ptr + blob.len);
       stage = 'setAside';
       asides.push(keeper.setAside(views[i]!));
       stage = 'start';
       const instance = instantiate(next, seat.memory);
       stage = 'state_restore';
-      (instance.exports.state_restore as (ptr: number, len: number) => void)(STATE_HANDOVER_OFFSET, len);
+      if (blob) (instance.exports.state_restore as (ptr: number, len: number) => void)(STATE_HANDOVER_OFFSET, blob.len);
       instances.push(instance);
     });
   } catch (err) {
@@ -120,7 +122,7 @@ export function handOver(
     });
     return `the new handler ${describe(next)} ${FAILED[stage]} (${messageOf(err)})`;
   } finally {
-    for (const view of views) keeper.clearHandover(view);
+    if (blobs) for (const view of views) keeper.clearHandover(view);
   }
   for (const aside of asides) keeper.dropAside(aside);
   return instances;

@@ -11,7 +11,7 @@ import { type MessagePort, parentPort, receiveMessageOnPort, workerData } from '
 import { Batch } from './batch.js';
 import { type CaptureShared, CaptureTap } from './capture.js';
 import { type CounterTable, type Handler, type HandlerInstance, instantiate, readCounters } from './handler.js';
-import { type Handover, handOver, offeredState, shimKeeper } from './handover.js';
+import { type Blob, type Handover, handOver, offeredState, shimKeeper } from './handover.js';
 import { loadShim } from './shim.js';
 import {
   BATCH_OFFSET,
@@ -163,24 +163,32 @@ class PacketLoop {
     return instantiate(handler, memory);
   }
 
-  /** Puts a handler in every queue; returns what the old one had counted. */
-  private replaceWith(handler: Tagged): Replaced {
-    const retired = this.retiredCounts();
-    for (const q of this.served) q.instance = this.instantiateFresh(handler, q.memory);
-    return this.installed(handler, retired);
-  }
-
   private retiredCounts(): Record<string, number>[] {
     return this.served.map((q) => readCounters(q.instance.counters, q.memory));
   }
 
-  /** The new instances are in place: the loop's bookkeeping follows. */
-  private installed(handler: Tagged, retired: Record<string, number>[]): Replaced {
+  /**
+   * Tries handler in every queue, on a fresh region, with the old instances' state if given.
+   * Returns what the old ones had counted, or why it was refused: then the old ones serve on,
+   * and the last good handler stays what it was.
+   */
+  private replaceWith(handler: Tagged, blobs: Blob[] | undefined, lastGood: Tagged | undefined): Replaced | string {
+    const retired = this.retiredCounts(); // before the region moves aside
+    const instances = handOver(this.served, handler, blobs, this.keeper);
+    if (typeof instances === 'string') {
+      this.garbage.swapped(); // the new instances that failed
+      return instances;
+    }
+    this.served.forEach((q, i) => {
+      q.instance = instances[i]!;
+    });
     this.current = handler;
+    this.lastGood = lastGood;
     this.proved = false;
     this.traps = 0;
     this.garbage.swapped();
-    const holds = this.lastGood ? [handler.tag, this.lastGood.tag] : [handler.tag];
+    const holds = [handler.tag, this.input.fallback.tag];
+    if (this.lastGood) holds.push(this.lastGood.tag);
     return { retired, counters: this.served.map((q) => q.instance.counters), holds };
   }
 
@@ -191,24 +199,15 @@ class PacketLoop {
     if (!msg) return;
     this.control[CONTROL_SWAP] = 0;
     const next = msg.handler;
-    const blobs = offeredState(this.served, this.current, next);
-    if (this.proved) this.lastGood = this.current;
-    if (typeof blobs === 'string') {
-      post({ type: 'swapped', tag: next.tag, handover: { fresh: blobs }, ...this.replaceWith(next) });
+    const offered = offeredState(this.served, this.current, next);
+    const blobs = typeof offered === 'string' ? undefined : offered;
+    const replaced = this.replaceWith(next, blobs, this.proved ? this.current : this.lastGood);
+    if (typeof replaced === 'string') {
+      post({ type: 'refused', tag: next.tag, error: replaced });
       return;
     }
-    const retired = this.retiredCounts(); // before the region moves aside
-    const instances = handOver(this.served, next, blobs, this.keeper);
-    if (typeof instances === 'string') {
-      this.garbage.swapped(); // the new instances that failed
-      post({ type: 'refused', tag: next.tag, error: instances });
-      return;
-    }
-    this.served.forEach((q, i) => {
-      q.instance = instances[i]!;
-    });
-    const bytes = blobs.reduce((sum, b) => sum + b.len, 0);
-    post({ type: 'swapped', tag: next.tag, handover: { bytes }, ...this.installed(next, retired) });
+    const handover = blobs ? { bytes: blobs.reduce((sum, b) => sum + b.len, 0) } : { fresh: offered as string };
+    post({ type: 'swapped', tag: next.tag, handover, ...replaced });
   }
 
   /** Hands q's batch of n to its handler. A trapping handler loses its batch, not the process. */
@@ -227,10 +226,18 @@ class PacketLoop {
     }
   }
 
+  /** The last good handler comes back, fresh; if even it cannot start, the fallback (drop), which always can. */
   private fallBack(error: string): void {
     const from = this.current;
-    const to = this.lastGood && this.lastGood.hash !== from.hash ? this.lastGood : this.input.fallback;
-    post({ type: 'fallback', tag: to.tag, from: from.tag, error, ...this.replaceWith(to) });
+    const { fallback } = this.input;
+    let to = this.lastGood && this.lastGood.hash !== from.hash ? this.lastGood : fallback;
+    let replaced = this.replaceWith(to, undefined, this.lastGood);
+    if (typeof replaced === 'string' && to !== fallback) {
+      to = fallback;
+      replaced = this.replaceWith(to, undefined, this.lastGood);
+    }
+    if (typeof replaced === 'string') throw new Error(`the fallback handler failed: ${replaced}`);
+    post({ type: 'fallback', tag: to.tag, from: from.tag, error, ...replaced });
   }
 
   run(): void {

@@ -39,8 +39,8 @@ export class PacketWorker {
   private nextTag = 0;
   /** The newest tag the worker has taken: later ones are still on their way to it. */
   private lastTaken = -1;
-  private fallbackTag = -1;
-  private pendingSwap: ((outcome: Handover | Error) => void) | undefined;
+  /** Swaps posted and not yet answered, by tag: a late answer settles its own swap, never a later one. */
+  private readonly pendingSwaps = new Map<number, (outcome: Handover | Error) => void>();
   private lastBeat = -1;
   private lastBeatAt = 0;
   /** The watchdog's restart in progress: stop() waits for it, so no worker outlives a stop. */
@@ -93,14 +93,15 @@ export class PacketWorker {
     const handler = this.tagged.get(tag)!;
     this.lastTaken = Math.max(this.lastTaken, tag);
     for (const t of this.tagged.keys()) {
-      if (t <= this.lastTaken && t !== this.fallbackTag && !holds.includes(t)) this.tagged.delete(t);
+      if (t <= this.lastTaken && !holds.includes(t)) this.tagged.delete(t);
     }
     return handler;
   }
 
-  /** How many handlers this side keeps for the worker (tests: it stays bounded). */
-  get handlersKept(): number {
-    return this.tagged.size;
+  /** Settles the swap that posted tag, if it still waits. */
+  private settle(tag: number, outcome: Handover | Error): void {
+    this.pendingSwaps.get(tag)?.(outcome);
+    this.pendingSwaps.delete(tag);
   }
 
   /** Starts the thread; resolves with the handler's counter tables once it serves. */
@@ -110,7 +111,6 @@ export class PacketWorker {
     const capture = this.capture.connect();
     this.tagged.clear();
     const fallback = this.tag(this.fallback);
-    this.fallbackTag = fallback.tag;
     const handler = this.tag(this.current);
     this.lastTaken = handler.tag;
     const input: WorkerInput = {
@@ -172,12 +172,12 @@ export class PacketWorker {
       case 'swapped':
         this.current = this.taken(msg.tag, msg.holds);
         this.events.running(this, this.current, msg.counters, msg.retired);
-        this.pendingSwap?.(msg.handover);
-        this.pendingSwap = undefined;
+        this.settle(msg.tag, msg.handover);
         return;
       case 'refused':
-        this.pendingSwap?.(new Error(`queues ${this.queueNames()} kept ${this.current.path}: ${msg.error}`));
-        this.pendingSwap = undefined;
+        this.tagged.delete(msg.tag); // the worker never ran it, and holds it no more
+        this.lastTaken = Math.max(this.lastTaken, msg.tag);
+        this.settle(msg.tag, new Error(`queues ${this.queueNames()} kept ${this.current.path}: ${msg.error}`));
         return;
       case 'fallback': {
         const from = this.tagged.get(msg.from)!;
@@ -203,17 +203,18 @@ export class PacketWorker {
    * became of the old one's state. Rejects when the new one failed with that state.
    */
   swap(handler: Handler): Promise<Handover> {
+    const tagged = this.tag(handler);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
-        this.pendingSwap = undefined;
+        this.pendingSwaps.delete(tagged.tag);
         reject(new Error(`queues ${this.queueNames()} did not take the new handler within ${SWAP_TIMEOUT_MS} ms`));
       }, SWAP_TIMEOUT_MS);
-      this.pendingSwap = (outcome) => {
+      this.pendingSwaps.set(tagged.tag, (outcome) => {
         clearTimeout(timer);
         if (outcome instanceof Error) reject(outcome);
         else resolve(outcome);
-      };
-      this.control.postMessage({ handler: this.tag(handler) });
+      });
+      this.control.postMessage({ handler: tagged });
       Atomics.store(this.words, CONTROL_SWAP, 1);
       loadShim().wake(this.wakeFd);
     });
@@ -250,8 +251,7 @@ export class PacketWorker {
     await this.worker.terminate();
     if (this.stopRequested()) return;
     Atomics.store(this.words, CONTROL_SWAP, 0);
-    this.pendingSwap?.(new Error('the worker was restarted'));
-    this.pendingSwap = undefined;
+    for (const tag of [...this.pendingSwaps.keys()]) this.settle(tag, new Error('the worker was restarted'));
     this.current = this.lastGood && this.lastGood.hash !== stuck.hash ? this.lastGood : this.fallback;
     let counters: (CounterTable | undefined)[];
     try {

@@ -19,6 +19,8 @@ const SLOW = join(TEST_ASM, 'rate_limit_slow.wasm');
 const SLOWER = join(TEST_ASM, 'rate_limit_slower.wasm');
 const AMNESIC = join(TEST_ASM, 'rate_limit_amnesic.wasm');
 const RESTORE_TRAP = join(TEST_ASM, 'restore_trap.wasm');
+const STATEFUL_TRAP_V4 = join(TEST_ASM, 'stateful_trap_v4.wasm');
+const ECHO = join(ROOT, 'build', 'asm', 'echo.wasm');
 const scratch = mkdtempSync(join(tmpdir(), 'afxdp-state-'));
 
 const serving = (env: EnvState, args: string[], fn: (r: Running) => Promise<void>) =>
@@ -102,6 +104,24 @@ test('a trap in state_restore refuses the swap; the old handler serves on with i
     });
     assert.is(run.exit!.counters.handlerErrors, 0);
     assert.is(run.exit!.reasons.rate_limited, 3 + 3 + 3, JSON.stringify(run.exit!.reasons));
+  });
+});
+
+test('a refused swap leaves the last good handler as it was: a later fallback still finds it', async () => {
+  await withEnv({ legacyIp: true }, async (env) => {
+    await serving(env, ['--handler', ECHO], async (r) => {
+      assert.is(v6(env, 3), 3, 'echo proves good');
+      assert.is(ctl('swap', STATEFUL_TRAP_V4, '-d', env.name).code, 0);
+      assert.is(v6(env, 3), 3, 'the stateful handler proves good too; echo is the last good one before it');
+      assert.is(ctl('swap', RESTORE_TRAP, '-d', env.name).code, 1, 'refused: the stateful handler serves on');
+      v4(env, 8); // each IPv4 request is a trapped batch
+      await waitFor('the fallback', () => /fell back to/.test(r.stderr));
+      assert.match(
+        r.stderr,
+        /stateful_trap_v4\.wasm \(\w+\) trapped in 5 batches in a row .*; queues 0 fell back to .*echo\.wasm/,
+      );
+      assert.is(v6(env, 3), 3);
+    });
   });
 });
 

@@ -18,6 +18,7 @@ const ASM = join(ROOT, 'build', 'asm');
 const TEST_ASM = join(ROOT, 'build', 'test-asm');
 const ECHO = join(ASM, 'echo.wasm');
 const DROP = join(ASM, 'drop.wasm');
+const RATE_LIMIT = join(ASM, 'rate_limit.wasm');
 const scratch = mkdtempSync(join(tmpdir(), 'afxdp-swap-'));
 
 const ctl = runCtl;
@@ -155,6 +156,23 @@ if (isMainThread) {
 `,
 );
 
+test('a handler whose init traps in the worker is refused, and the running one keeps answering', async () => {
+  await withEnv({}, async (env) => {
+    const run = await serving(env, [], async () => {
+      assert.is(answered(env), 5);
+      const refused = ctl('swap', join(TEST_ASM, 'init_trap.wasm'), '-d', env.name);
+      assert.is(refused.code, 1, refused.out);
+      assert.match(
+        refused.err,
+        /queues 0 kept .*echo\.wasm: the new handler .*init_trap\.wasm \(\w+\) failed to start \(.*unreachable/,
+      );
+      assert.is(answered(env), 5);
+      assert.match(ctl('status', '-d', env.name).out, /queue 0: .*echo\.wasm/);
+    });
+    assert.is(run.exit!.counters.handlerErrors, 0);
+  });
+});
+
 test('swaps and a fallback: the worker sends the host no module back (each one would be a new copy on its heap)', async () => {
   await withEnv({}, async (env) => {
     const r = startAfxdp(
@@ -276,6 +294,11 @@ test('every queue swaps: on a 4-queue veth, ctl status names the new handler on 
       status.forEach((line, q) => {
         assert.match(line, new RegExp(`^queue ${q}: .*drop\\.wasm \\(sha256 [0-9a-f]{12}\\) since `));
       });
+      // Two queues a worker: each swap holds both old regions aside at once.
+      assert.is(ctl('swap', RATE_LIMIT, '-d', env.name).code, 0);
+      const handed = ctl('swap', join(TEST_ASM, 'rate_limit_slow.wasm'), '-d', env.name);
+      assert.is(handed.code, 0, handed.err);
+      assert.match(handed.out, /; state handed over \(\d+ bytes\)\.$/m);
     });
   });
 });

@@ -36,6 +36,7 @@ const slow = built('test-asm', 'rate_limit_slow'); // 5 at once, then one every 
 const slower = built('test-asm', 'rate_limit_slower');
 const amnesic = built('test-asm', 'rate_limit_amnesic');
 const restoreTrap = built('test-asm', 'restore_trap');
+const initTrap = built('test-asm', 'init_trap'); // traps in init on a config with an address
 
 const A = 'fc00:dead:cafe:1::2';
 const B = 'fc00:dead:beef:1::2'; // another /64
@@ -118,9 +119,26 @@ test('a swap to a build with another rate keeps the buckets', () => {
 test('without the hand-over the same swap starts fresh (what the test above tells apart)', () => {
   const seat = seatOf(slow);
   assert.is(pings(seat, A, 8), 5);
-  new Uint8Array(seat.memory.buffer).fill(0, HANDLER_BASE, HANDLER_BASE + HANDLER_REGION_SIZE);
-  seat.instance = instantiate(slower, seat.memory);
-  assert.is(pings(seat, A, 5), 5);
+  const keeper = copyKeeper();
+  const instances = handOver([seat], slower, undefined, keeper);
+  assert.ok(Array.isArray(instances), String(instances));
+  seat.instance = instances[0]!;
+  assert.is(keeper.held(), 0, 'nothing left aside');
+  assert.is(pings(seat, A, 5), 5, "a fresh region: A's bucket is full again");
+});
+
+test('a fresh swap into a handler whose init traps is refused too; the old instance serves on with its state', () => {
+  const seat = seatOf(slow);
+  writeInterfaceConfig(seat.memory, { mac: undefined, ipv6: Array(16).fill(1), ipv4: undefined, hopLimit: 64 });
+  assert.is(pings(seat, A, 8), 5);
+  const old = seat.instance;
+  const keeper = copyKeeper();
+  const refused = handOver([seat], initTrap, undefined, keeper);
+  assert.match(String(refused), /^the new handler .*init_trap\.wasm \(\w+\) failed to start \(.*unreachable/);
+  assert.is(seat.instance, old);
+  assert.is(keeper.held(), 0, 'nothing left aside');
+  assert.is(pings(seat, A, 3), 0, "A's bucket is still spent");
+  assert.is(pings(seat, B, 3), 3, 'and the old handler still answers');
 });
 
 test('a trap in state_restore refuses the swap; the old instance serves on with its state', () => {
