@@ -65,7 +65,7 @@ async function serve(opts: Options): Promise<void> {
   // Before anything is attached: a port in use is one line, with nothing to undo.
   const metrics = opts.metrics && (await MetricsServer.listen(opts.metrics));
   const dp = await Dataplane.start({ ...opts, ifname, queues, handler, say });
-  const swapper = new Swapper(dp, handler.path, say, { own: opts.check, frameSize: opts.frameSize });
+  const swapper = new Swapper(dp, handler.path, say, { always: opts.check, frameSize: opts.frameSize });
   const control = await listen(dp, ifname, swapper);
   if (user) await becomeUser(dp, control, user);
   if (opts.watch) swapper.watch();
@@ -100,7 +100,7 @@ async function listen(dp: Dataplane, ifname: string, swapper: Swapper): Promise<
   let control: ControlServer;
   try {
     control = await ControlServer.listen(ifname, {
-      swap: (path, check) => swapper.swap(path, 'ctl swap', check || undefined),
+      swap: (path, check) => swapper.swap(path, 'ctl swap', check),
       status: () => ({ interface: ifname, program: dp.program ?? null, queues: dp.status() }),
       stats: () => ({
         counters: dp.counters(),

@@ -26,16 +26,20 @@ export class Swapper {
     private readonly dp: Dataplane,
     private current: string,
     private readonly say: (line: string) => void,
-    /** serve --check: check before the swaps it starts itself (--watch, SIGHUP); frameSize: the UMEM's. */
-    private readonly checks = { own: false, frameSize: 2048 },
+    /** serve --check: check before every swap; frameSize: the UMEM's. */
+    private readonly checks = { always: false, frameSize: 2048 },
   ) {}
 
   get path(): string {
     return this.current;
   }
 
-  /** Loads, checks and swaps in the handler at path. Rejects (and keeps the old one) when the file is not a good handler. */
-  swap(path: string, why: string, check = this.checks.own): Promise<{ message: string }> {
+  /**
+   * Loads, checks (when asked, e.g. ctl swap --check, or always with serve --check) and swaps in the
+   * handler at path. Rejects (and keeps the old one) when the file is not a good handler.
+   */
+  swap(path: string, why: string, askedToCheck = false): Promise<{ message: string }> {
+    const check = askedToCheck || this.checks.always;
     const next = this.chain.then(async () => {
       const started = performance.now();
       let handler: Handler;
