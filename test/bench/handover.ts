@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { type Handler, instantiate, loadHandler } from '../../host/dataplane/handler.js';
 import { type Seat, handOver, offeredState, shimKeeper } from '../../host/dataplane/handover.js';
-import { HANDLER_BASE, HANDLER_REGION_SIZE, newMemory } from '../../host/dataplane/layout.js';
+import { newMemory } from '../../host/dataplane/layout.js';
 import { loadShim } from '../../host/dataplane/shim.js';
 import { controlSocket } from '../../host/lib/paths.js';
 import type { EnvState } from '../../host/testenv/state.js';
@@ -32,18 +32,18 @@ export interface HandoverFigures {
 
 /**
  * The steps a worker takes between two batches, timed here without sockets or threads: a fresh
- * start (discard the region, instantiate) against a hand-over of 1 MiB (copy the blob out, set the
+ * start (set the region aside, instantiate, let the old region go) against a hand-over of 1 MiB (copy the blob out, set the
  * region aside, instantiate, state_restore, let the old region go).
  */
 function timeSteps(rounds: number): { with: number; without: number } {
-  const shim = loadShim();
-  const keeper = shimKeeper(shim);
+  const keeper = shimKeeper(loadShim());
   const [withState, withoutState] = [loadHandler(WITH), loadHandler(WITHOUT)];
   const memory = newMemory();
   const seat: Seat = { memory, instance: instantiate(withoutState, memory) };
   const fresh = (next: Handler) => {
-    shim.discard(new Uint8Array(memory.buffer), HANDLER_BASE, HANDLER_REGION_SIZE);
-    seat.instance = instantiate(next, memory);
+    const instances = handOver([seat], next, undefined, keeper);
+    if (typeof instances === 'string') throw new Error(instances);
+    seat.instance = instances[0]!;
   };
   const handed = (old: Handler, next: Handler) => {
     const blobs = offeredState([seat], old, next);
