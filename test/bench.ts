@@ -10,7 +10,8 @@
 // trips under load (test/bench/latency.ts); --endurance only the 10,000-swap
 // soak and the 60 s holds (test/bench/endurance.ts); --soak only that soak; --metrics only the flood with
 // and without --metrics scraped every second (test/bench/metrics.ts); --handover only the state
-// hand-over's cost (test/bench/handover.ts); --blackout only the swap blackout (test/bench/latency.ts).
+// hand-over's cost (test/bench/handover.ts); --blackout only the swap blackout, --overload only the flood
+// rows with --fair at several target delays, in interleaved rounds (test/bench/latency.ts).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, uniqueName, withEnv } from './helpers/testenv.js';
@@ -22,7 +23,7 @@ import { median } from './bench/common.js';
 import { swapBench } from './bench/swaps.js';
 import { timingBench } from './bench/timings.js';
 import { tuningBench } from './bench/tuning.js';
-import { blackoutBench, latencyBench } from './bench/latency.js';
+import { blackoutBench, latencyBench, overloadBench } from './bench/latency.js';
 import { enduranceBench, soakBench } from './bench/endurance.js';
 import { handoverBench } from './bench/handover.js';
 import { metricsBench, metricsTable } from './bench/metrics.js';
@@ -49,6 +50,12 @@ async function main(): Promise<void> {
     const seconds = Number(process.env.BENCH_LATENCY_SECONDS ?? 5.5);
     const runs = await withEnv({ name: uniqueName('bblk') }, (env) => blackoutBench(env, seconds, RUNS));
     writeFileSync(join(dir, 'blackout.json'), `${JSON.stringify({ date: new Date().toISOString(), runs }, null, 2)}\n`);
+    return;
+  }
+  if (process.argv.includes('--overload')) {
+    const seconds = Number(process.env.BENCH_LATENCY_SECONDS ?? 5.5);
+    const rows = await withEnv({ name: uniqueName('bover') }, (env) => overloadBench(env, seconds, RUNS));
+    writeFileSync(join(dir, 'overload.json'), `${JSON.stringify({ date: new Date().toISOString(), rows }, null, 2)}\n`);
     return;
   }
   if (process.argv.includes('--latency')) {

@@ -315,6 +315,70 @@ export async function blackoutBench(env: EnvState, seconds: number, rounds: numb
   return runs;
 }
 
+/** bench --overload: the flood rows only, in interleaved rounds, --fair at several target delays. */
+export const OVERLOAD_ROWS: Responder[] = [
+  { name: 'afxdp-wasm, --cpu 1 (spin)', args: ['--cpu', RESPONDER_CPU] },
+  ...[1000, 500, 250].map((us) => ({
+    name: `afxdp-wasm, --fair --target-delay ${us} --cpu 1 (spin)`,
+    args: ['--target-delay', String(us), '--cpu', RESPONDER_CPU],
+  })),
+  pinned(C_SPIN),
+];
+
+export interface OverloadRow {
+  responder: string;
+  /** Per round: flood replies/s over those of the first row (--cpu 1, no admission) in the same round. */
+  replyRatios: number[];
+  points: Omit<Point, 'asked'>[];
+}
+
+/**
+ * The overload targets of the latency issue, each round running every row flat out with the probe
+ * beside it: flood replies against --cpu 1's in the same round, and the probe's p50 / p99 / loss.
+ */
+export async function overloadBench(env: EnvState, seconds: number, rounds: number): Promise<OverloadRow[]> {
+  const src = addProbeSource(env);
+  const rows: OverloadRow[] = OVERLOAD_ROWS.map((who) => ({ responder: who.name, replyRatios: [], points: [] }));
+  for (let round = 0; round < rounds; round++) {
+    const points: Omit<Point, 'asked'>[] = [];
+    for (const who of OVERLOAD_ROWS) points.push(await runPoint(env, who, 'live', seconds, src));
+    points.forEach((p, i) => {
+      rows[i]!.points.push(p);
+      rows[i]!.replyRatios.push(p.replies / points[0]!.replies);
+    });
+  }
+  console.log(
+    `\nOverload: every row flooded flat out (live frames, generator on CPU ${GEN_CPU}), ${rounds} interleaved rounds of ` +
+      `${seconds} s, a ping every 10 ms from another /64 beside it; per row the median of the rounds (min - max):\n`,
+  );
+  console.log('| responder | replies/s | x --cpu 1 | ping p50 (us) | ping p99 (us) | ping max (us) | ping loss |');
+  console.log('|---|---|---|---|---|---|---|');
+  const spread = (v: number[], f: (x: number) => string) =>
+    `${f(quantile(v, 0.5))} (${f(Math.min(...v))} - ${f(Math.max(...v))})`;
+  for (const row of rows) {
+    const pings = row.points.map((p) => p.ping!);
+    console.log(
+      `| ${row.responder} | ${spread(
+        row.points.map((p) => p.replies / 1e6),
+        (x) => `${x.toFixed(3)} M`,
+      )} | ${spread(row.replyRatios, (x) => x.toFixed(2))} | ${spread(
+        pings.map((p) => p.p50Us),
+        us,
+      )} | ${spread(
+        pings.map((p) => p.p99Us),
+        us,
+      )} | ${spread(
+        pings.map((p) => p.maxUs),
+        us,
+      )} | ${spread(
+        pings.map((p) => p.loss * 100),
+        (x) => `${x.toFixed(1)}%`,
+      )} |`,
+    );
+  }
+  return rows;
+}
+
 export interface LatencyResult {
   peak: number;
   lossFree: boolean;
