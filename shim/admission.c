@@ -44,12 +44,15 @@ static uint32_t estimate_delay_us(const struct admission *a)
 }
 
 // Above target: congested, and the quantum is cut in proportion to the
-// overshoot (at most halved a tick), from no more than what the port serves
-// per window. Below it while still dropping: the quantum grows by 1/32 of
-// that a tick, up to 5/4 of it (one flow alone cannot use more); but when the
-// ring ran dry in the tick the port had room to spare, whatever the rate it
-// was thought to serve, so the quantum grows by half, with no cap. Congestion
-// ends after a calm spell, or after a tick so long that the port must have slept.
+// overshoot (at most halved), from no more than what the port serves per
+// window; then no more cuts for as long as the backlog then seen takes to
+// serve, since a cut shows on the ring only after it. Cutting every tick for
+// the same backlog, as after a stall of the port, starved it afterwards.
+// Below it while still dropping: the quantum grows by 1/32 of that a tick, up
+// to 5/4 of it (one flow alone cannot use more); but when the ring ran dry in
+// the tick the port had room to spare, whatever the rate it was thought to
+// serve, so the quantum grows by a quarter, with no cap. Congestion ends after
+// a calm spell, or after a tick so long that the port must have slept.
 static void control(struct admission *a, uint64_t now_ns, uint64_t dt_ns, uint64_t drops, bool ran_dry)
 {
 	bool dropping = drops != a->drops_seen;
@@ -63,11 +66,14 @@ static void control(struct admission *a, uint64_t now_ns, uint64_t dt_ns, uint64
 	// A queue is only standing once it has stood a while: the backlog a short stall leaves drains
 	// by itself, and cutting flows for it would only drop what the port was about to serve.
 	if (above && (a->congested || now_ns - a->above_since_ns >= ADMISSION_PERSIST_NS)) {
+		a->calm_since_ns = 0;
+		if (a->congested && now_ns < a->hold_until_ns)
+			return;
 		double from = a->congested && a->quantum < full ? a->quantum : full;
 		double cut = (double)a->target_us / a->delay_us;
 		a->quantum = clamp_quantum(from * (cut < 0.5 ? 0.5 : cut));
 		a->congested = true;
-		a->calm_since_ns = 0;
+		a->hold_until_ns = now_ns + (uint64_t)a->delay_us * 1000u;
 		return;
 	}
 	if (!a->congested)

@@ -32,6 +32,7 @@ struct admission {
 	uint32_t min_backlog;	 // least RX backlog seen after a batch in it
 	uint64_t calm_since_ns;	 // 0 unless calm
 	uint64_t above_since_ns; // 0 unless the delay is above the target
+	uint64_t hold_until_ns;	 // no further cut before: the last cut has not reached the ring yet
 	uint64_t drops_seen;
 };
 

@@ -8,8 +8,10 @@
 
 #include "../../shim/admission.h"
 
-#define STEP_NS 20000ull // the port takes a batch every 20 us
-#define RING	16384.0
+#define STEP_NS		20000ull // the port takes a batch every 20 us
+#define RING		16384.0
+#define DELAY_BUCKET_US 10
+#define DELAY_BUCKETS	100000
 
 int main(int argc, char **argv)
 {
@@ -19,6 +21,7 @@ int main(int argc, char **argv)
 	double offered = atof(argv[1]), service = atof(argv[2]), seconds = atof(argv[4]), stop_at = atof(argv[5]);
 	struct admission a;
 	admission_init(&a, (uint32_t)atoi(argv[3]), 0);
+	static uint64_t delay_hist[DELAY_BUCKETS]; // the settled delays, in DELAY_BUCKET_US steps
 	double queue = 0, heavy_in_window = 0, served_late = 0, delay_sum = 0, delay_max = 0;
 	uint64_t drops = 0, congested = 0, ever_congested = 0, samples = 0, quantum = 0;
 	uint64_t cleared_ns = 0, window_start = 0;
@@ -55,15 +58,21 @@ int main(int argc, char **argv)
 			double d = queue / service * 1e6;
 			delay_sum += d;
 			delay_max = d > delay_max ? d : delay_max;
+			delay_hist[(uint64_t)(d / DELAY_BUCKET_US) < DELAY_BUCKETS ? (uint64_t)(d / DELAY_BUCKET_US)
+										   : DELAY_BUCKETS - 1]++;
 			served_late += served;
 			samples++;
 		}
 	}
 	double late_s = samples * STEP_NS / 1e9;
-	printf("{\"meanDelayUs\":%.0f,\"maxDelayUs\":%.0f,\"servedRatio\":%.3f,\"everCongested\":%s,"
+	uint64_t below = 0, p99 = 0;
+	while (p99 < DELAY_BUCKETS && (below += delay_hist[p99]) < samples * 99 / 100)
+		p99++;
+	printf("{\"meanDelayUs\":%.0f,\"p99DelayUs\":%llu,\"maxDelayUs\":%.0f,\"servedRatio\":%.3f,\"everCongested\":%"
+	       "s,"
 	       "\"drops\":%llu,\"clearedAfterMs\":%.1f}\n",
-	       samples ? delay_sum / samples : 0, delay_max, late_s > 0 ? served_late / (service * late_s) : 0,
-	       ever_congested ? "true" : "false", (unsigned long long)drops,
-	       cleared_ns ? (cleared_ns - stop_at * 1e9) / 1e6 : -1);
+	       samples ? delay_sum / samples : 0, (unsigned long long)(p99 + 1) * DELAY_BUCKET_US, delay_max,
+	       late_s > 0 ? served_late / (service * late_s) : 0, ever_congested ? "true" : "false",
+	       (unsigned long long)drops, cleared_ns ? (cleared_ns - stop_at * 1e9) / 1e6 : -1);
 	return 0;
 }
