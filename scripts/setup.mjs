@@ -11,7 +11,7 @@
 //   node scripts/setup.mjs --for offline   only what runs without root and a kernel: npm ci, the
 //                                          handlers, the host and the tests (replay, fuzz, unit tests)
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { basename, delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CONTRACT_MD, GENERATED, SPEC, cHandlerArgs } from './contract.mjs';
@@ -237,7 +237,8 @@ async function bundle(entries, outdir, extra = {}) {
 }
 
 async function buildHost() {
-  const inputs = [...filesUnder(join(root, 'host'), '.ts'), join(root, 'package.json')];
+  // This script too: a change of the bundle options below rebuilds.
+  const inputs = [...filesUnder(join(root, 'host'), '.ts'), join(root, 'package.json'), fileURLToPath(import.meta.url)];
   const entries = [
     'host/afxdp-wasm.ts',
     'host/testenv.ts',
@@ -247,7 +248,16 @@ async function buildHost() {
   ];
   const outs = entries.map((e) => join(root, 'dist', e.slice('host/'.length).replace(/\.ts$/, '.js')));
   if (!stale(outs, inputs)) return;
-  await bundle(entries, 'dist', { outbase: join(root, 'host'), banner: { js: '#!/usr/bin/env node' } });
+  // A dynamic import becomes a chunk of its own, loaded when it runs: in one file, esbuild would hoist
+  // the imports of what check and fuzz load (fast-check) to the top of every start, serve included.
+  const chunks = join(root, 'dist', 'chunks');
+  if (!dryRun) rmSync(chunks, { recursive: true, force: true }); // names carry hashes: old ones would pile up
+  await bundle(entries, 'dist', {
+    outbase: join(root, 'host'),
+    banner: { js: '#!/usr/bin/env node' },
+    splitting: true,
+    chunkNames: 'chunks/[name]-[hash]',
+  });
   if (!dryRun) for (const out of outs) chmodSync(out, 0o755);
 }
 

@@ -80,6 +80,25 @@ for (const [name, property, says, hasFeature] of PLANTED) {
   });
 }
 
+// A loader hook that refuses fast-check: whatever start resolves it fails, naming it.
+const NO_FAST_CHECK = (() => {
+  const data = (code: string) => `data:text/javascript,${encodeURIComponent(code)}`;
+  const hooks =
+    "export async function resolve(spec, context, next) { if (spec === 'fast-check') " +
+    "throw new Error('fast-check was loaded'); return next(spec, context); }";
+  return `--import=${data(`import { register } from 'node:module'; register(${JSON.stringify(data(hooks))});`)}`;
+})();
+
+test('a start that checks nothing never loads fast-check (--help, serve --help, check --help); check does', () => {
+  const env = { ...process.env, NODE_OPTIONS: NO_FAST_CHECK };
+  for (const args of [['--help'], ['serve', '--help'], ['check', '--help'], ['replay', '--help']]) {
+    const out = runCli('afxdp-wasm', args, { env });
+    assert.is(out.status, 0, `${args.join(' ')}: ${out.stderr}`);
+  }
+  const checked = runCli('afxdp-wasm', ['check', built('echo'), '--runs', '1'], { env });
+  assert.match(checked.stderr, /fast-check was loaded/, 'the hook sees a check load it');
+});
+
 test('check: usage errors exit 2 with one line', () => {
   for (const args of [[], ['--frame-size', '1000', built('echo')], [built('echo'), 'extra'], ['/nonexistent.wasm']]) {
     const out = check(...args);
