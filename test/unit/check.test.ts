@@ -2,7 +2,7 @@
 // handlers with one planted bug each (test/handlers/check_*.ts), each bug
 // behind a packet feature, not a seed: check must name the right property,
 // shrink to one frame that shows the feature, and write a pcap replay reads.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -164,6 +164,17 @@ test('the check before a swap: echo passes, a planted bug is refused naming its 
   const loop = await checkBeforeSwap(loadHandler(join(ROOT, 'build', 'test-asm', 'loop.wasm')), 2048);
   assert.match(loop ?? 'passed', /^it fails check's time-per-packet property: it was still in its check after 5 s/);
   console.log(`    (the check before a swap took ${took.toFixed(0)} ms on echo.wasm)`);
+});
+
+test('the check before a swap judges the module swapped in, not what its file holds by then (--watch)', async () => {
+  const file = join(scratch, 'rebuilt.wasm');
+  copyFileSync(built('echo'), file);
+  const echo = loadHandler(file);
+  copyFileSync(planted('check_host_write_odd'), file);
+  assert.is(await checkBeforeSwap(echo, 4096), undefined, 'echo as it was loaded passes');
+  const odd = loadHandler(file);
+  copyFileSync(built('echo'), file);
+  assert.match((await checkBeforeSwap(odd, 4096)) ?? 'passed', /^it fails check's writes-inside property/);
 });
 
 test.run();

@@ -14,7 +14,7 @@ const GIVE_UP_MS = 5000;
 
 /** Why the handler must not be swapped in, or undefined when it passed. */
 export async function checkBeforeSwap(handler: Handler, frameSize: number): Promise<string | undefined> {
-  const job: CheckJob = { path: handler.path, frameSize, seed: Date.now() % 2 ** 31, timeLimitMs: SWAP_CHECK_MS };
+  const job: CheckJob = { handler, frameSize, seed: Date.now() % 2 ** 31, timeLimitMs: SWAP_CHECK_MS };
   const failure = await inWorker(job);
   if (!failure) return undefined;
   return (
