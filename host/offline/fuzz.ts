@@ -31,7 +31,7 @@ export const fuzzCommand = command({
   },
   run: async ({ runs, seed = Date.now() % 2 ** 31 }) => {
     // Loaded here, not at the top: every afxdp-wasm start would otherwise build the fuzzer's generators.
-    const [{ runCheck }, { anyFrame }] = await Promise.all([import('./check/run.js'), import('./echo-property.js')]);
+    const [{ runCheck }, { anyFrame }] = await Promise.all([import('./check/run.js'), import('./echo-frames.js')]);
     console.log(`fuzzing echo.wasm: ${runs} batches, seed ${seed}`);
     const handler = loadHandler(handlerFile('echo.wasm'));
     const r = runCheck({

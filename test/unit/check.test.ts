@@ -9,9 +9,6 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { loadHandler } from '../../host/dataplane/handler.js';
 import { checkBeforeSwap } from '../../host/offline/check/before-swap.js';
-import { runCheck } from '../../host/offline/check/run.js';
-import { anyFrame } from '../../host/offline/echo-property.js';
-import { echoReference } from '../../host/offline/fuzz.js';
 import { readCapture, writePcap } from '../../host/offline/pcap.js';
 import { ROOT, runCli } from '../helpers/cli.js';
 import { echo4Frame, echo6Frame } from '../helpers/packets.js';
@@ -133,26 +130,6 @@ test('check --corpus: frames of a capture seed the run (echo answers far more of
   assert.ok(seeded > 2 * plain, `share answered: ${plain} without the corpus, ${seeded} with it`);
   assert.is(check(built('echo'), '--corpus', '/nonexistent', '--runs', '1').status, 2);
   assert.is(check(built('echo'), '--corpus', join(ROOT, 'package.json'), '--runs', '1').status, 2);
-});
-
-test('fuzz (check --reference with the echo model): echo agrees with it; planted echo bugs are found', () => {
-  const run = (file: string) =>
-    runCheck({
-      handler: loadHandler(file),
-      runs: 1500,
-      seed: Number(SEED),
-      frameSizes: [2048],
-      reference: echoReference,
-      frames: anyFrame,
-      packetOnly: true,
-    });
-  const clean = run(built('echo'));
-  assert.is(clean.failure, undefined, clean.failure?.message);
-  assert.ok(clean.sent > clean.frames / 10, `${clean.sent} of ${clean.frames} answered`);
-  const found = (name: string) => run(join(ROOT, 'build', 'test-asm', `${name}.wasm`)).failure?.property;
-  assert.is(found('echo_bad_checksum'), 'matches-reference');
-  assert.is(found('echo_short_vlan'), 'matches-reference');
-  assert.is(found('echo_scribble'), 'writes-inside');
 });
 
 test('the check before a swap: echo passes, a planted bug is refused naming its property', async () => {

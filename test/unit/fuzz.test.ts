@@ -1,51 +1,74 @@
-// Bounded fuzzing of build/asm/echo.wasm on every npm test (a fixed seed, so
-// a failure repeats); npm run fuzz runs as long as asked.
-import fc from 'fast-check';
+// Bounded fuzzing of build/asm/echo.wasm on every npm test, as afxdp-wasm fuzz does it (check's
+// differential mode with the echo reference model and frames made for echo) with a fixed seed, so
+// a failure repeats; npm run fuzz runs as long as asked.
+import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { join } from 'node:path';
 import { loadHandler } from '../../host/dataplane/handler.js';
+import { CheckHarness } from '../../host/offline/check/harness.js';
+import { CONFIGS, runCheck } from '../../host/offline/check/run.js';
+import { anyFrame } from '../../host/offline/echo-frames.js';
+import { echoReference } from '../../host/offline/fuzz.js';
 import { OfflineRunner } from '../../host/offline/runner.js';
 import { ROOT } from '../helpers/cli.js';
 import { echo4Frame, echo6Frame, mixedEchoBatch } from '../helpers/packets.js';
-import { checkCase, checkerFor, property, propertyOf } from '../../host/offline/echo-property.js';
 
 const SEED = 20261125;
+const echo = join(ROOT, 'build', 'asm', 'echo.wasm');
+const planted = (name: string) => join(ROOT, 'build', 'test-asm', `${name}.wasm`);
 
-test('20k generated frames: no trap, no write outside the frame, replies exactly as the reference model', () => {
-  const out = fc.check(property, { numRuns: 20_000, seed: SEED });
-  if (out.failed) {
-    assert.unreachable(
-      `fuzz failure (seed ${SEED}, path ${out.counterexamplePath}): ${out.errorInstance}\n` +
-        `frame: ${Buffer.from(out.counterexample![0].frame).toString('hex')} config ${out.counterexample![0].config}`,
-    );
-  }
+/** What afxdp-wasm fuzz runs, for so many batches. */
+const fuzz = (file: string, runs: number) =>
+  runCheck({
+    handler: loadHandler(file),
+    runs,
+    seed: SEED,
+    frameSizes: [2048],
+    reference: echoReference,
+    frames: anyFrame,
+    packetOnly: true,
+  });
+
+test('20k generated frames: no trap, nothing written outside the packet, replies exactly as the reference model', () => {
+  const r = fuzz(echo, 1500);
+  assert.is(r.failure, undefined, `${r.failure?.property}: ${r.failure?.message}`);
+  assert.ok(r.frames >= 20_000, `${r.frames} frames`);
+  assert.ok(r.sent > r.frames / 10, `${r.sent} of ${r.frames} answered: the reply path is reached`);
 });
 
-// Echo with one planted bug each (test/handlers/echo_*.ts): a frame that shows the bug, and what the checker
-// must say about it. Each must also be found by the property from generated frames alone.
-const PLANTED: [string, number[], RegExp][] = [
-  ['echo_bad_checksum', echo4Frame(), /^reply differs from the reference$/],
-  ['echo_short_vlan', echo6Frame({ tags: [{ tpid: 0x8100, id: 5 }] }), /^reply differs from the reference$/],
-  ['echo_scribble', echo6Frame({ data: Array(60).fill(7) }), /^wrote outside its frame at 122 \(frame length 122\)$/],
+// Echo with one planted bug each (test/handlers/echo_*.ts): a frame that shows the bug, and what check
+// must say about it. Each must also be found from generated frames alone.
+const PLANTED: [string, number[], string, RegExp][] = [
+  ['echo_bad_checksum', echo4Frame(), 'matches-reference', /^frame 0: reply differs from the reference at byte \d+/],
+  [
+    'echo_short_vlan',
+    echo6Frame({ tags: [{ tpid: 0x8100, id: 5 }] }),
+    'matches-reference',
+    /^frame 0: sent \d+ bytes where the reference sends \d+$/,
+  ],
+  [
+    'echo_scribble',
+    echo6Frame({ data: Array(60).fill(7) }),
+    'writes-inside',
+    /^frame 0: wrote at 122, past its packet of 122 bytes$/,
+  ],
 ];
 
-for (const [name, frame, says] of PLANTED) {
-  test(`the checker catches a planted bug: ${name}`, () => {
-    const check = checkerFor(loadHandler(join(ROOT, 'build', 'test-asm', `${name}.wasm`)));
-    assert.is(
-      checkCase({ frame: Uint8Array.from(frame), config: 'full' }),
-      undefined,
-      'the real echo passes this frame',
-    );
-    assert.match(check({ frame: Uint8Array.from(frame), config: 'full' }) ?? 'passed', says);
-    const out = fc.check(propertyOf(check), { numRuns: 2000, seed: SEED });
-    assert.ok(out.failed, `${name}: 2000 generated frames and no failure found`);
+for (const [name, frame, property, says] of PLANTED) {
+  test(`fuzz catches a planted bug: ${name} (${property})`, () => {
+    const judge = (file: string) =>
+      new CheckHarness(loadHandler(file), CONFIGS.full!, 2048).check([Uint8Array.from(frame)], echoReference, true)
+        .failure;
+    assert.is(judge(echo), undefined, 'the real echo passes this frame');
+    const failure = judge(planted(name));
+    assert.is(failure?.property, property, failure?.message);
+    assert.match(failure!.message, says);
+    assert.is(fuzz(planted(name), 1500).failure?.property, property, 'found from generated frames alone');
   });
 }
 
 test('a million packets leave the handler heap untouched (zero allocation per packet)', () => {
-  const runner = new OfflineRunner(loadHandler(join(ROOT, 'build', 'asm', 'echo.wasm')), {
+  const runner = new OfflineRunner(loadHandler(echo), {
     ipv6: undefined,
     hopLimit: 64,
   });
