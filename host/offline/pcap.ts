@@ -1,11 +1,10 @@
 // Reading pcap and pcapng captures, writing pcap: just Ethernet frames.
 // Small enough to own; no library on npm does both without native parts.
 import { UserError } from '../lib/errors.js';
+import { BLOCK, BYTE_ORDER_MAGIC, DIRECTION, DIRECTION_MASK, EPB_FLAGS, LINKTYPE_ETHERNET } from './pcapng.js';
 
 const PCAP_MAGIC_US = 0xa1b2c3d4;
 const PCAP_MAGIC_NS = 0xa1b23c4d;
-const PCAPNG_SHB = 0x0a0d0d0a;
-const LINKTYPE_ETHERNET = 1;
 /** libpcap's own bound on a record (MAXIMUM_SNAPLEN): anything larger is corruption, not a frame. */
 const MAX_CAPLEN = 262144;
 
@@ -22,7 +21,7 @@ export interface Capture {
 
 export function readCapture(buf: Buffer, name = 'capture'): Capture {
   if (buf.length < 24) throw new UserError(`${name} is too short to be a pcap or pcapng file`);
-  if (buf.readUInt32LE(0) === PCAPNG_SHB) return readPcapng(buf, name);
+  if (buf.readUInt32LE(0) === BLOCK.section) return readPcapng(buf, name);
   const le = [PCAP_MAGIC_US, PCAP_MAGIC_NS].includes(buf.readUInt32LE(0));
   const be = [PCAP_MAGIC_US, PCAP_MAGIC_NS].includes(buf.readUInt32BE(0));
   if (!le && !be) throw new UserError(`${name} is neither pcap nor pcapng`);
@@ -47,7 +46,7 @@ export function readCapture(buf: Buffer, name = 'capture'): Capture {
 const cutShort = (name: string, what: string) => `${name} appears to have been cut short in the middle of a ${what}`;
 
 function readPcapng(buf: Buffer, name: string): Capture {
-  const le = buf.readUInt32LE(8) === 0x1a2b3c4d;
+  const le = buf.readUInt32LE(8) === BYTE_ORDER_MAGIC;
   const u32 = (at: number) => (le ? buf.readUInt32LE(at) : buf.readUInt32BE(at));
   const u16 = (at: number) => (le ? buf.readUInt16LE(at) : buf.readUInt16BE(at));
   let linkTypes: number[] = [];
@@ -60,21 +59,19 @@ function readPcapng(buf: Buffer, name: string): Capture {
     const len = u32(at + 4);
     if (len < 12 || len % 4 !== 0) throw new UserError(`${name}: a pcapng block has length ${len}: corrupt`);
     if (at + len > buf.length) return result(cutShort(name, 'block'));
-    if (type === PCAPNG_SHB) linkTypes = []; // interface numbers start again in each section
-    if (type === 1) linkTypes.push(u16(at + 8)); // Interface Description
-    if (type === 6) {
+    if (type === BLOCK.section) linkTypes = []; // interface numbers start again in each section
+    if (type === BLOCK.interface) linkTypes.push(u16(at + 8));
+    if (type === BLOCK.enhancedPacket) {
       const frame = enhancedPacket(buf, at, len, u32, linkTypes, name);
       if (isOutbound(at, len, frame.length, u32, u16)) outbound++;
       else frames.push(frame);
     }
-    if (type === 3) frames.push(new Uint8Array(buf.subarray(at + 12, at + 12 + Math.min(u32(at + 8), len - 16)))); // Simple Packet
+    if (type === BLOCK.simplePacket)
+      frames.push(new Uint8Array(buf.subarray(at + 12, at + 12 + Math.min(u32(at + 8), len - 16))));
     at += len;
   }
   return result();
 }
-
-const EPB_FLAGS = 2;
-const EPB_OUTBOUND = 2;
 
 /** Whether an Enhanced Packet Block's epb_flags option says the packet was sent (direction bits 10). */
 function isOutbound(
@@ -89,7 +86,7 @@ function isOutbound(
     const code = u16(o);
     const size = u16(o + 2);
     if (code === 0) break;
-    if (code === EPB_FLAGS && size === 4 && o + 8 <= end) return (u32(o + 4) & 3) === EPB_OUTBOUND;
+    if (code === EPB_FLAGS && size === 4 && o + 8 <= end) return (u32(o + 4) & DIRECTION_MASK) === DIRECTION.outbound;
     o += 4 + ((size + 3) & ~3);
   }
   return false;

@@ -1,10 +1,11 @@
 // Writing pcapng (draft-ietf-opsawg-pcapng), little-endian, one section: the blocks a live
 // capture needs, each a Buffer of its own so a stream can be cut between any two of them and
-// still be a readable file. host/offline/pcap.ts reads them back.
+// still be a readable file. host/offline/pcap.ts reads them back, with these constants.
 
-export const BLOCK = { section: 0x0a0d0d0a, interface: 1, statistics: 5, enhancedPacket: 6 } as const;
-const BYTE_ORDER_MAGIC = 0x1a2b3c4d;
-const LINKTYPE_ETHERNET = 1;
+export const BLOCK = { section: 0x0a0d0d0a, interface: 1, simplePacket: 3, statistics: 5, enhancedPacket: 6 } as const;
+export const BYTE_ORDER_MAGIC = 0x1a2b3c4d;
+/** The link type of Ethernet frames, in pcap's header and pcapng's interface blocks alike. */
+export const LINKTYPE_ETHERNET = 1;
 
 /** Option codes: common, then per block (each block type has its own numbering). */
 const OPT_END = 0;
