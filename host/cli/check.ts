@@ -2,8 +2,8 @@
 // properties offline (no NIC, no root), or against a reference model
 // (--reference). Exit 0 when all holds, 1 when a property fails (the shrunk
 // batch is written as a pcap for replay), 2 for a usage error.
-import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { loadHandler } from '../dataplane/handler.js';
 import type { InterfaceConfig } from '../dataplane/iface-config.js';
@@ -11,7 +11,7 @@ import { FRAME_SIZES, XDP_HEADROOM } from '../dataplane/layout.js';
 import { UserError, isArgumentError } from '../lib/errors.js';
 import { PROPERTIES, type Reference } from '../offline/check/properties.js';
 import type { CheckResult } from '../offline/check/run.js';
-import { readCapture, writePcap } from '../offline/pcap.js';
+import { readCapture, writeFailure } from '../offline/pcap.js';
 import { frameSize } from './options.js';
 import { type Command, command, flag, integer, optional, text, value } from './table.js';
 
@@ -132,12 +132,6 @@ function jsonOf(r: CheckResult, file: string, seed: number, written: string | un
       pcap: written,
     },
   };
-}
-
-function writeFailure(file: string, batch: Uint8Array[]): string {
-  mkdirSync(dirname(resolve(file)), { recursive: true });
-  writeFileSync(file, writePcap(batch));
-  return file;
 }
 
 /** The frames of a capture, or of every capture in a folder, that fit a frame. */

@@ -2,14 +2,13 @@
 // with the echo reference model and frames made to reach its reply path, for
 // as long as asked. A failing batch is written as a pcap under fuzz-failures/,
 // so it can be replayed (afxdp-wasm replay) and made into a named regression test.
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { command, integer, optional, value } from '../cli/table.js';
 import { loadHandler } from '../dataplane/handler.js';
 import type { InterfaceConfig } from '../dataplane/iface-config.js';
 import { MIN_FRAME_SIZE } from '../dataplane/layout.js';
 import { handlerFile, projectRoot } from '../lib/paths.js';
-import { writePcap } from './pcap.js';
+import { writeFailure } from './pcap.js';
 import { referenceEcho } from './reference-echo.js';
 
 /** The echo reference model as check --reference wants it: the reply, or null for a drop. */
@@ -51,9 +50,7 @@ export const fuzzCommand = command({
       );
       return;
     }
-    const file = join(projectRoot(), 'fuzz-failures', `echo-seed${seed}.pcap`);
-    mkdirSync(join(projectRoot(), 'fuzz-failures'), { recursive: true });
-    writeFileSync(file, writePcap(r.failure.batch));
+    const file = writeFailure(join(projectRoot(), 'fuzz-failures', `echo-seed${seed}.pcap`), r.failure.batch);
     console.error(
       `FAILED ${r.failure.property} after ${r.batches} batches (${r.seconds.toFixed(1)} s): ${r.failure.message}`,
     );

@@ -1,5 +1,7 @@
 // Reading pcap and pcapng captures, writing pcap: just Ethernet frames.
 // Small enough to own; no library on npm does both without native parts.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { UserError } from '../lib/errors.js';
 import { BLOCK, BYTE_ORDER_MAGIC, DIRECTION, DIRECTION_MASK, EPB_FLAGS, LINKTYPE_ETHERNET } from './pcapng.js';
 
@@ -133,4 +135,11 @@ export function writePcap(frames: Uint8Array[]): Buffer {
     parts.push(rec, Buffer.from(frame));
   });
   return Buffer.concat(parts);
+}
+
+/** A failing batch (check's, fuzz's) written as a pcap for replay, its folder made first; returns the file. */
+export function writeFailure(file: string, batch: Uint8Array[]): string {
+  mkdirSync(dirname(resolve(file)), { recursive: true });
+  writeFileSync(file, writePcap(batch));
+  return file;
 }
