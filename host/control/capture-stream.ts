@@ -46,11 +46,9 @@ class CaptureStream {
   private readonly iface = new Map<number, number>();
   private readonly timers: NodeJS.Timeout[] = [];
   private received = 0;
-  /** Once count frames were received: the time of their batch. */
+  /** Once count frames were received: the time of their batch. Records of later batches are not written. */
   private lastBatch: number | undefined;
-  /** A record after that batch came: the count is reached. */
-  private closed = false;
-  private ended = false;
+  /** Capture on: until the count, the time or a stop ends it, or the connection closes. */
   private active = true;
 
   constructor(
@@ -77,7 +75,7 @@ class CaptureStream {
   private drain(): void {
     if (this.conn.writableLength > MAX_UNSENT) return;
     for (const { ring } of this.live.rings) ring.drain((f) => this.take(f));
-    if (this.closed || this.lastBatch !== undefined) this.end();
+    if (this.lastBatch !== undefined) this.end();
   }
 
   /**
@@ -85,11 +83,7 @@ class CaptureStream {
    * records follow its received frames, with the same time), and nothing after it.
    */
   private take(frame: CapturedFrame): void {
-    if (this.ended || this.closed) return;
-    if (this.lastBatch !== undefined && frame.micros !== this.lastBatch) {
-      this.closed = true;
-      return;
-    }
+    if (this.lastBatch !== undefined && frame.micros !== this.lastBatch) return;
     if (frame.direction === INBOUND) {
       if (this.lastBatch !== undefined) return;
       this.received++;
@@ -110,10 +104,10 @@ class CaptureStream {
 
   /** The last records, what was lost per queue, and the end of the stream. */
   end(): void {
-    if (this.ended) return;
-    this.live.end();
+    if (!this.active) return;
+    // Capture off first: the last drain then holds every frame captured.
+    this.off();
     for (const { ring } of this.live.rings) ring.drain((f) => this.take(f));
-    this.ended = true;
     const now = Date.now() * 1000;
     for (const { ring, queues } of this.live.rings) {
       queues.forEach((q, slot) => {
@@ -125,17 +119,14 @@ class CaptureStream {
       });
     }
     this.conn.end();
-    this.off();
   }
 
-  /** Capture off; once, whichever way it ended. */
+  /** Capture off; once, whichever way it ended (end(), or the connection closed). */
   private off(): void {
-    for (const t of this.timers) clearInterval(t);
-    this.timers.length = 0;
     if (!this.active) return;
     this.active = false;
+    for (const t of this.timers) clearInterval(t);
     this.live.end();
-    this.ended = true;
     if (running === this) running = undefined;
   }
 }
