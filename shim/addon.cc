@@ -374,24 +374,19 @@ Napi::Value SocketError(const Napi::CallbackInfo &info)
 	return Napi::Number::New(info.Env(), p ? err : ENODEV);
 }
 
+bool page_range(Napi::Env env, const Napi::CallbackInfo &info, uint8_t **at, size_t *length, const char *what);
+
 // discard(memory: Uint8Array, offset, length): gives the pages of that range back to the
 // kernel, so they read as zeros again, in time proportional to the pages that were touched
 // (a fill(0) writes every page, resident or not). Offset and length are page-aligned.
 Napi::Value Discard(const Napi::CallbackInfo &info)
 {
 	Napi::Env env = info.Env();
-	uint8_t *base = nullptr;
-	size_t size = 0;
-	if (!memory_of(env, info[0], &base, &size))
+	uint8_t *at;
+	size_t length;
+	if (!page_range(env, info, &at, &length, "discard"))
 		return env.Undefined();
-	uint64_t offset = info[1].As<Napi::Number>().Int64Value(), length = info[2].As<Napi::Number>().Int64Value();
-	long page = sysconf(_SC_PAGESIZE);
-	if (offset % page || length % page || offset + length > size) {
-		Napi::RangeError::New(env, "discard: range not page-aligned or outside the memory")
-			.ThrowAsJavaScriptException();
-		return env.Undefined();
-	}
-	if (madvise(base + offset, length, MADV_DONTNEED))
+	if (madvise(at, length, MADV_DONTNEED))
 		errno_error(env, errno, "madvise").ThrowAsJavaScriptException();
 	return env.Undefined();
 }
