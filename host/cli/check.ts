@@ -4,12 +4,11 @@
 // batch is written as a pcap for replay), 2 for a usage error.
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { loadHandler } from '../dataplane/handler.js';
-import type { InterfaceConfig } from '../dataplane/iface-config.js';
 import { FRAME_SIZES, XDP_HEADROOM } from '../dataplane/layout.js';
 import { UserError, isArgumentError } from '../lib/errors.js';
-import { PROPERTIES, type Reference } from '../offline/check/properties.js';
+import { checkInWorker } from '../offline/check/in-worker.js';
+import { PROPERTIES } from '../offline/check/properties.js';
 import type { CheckResult } from '../offline/check/run.js';
 import { readCapture, writeFailure } from '../offline/pcap.js';
 import { frameSize } from './options.js';
@@ -59,9 +58,9 @@ const inner = command({
     const seed = values.seed ?? Date.now() % 2 ** 31;
     const frameSizes = values['frame-size'] ? [values['frame-size']] : FRAME_SIZES;
     const corpus = values.corpus ? readCorpus(values.corpus, Math.max(...frameSizes) - XDP_HEADROOM) : [];
-    const reference = values.reference ? await loadReference(values.reference) : undefined;
-    const { runCheck } = await import('../offline/check/run.js');
-    const result = runCheck({ handler, runs: values.runs, seed, frameSizes, corpus, reference });
+    // In a worker thread, watched: a handler that never returns ends the check instead of hanging it.
+    const job = { handler, runs: values.runs, seed, frameSizes, corpus, reference: values.reference };
+    const result = await checkInWorker(job, { findFrame: true });
     const out = values.out ?? join('check-failures', `${basename(file, '.wasm')}-seed${seed}.pcap`);
     const written = result.failure?.batch.length ? writeFailure(out, result.failure.batch) : undefined;
     const sizeOption = values['frame-size'] ? ` --frame-size ${values['frame-size']}` : '';
@@ -93,21 +92,27 @@ function report(r: CheckResult, file: string, seed: number, written: string | un
     `${file}: ${r.batches} batches, ${r.frames} frames in ${r.seconds.toFixed(1)} s (${rate} frames/s), seed ${seed}; ` +
       `${r.sent} sent`,
   );
-  console.log(
-    `time per packet: median ${us(t.median)}, p99 ${us(t.p99)}, max ${us(t.max)}; ` +
-      `own region written: ${r.footprint} bytes`,
-  );
+  // A check ended from outside (a call that never returned) has no figures: its thread had them.
+  if (t.max > 0)
+    console.log(
+      `time per packet: median ${us(t.median)}, p99 ${us(t.p99)}, max ${us(t.max)}; ` +
+        `own region written: ${r.footprint} bytes`,
+    );
   if (!r.failure) return void console.log('all properties hold');
   const f = r.failure;
   console.error(`FAILED ${f.property}: ${f.message}`);
   if (f.batch.length) {
+    const which = f.property !== 'returns' ? 'smallest failing batch' : 'never returned from';
     console.error(
-      `smallest failing batch: ${f.batch.length} frame${f.batch.length > 1 ? 's' : ''} ` +
+      `${which}: ${f.batch.length} frame${f.batch.length > 1 ? 's' : ''} ` +
         `(config ${f.config}, ${f.frameSize}-byte frames)`,
     );
     for (const frame of f.batch.slice(0, 4)) console.error(`  ${Buffer.from(frame).toString('hex')}`);
   }
-  if (written) {
+  if (written && f.property === 'returns') {
+    // replay runs the handler in its own thread, unwatched: it would not return either.
+    console.error(`written to ${written}; check again: ${again}`);
+  } else if (written) {
     const replay = `afxdp-wasm replay --handler ${file} --frame-size ${r.failure!.frameSize} ${written} out.pcap`;
     console.error(`written to ${written}; replay it: ${replay}; check again: ${again}`);
   }
@@ -151,20 +156,4 @@ function readCorpus(path: string, room: number): Uint8Array[] {
   const frames = files.flatMap((f) => readCapture(readFileSync(f), f).frames).filter((f) => f.length <= room);
   if (frames.length === 0) throw new UserError(`--corpus ${path} holds no Ethernet frame of at most ${room} bytes`);
   return frames;
-}
-
-/** --reference: the model's function, default export or `reference`. */
-async function loadReference(path: string): Promise<Reference> {
-  let mod: Record<string, unknown>;
-  try {
-    mod = (await import(pathToFileURL(resolve(path)).href)) as Record<string, unknown>;
-  } catch (err) {
-    throw new UserError(`--reference ${path} cannot be loaded as an ES module: ${(err as Error).message}`);
-  }
-  const fn = typeof mod.default === 'function' ? mod.default : mod.reference;
-  if (typeof fn !== 'function')
-    throw new UserError(
-      `--reference ${path} exports no function: export default (or export const reference) (frame, config) => frame | null`,
-    );
-  return fn as (frame: Uint8Array, config: InterfaceConfig) => Uint8Array | null;
 }

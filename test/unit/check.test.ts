@@ -2,6 +2,7 @@
 // handlers with one planted bug each (test/handlers/check_*.ts), each bug
 // behind a packet feature, not a seed: check must name the right property,
 // shrink to one frame that shows the feature, and write a pcap replay reads.
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -139,7 +140,10 @@ test('the check before a swap: echo passes, a planted bug is refused naming its 
   const refused = await checkBeforeSwap(loadHandler(planted('check_host_write_odd')), 4096);
   assert.match(refused ?? 'passed', /^it fails check's writes-inside property: wrote the host's counters at 0x108 /);
   const loop = await checkBeforeSwap(loadHandler(join(ROOT, 'build', 'test-asm', 'loop.wasm')), 2048);
-  assert.match(loop ?? 'passed', /^it fails check's time-per-packet property: it was still in its check after 5 s/);
+  assert.match(
+    loop ?? 'passed',
+    /^it fails check's returns property: process\(\) had not returned after 5 s, on a batch /,
+  );
   console.log(`    (the check before a swap took ${took.toFixed(0)} ms on echo.wasm)`);
 });
 
@@ -152,6 +156,21 @@ test('the check before a swap judges the module swapped in, not what its file ho
   const odd = loadHandler(file);
   copyFileSync(built('echo'), file);
   assert.match((await checkBeforeSwap(odd, 4096)) ?? 'passed', /^it fails check's writes-inside property/);
+});
+
+test('check ends on a handler that never returns: the returns property, its frame written, exit 1', () => {
+  const pcap = join(scratch, 'check_loop_tcp.pcap');
+  const args = ['check', planted('check_loop_tcp'), '--runs', '2000', '--seed', SEED, '--out', pcap];
+  // Bounded here, so that a check that hangs fails this test instead of hanging the run.
+  const out = spawnSync(process.execPath, [join(ROOT, 'dist', 'afxdp-wasm.js'), ...args], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  assert.is(out.status, 1, out.stderr + out.stdout);
+  assert.match(out.stderr, /^FAILED returns: process\(\) had not returned after 5 s, on a batch of \d+ frames?/m);
+  const frames = readCapture(readFileSync(pcap)).frames;
+  assert.is(frames.length, 1, 'the one frame it never returns from');
+  assert.ok(be16(frames[0]!, 12) === 0x0800 && frames[0]![23] === 6, 'an IPv4 TCP segment');
 });
 
 test.run();

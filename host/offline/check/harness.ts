@@ -19,6 +19,7 @@ import {
   newMemory,
 } from '../../dataplane/layout.js';
 import { type Failure, type Reference, SLOW_US } from './properties.js';
+import type { CallWatch } from './watch.js';
 
 /** Past the end of the batch's frames, how far a stray write is looked for on every batch (a u16 offset and more). */
 const GUARD = 128 * 1024;
@@ -45,6 +46,8 @@ export class CheckHarness {
     private readonly handler: Handler,
     readonly config: InterfaceConfig,
     readonly frameSize: number,
+    /** Counts each call in and out, for a thread that watches for one that never returns. */
+    private readonly watch?: CallWatch,
   ) {
     this.start();
   }
@@ -73,11 +76,14 @@ export class CheckHarness {
       this.buf.set(frame, addr);
       this.batch.lay(i, addr, frame.length);
     });
+    this.watch?.entering();
     const started = performance.now();
     try {
       this.instance.process(BATCH_OFFSET, frames.length);
     } catch (err) {
       return err as Error;
+    } finally {
+      this.watch?.returned();
     }
     return (performance.now() - started) * 1000;
   }

@@ -5,6 +5,12 @@ import type { InterfaceConfig } from '../../dataplane/iface-config.js';
 /** An input slower than this per packet fails: echo takes well under a microsecond. */
 export const SLOW_US = 100;
 
+/**
+ * A call of process() still running after this long never returns, as far as check is concerned: a
+ * batch of 256 frames at the time-per-packet bound takes 26 ms. The check before a swap has the same bound.
+ */
+export const RETURNS_WITHIN_MS = 5000;
+
 /** What each property asks of a handler (check --help lists them). */
 export const PROPERTIES = {
   'no-trap': 'it never traps',
@@ -12,6 +18,7 @@ export const PROPERTIES = {
   'valid-verdicts': 'every verdict is DROP or a TX of at least 14 bytes inside its own frame',
   'no-allocation': 'what it writes in its own region stops growing (no allocation per packet)',
   'time-per-packet': `no input takes over ${SLOW_US} us per packet`,
+  returns: `every call of process() returns within ${RETURNS_WITHIN_MS / 1000} s (no endless loop)`,
   'matches-reference': 'it sends exactly what the reference model sends, byte for byte',
 } as const;
 export type Property = keyof typeof PROPERTIES;

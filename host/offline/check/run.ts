@@ -9,6 +9,7 @@ import { XDP_HEADROOM } from '../../dataplane/layout.js';
 import { OUR, batchArbitrary } from './frames.js';
 import { CheckHarness } from './harness.js';
 import type { Failure, Reference } from './properties.js';
+import type { CallWatch } from './watch.js';
 
 /** The two configurations a handler is checked under: the interface's addresses known, and none known. */
 export const CONFIGS: Record<string, InterfaceConfig> = {
@@ -32,6 +33,8 @@ export interface CheckOptions {
   packetOnly?: boolean;
   /** Stop generating after this long (the check before a swap); what ran by then counts. */
   timeLimitMs?: number;
+  /** Where each case and call is told, for a thread that ends the check if a call never returns. */
+  watch?: CallWatch;
 }
 
 export interface CheckResult {
@@ -58,7 +61,8 @@ const FAR_SCAN_EVERY = 2000;
 export function runCheck(opts: CheckOptions): CheckResult {
   const harnesses: Record<string, CheckHarness> = {};
   for (const [name, config] of Object.entries(CONFIGS))
-    for (const size of opts.frameSizes) harnesses[`${name}/${size}`] = new CheckHarness(opts.handler, config, size);
+    for (const size of opts.frameSizes)
+      harnesses[`${name}/${size}`] = new CheckHarness(opts.handler, config, size, opts.watch);
   const times: number[] = [];
   const counts = { batches: 0, frames: 0, sent: 0 };
   let failure: Failure | undefined;
@@ -67,6 +71,7 @@ export function runCheck(opts: CheckOptions): CheckResult {
   let scanEvery = FAR_SCAN_EVERY;
   const check = ({ config, frameSize, batch }: Case): Failure | undefined => {
     const harness = harnesses[`${config}/${frameSize}`]!;
+    opts.watch?.record(config, frameSize, batch);
     const out = harness.check(batch, opts.reference, opts.packetOnly);
     if (++sinceScan >= scanEvery || out.failure) {
       sinceScan = 0;
@@ -129,12 +134,25 @@ export function runCheck(opts: CheckOptions): CheckResult {
 }
 
 /**
+ * Each frame alone, in turn, on one fresh instance: which of a batch a call never returned from is
+ * found by the thread that watches (in-worker.ts), which ends this one there.
+ */
+export function runAlone(handler: Handler, config: string, frameSize: number, frames: Uint8Array[], watch: CallWatch) {
+  const harness = new CheckHarness(handler, CONFIGS[config]!, frameSize, watch);
+  for (const frame of frames) {
+    watch.record(config, frameSize, [frame]);
+    harness.check([frame]);
+  }
+}
+
+/**
  * Shrinking keeps a batch of a frame's truncations whole: when one of its frames fails the same
  * property on its own, that frame alone is the smaller answer.
  */
 function aloneIfItFails(found: NonNullable<CheckResult['failure']>, harness: CheckHarness, opts: CheckOptions) {
   if (found.batch.length === 1) return found;
   for (const frame of found.batch) {
+    opts.watch?.record(found.config, found.frameSize, [frame]);
     const out = harness.check([frame], opts.reference, opts.packetOnly);
     if (out.failure?.property === found.property) return { ...found, ...out.failure, batch: [frame] };
   }

@@ -1,24 +1,41 @@
-// The check before a swap, in a thread of its own: a handler that never returns
-// cannot hang the process that serves (before-swap.ts ends this thread instead).
+// A check in a thread of its own (afxdp-wasm check, the check before a swap): a handler that never
+// returns cannot hang the thread that started it, which watches its calls (in-worker.ts) and ends
+// this thread instead.
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Handler } from '../../dataplane/handler.js';
-import { runCheck } from './run.js';
+import { UserError } from '../../lib/errors.js';
+import { loadReference } from './reference.js';
+import { type CheckResult, runAlone, runCheck } from './run.js';
+import { CallWatch } from './watch.js';
 
 export interface CheckJob {
-  /** The handler as it was loaded: its compiled module comes along, so the build checked is the one swapped in. */
+  /** The handler as it was loaded: its compiled module comes along, so the build checked is the one given. */
   handler: Handler;
-  frameSize: number;
+  runs: number;
   seed: number;
-  timeLimitMs: number;
+  frameSizes: readonly number[];
+  corpus?: Uint8Array[];
+  /** check --reference: the model's module, loaded here (a function cannot be posted). */
+  reference?: string;
+  timeLimitMs?: number;
+  /** Instead of generating: these frames alone, one after another (which of a batch never returns). */
+  alone?: { config: string; frameSize: number; batch: Uint8Array[] };
 }
 
-const job = workerData as CheckJob;
-const { handler, frameSize, seed, timeLimitMs } = job;
-const r = runCheck({
-  handler,
-  runs: Number.MAX_SAFE_INTEGER,
-  seed,
-  frameSizes: [frameSize],
-  timeLimitMs,
-});
-parentPort!.postMessage(r.failure ? { property: r.failure.property, message: r.failure.message } : null);
+/** What the worker posts back: the result, a usage error (a --reference that will not load), or alone's end. */
+export type CheckOutcome = { result: CheckResult } | { usage: string } | { allReturned: true };
+
+const { job, watch } = workerData as { job: CheckJob; watch: SharedArrayBuffer };
+let outcome: CheckOutcome;
+try {
+  const reference = job.reference === undefined ? undefined : await loadReference(job.reference);
+  if (job.alone) {
+    const { config, frameSize, batch } = job.alone;
+    runAlone(job.handler, config, frameSize, batch, new CallWatch(watch));
+    outcome = { allReturned: true };
+  } else outcome = { result: runCheck({ ...job, reference, watch: new CallWatch(watch) }) };
+} catch (err) {
+  if (!(err instanceof UserError)) throw err;
+  outcome = { usage: err.message };
+}
+parentPort!.postMessage(outcome);
