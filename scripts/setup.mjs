@@ -244,6 +244,7 @@ async function buildHost() {
     'host/testenv.ts',
     'host/replay.ts',
     'host/dataplane/worker.ts',
+    'host/dataplane/probe-worker.ts',
     'host/offline/check/worker.ts',
   ];
   const outs = entries.map((e) => join(root, 'dist', e.slice('host/'.length).replace(/\.ts$/, '.js')));

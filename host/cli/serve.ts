@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { endCapture, streamCapture } from '../control/capture-stream.js';
 import { ControlServer } from '../control/server.js';
 import { Dataplane } from '../dataplane/dataplane.js';
-import { type Handler, loadHandler } from '../dataplane/handler.js';
+import { type Handler, loadHandlerInThread } from '../dataplane/handler.js';
 import { KEPT_NAMES, type RunAs, dropTo, userToRunAs } from '../dataplane/privileges.js';
 import { loadShim } from '../dataplane/shim.js';
 import { setup } from '../testenv/env.js';
@@ -48,7 +48,7 @@ function noteUnservedQueues(ifname: string, queues: number[], rxQueues: number):
 }
 
 async function serve(opts: Options): Promise<void> {
-  const handler = loadHandler(opts.handlerPath);
+  const handler = await loadHandlerInThread(opts.handlerPath);
   const user = opts.user === undefined ? undefined : userToRunAs(opts.user);
   checkPrivileges();
   const ifname = opts.dev ?? defaultInterface();

@@ -4,7 +4,7 @@
 import { type FSWatcher, statSync, watch } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import type { Dataplane } from '../dataplane/dataplane.js';
-import { type Handler, loadHandler } from '../dataplane/handler.js';
+import { type Handler, loadHandlerInThread } from '../dataplane/handler.js';
 import { collectGarbage } from '../lib/gc.js';
 import { checkBeforeSwap } from '../offline/check/before-swap.js';
 
@@ -44,7 +44,7 @@ export class Swapper {
       const started = performance.now();
       let handler: Handler;
       try {
-        handler = loadHandler(path);
+        handler = await loadHandlerInThread(path);
       } catch (err) {
         throw new Error(`${(err as Error).message}; still running ${this.current}`);
       }

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { type Stats, closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { UserError } from '../lib/errors.js';
 import { ABI_VERSION, HANDLER_CONFIG_OFFSET, newMemory } from './layout.js';
+import { probeInThread } from './probe.js';
 
 export interface Handler {
   path: string;
@@ -39,18 +40,39 @@ export const MAX_HANDLER_BYTES = 16 * 1024 * 1024;
 let scratch: WebAssembly.Memory | undefined;
 
 export function loadHandler(path: string): Handler {
-  const bytes = readHandlerFile(path);
-  const digest = createHash('sha256').update(bytes).digest('hex');
-  const known = checked.get(digest);
-  if (known) return { ...known, path };
-  const module = compileAndCheck(path, bytes);
-  const handler = { path, hash: digest.slice(0, 12), module, ...stateExports(path, module) };
+  const { handler, digest, known } = compiled(path);
+  if (known) return handler;
   // Instantiate once on scratch memory: proves the memory import fits and reads the ABI version.
   scratch ??= newMemory();
   const abi = Number((instantiate(handler, scratch).exports.ABI_VERSION as WebAssembly.Global).value);
+  return remembered(handler, digest, abi);
+}
+
+/**
+ * loadHandler for a process that serves: the probe runs in a thread of its own (./probe.ts), so a
+ * handler whose _start or init never returns is refused in PROBE_WITHIN_MS instead of hanging it.
+ */
+export async function loadHandlerInThread(path: string): Promise<Handler> {
+  const { handler, digest, known } = compiled(path);
+  if (known) return handler;
+  return remembered(handler, digest, await probeInThread(handler));
+}
+
+/** The file read, compiled and checked, or the same content known from before (then probed already). */
+function compiled(path: string): { handler: Handler; digest: string; known: boolean } {
+  const bytes = readHandlerFile(path);
+  const digest = createHash('sha256').update(bytes).digest('hex');
+  const known = checked.get(digest);
+  if (known) return { handler: { ...known, path }, digest, known: true };
+  const module = compileAndCheck(path, bytes);
+  return { handler: { path, hash: digest.slice(0, 12), module, ...stateExports(path, module) }, digest, known: false };
+}
+
+/** A probed handler of this host's ABI is remembered by its content; any other is refused. */
+function remembered(handler: Handler, digest: string, abi: number): Handler {
   if (abi !== ABI_VERSION)
     throw new UserError(
-      `handler ${path} speaks ABI ${abi}, this host speaks ${ABI_VERSION}; rebuild it against asm/lib/abi.ts`,
+      `handler ${handler.path} speaks ABI ${abi}, this host speaks ${ABI_VERSION}; rebuild it against asm/lib/abi.ts`,
     );
   checked.set(digest, handler);
   if (checked.size > CHECKED_KEPT) checked.delete(checked.keys().next().value!);

@@ -10,7 +10,8 @@ import * as assert from 'uvu/assert';
 import { controlDir } from '../../host/lib/paths.js';
 import { serving, sleep, startAfxdp } from '../helpers/afxdp.js';
 import { ctl, staleSockets, withRunDir } from '../helpers/control.js';
-import { withEnv } from '../helpers/testenv.js';
+import { ROOT, withEnv } from '../helpers/testenv.js';
+import { attachedProgram, ping6 } from '../helpers/traffic.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'afxdp-faults-'));
 const oneLine = (text: string) => text.trim().split('\n').length === 1;
@@ -51,6 +52,20 @@ test('a handler that is not a regular file, or too big, gets one line and exit 1
   });
 });
 
+test('a handler whose init never returns gets one line and exit 1 in 5 s, with nothing attached', async () => {
+  const looping = join(ROOT, 'build', 'test-asm', 'init_loop.wasm');
+  await withEnv({ noPing: true }, async (env) => {
+    const res = await runBounded(['-d', env.name, '--handler', looping], 15_000);
+    assert.is(res.code, 1, res.stderr);
+    assert.match(
+      res.stderr,
+      /^afxdp-wasm: handler \S+init_loop\.wasm did not return from _start or init within 5 s \(an endless loop\?\)/,
+    );
+    assert.ok(oneLine(res.stderr), res.stderr);
+    assert.is(attachedProgram(env.name), undefined);
+  });
+});
+
 test('ctl swap of a FIFO is refused at once; the control socket and SIGTERM still work', async () => {
   const fifo = join(scratch, 'swap.fifo');
   assert.is(spawnSync('mkfifo', [fifo]).status, 0);
@@ -64,6 +79,39 @@ test('ctl swap of a FIFO is refused at once; the control socket and SIGTERM stil
         const status = ctl('status', '-d', env.name);
         assert.is(status.code, 0, status.err);
         assert.match(status.out, /^queue 0: .*echo\.wasm/);
+      }); // serving() stops it with SIGTERM and wants exit code 0
+    }),
+  );
+});
+
+test('ctl swap of a handler whose init never returns is refused in 5 s; the control socket and ping still work', async () => {
+  const looping = join(ROOT, 'build', 'test-asm', 'init_loop.wasm');
+  await withRunDir(() =>
+    withEnv({}, async (env) => {
+      await serving(env.name, [], async () => {
+        const t0 = performance.now();
+        const res = spawnSync(
+          process.execPath,
+          [join(ROOT, 'dist', 'afxdp-wasm.js'), 'ctl', 'swap', looping, '-d', env.name],
+          {
+            encoding: 'utf8',
+            timeout: 20_000,
+          },
+        );
+        const swap = { code: res.status, err: res.stderr.trim() };
+        assert.is(swap.code, 1, swap.err);
+        assert.match(
+          swap.err,
+          /init_loop\.wasm did not return from _start or init within 5 s .*still running .*echo\.wasm/,
+        );
+        assert.ok(oneLine(swap.err), swap.err);
+        assert.ok(performance.now() - t0 < 15_000);
+        const status = ctl('status', '-d', env.name);
+        assert.is(status.code, 0, status.err);
+        assert.match(status.out, /^queue 0: .*echo\.wasm/);
+        assert.is(ping6(env, 3, 0.05).received, 3);
+        // The probe thread was replaced: the next swap is probed as usual.
+        assert.is(ctl('swap', join(ROOT, 'build', 'asm', 'drop.wasm'), '-d', env.name).code, 0);
       }); // serving() stops it with SIGTERM and wants exit code 0
     }),
   );
