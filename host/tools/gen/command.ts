@@ -24,6 +24,13 @@ const rate = (raw: string, name: string): number => {
   return n;
 };
 
+const milliseconds = (raw: string, name: string): number => {
+  const n = Number(raw);
+  if (raw.trim() === '' || !(n >= 0))
+    throw new UserError(`${name} must be milliseconds >= 0 (0: no bound), not '${raw}'`);
+  return n;
+};
+
 export const genCommand = command({
   summary: 'the load generator: echo requests from inside a test environment, replies counted',
   prog: 'afxdp-wasm',
@@ -37,8 +44,8 @@ export const genCommand = command({
     'catch-up': value(
       'ms',
       'paced: after a stall, catch up at most this much of the schedule; the rest is given up and counted (0: all)',
-      '2',
-      seconds(0, 3_600_000),
+      '10',
+      milliseconds,
     ),
     ipv4: flag('ICMP echo instead of ICMPv6 (needs setup --legacy-ip)'),
     'napi-thread': flag('receive in a NAPI kernel thread, so replies are not billed to the responder'),
