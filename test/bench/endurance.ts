@@ -190,12 +190,14 @@ function paceText(p: PaceResult): string {
 }
 
 function attributionText(a: Attribution): string {
+  const { worker, generator, steal, elsewhere } = a.lost;
   return (
-    `  per ${TICK_MS} ms tick: ${a.lostInStalls} lost in or just after a stall, ${a.lostElsewhere} elsewhere ` +
-    `(stalls: ${a.stallTicks} of ${a.ticks} ticks, where within 3 ticks the packet thread was off its CPU > ` +
-    `${a.stallOffMs.toFixed(0)} ms (the UMEM's frames at this rate), the generator waited > ${STALL_WAIT_MS} ms ` +
-    `or steal > ${STALL_STEAL_MS} ms); worst in a tick: packet thread off its CPU ${a.worstWorkerOffMs.toFixed(0)} ms, ` +
-    `generator's wait ${a.worstGenWaitMs.toFixed(0)} ms, steal ${a.worstStealMs.toFixed(0)} ms`
+    `  lost, by what they line up with (${a.lossyTicks} of ${a.ticks} ticks of ${TICK_MS} ms lossy): ${worker} after ` +
+    `the packet thread was held off its CPU for >= ${(a.umemMs / 2).toFixed(0)} ms (half the ${a.umemMs.toFixed(0)} ms ` +
+    `the UMEM lasts at this rate), ${generator} after the generator waited > ${STALL_WAIT_MS} ms (then caught up), ` +
+    `${steal} after steal > ${STALL_STEAL_MS} ms, ${elsewhere} elsewhere; longest the packet thread was held off: ` +
+    `${a.longestHeldMs.toFixed(0)} ms, the generator's worst wait in a tick ${a.worstGenWaitMs.toFixed(0)} ms, ` +
+    `worst steal ${a.worstStealMs.toFixed(0)} ms`
   );
 }
 

@@ -4,14 +4,19 @@
 // packet thread was off its CPU and the generator's sender waited on a run
 // queue (/proc/.../schedstat), and the VM's steal time (/proc/stat).
 //
-// A lossy tick is put down to a stall when, in it and the two ticks before
-// (a backlog built in one tick overflows in the next), the packet thread was
-// off its CPU for longer than the UMEM's frames last at the offered rate, or
-// the generator waited more than STALL_WAIT_MS (it then catches up), or the
-// VM lost more than STALL_STEAL_MS to steal. The packet thread's time off
-// its CPU is the tick less its run time: schedstat adds a run-queue wait only
-// once the wait is over, a tick late, while the run time is current (the
-// thread spins, in the default mode, so off its CPU means held off it).
+// Each lossy tick is put down to the first that fits:
+//   worker     the packet thread was held off its CPU (>= HELD_SHARE of each
+//              tick) for a run of ticks adding up to at least half the time
+//              the UMEM's frames last at the offered rate, ending in this tick
+//              or the one before: a backlog of that size is what overflows;
+//   generator  the generator waited on a run queue more than STALL_WAIT_MS in
+//              this tick or the two before: it then catches up in a burst;
+//   steal      the VM lost more than STALL_STEAL_MS to steal in them;
+//   elsewhere  none of these.
+// The packet thread's time off its CPU is the tick less its run time:
+// schedstat adds a run-queue wait only once the wait is over, a tick late,
+// while the run time is current (in the default spin mode the thread never
+// sleeps, so off its CPU means held off it).
 import { readFileSync, readdirSync } from 'node:fs';
 import type { Counters } from '../../host/dataplane/dataplane.js';
 import type { XdpStatistics } from '../../host/dataplane/shim.js';
@@ -22,6 +27,7 @@ import { TICK_NS } from './common.js';
 export const TICK_MS = 50;
 export const STALL_WAIT_MS = 10;
 export const STALL_STEAL_MS = 10;
+export const HELD_SHARE = 0.8;
 
 export interface Tick {
   /** ms since the sampler started */
@@ -160,44 +166,46 @@ export class HoldSampler {
 export interface Attribution {
   ticks: number;
   lossyTicks: number;
-  /** The packet thread off its CPU this long (in 3 ticks) is a stall: the UMEM's frames at the offered rate. */
-  stallOffMs: number;
-  /** FILL-empty losses in or just after a stall */
-  lostInStalls: number;
-  lostElsewhere: number;
-  stallTicks: number;
-  /** the longest time off its CPU in one tick, ms */
-  worstWorkerOffMs: number;
+  /** How long the UMEM's frames last at the offered rate, ms. */
+  umemMs: number;
+  /** FILL-empty losses by what they line up with (see the top of the file). */
+  lost: { worker: number; generator: number; steal: number; elsewhere: number };
+  /** The packet thread's longest run of ticks held off its CPU, ms. */
+  longestHeldMs: number;
   worstGenWaitMs: number;
   worstStealMs: number;
 }
 
-/** Splits the FILL-empty losses into those in or just after a stall, and the rest; see the top of the file. */
+type Cause = keyof Attribution['lost'];
+
+/** Splits the FILL-empty losses by what they line up with; see the top of the file. */
 export function attribute(ticks: Tick[], frames: number, rate: number): Attribution {
-  const stallOffMs = (frames / rate) * 1000;
-  const window = (i: number) => ticks.slice(Math.max(0, i - 2), i + 1);
-  const stalled = ticks.map((_, i) => {
-    const w = window(i);
-    return (
-      w.reduce((sum, k) => sum + (k.workerOffMs ?? 0), 0) > stallOffMs ||
-      w.some((k) => (k.genWaitMs ?? 0) > STALL_WAIT_MS || k.stealMs > STALL_STEAL_MS)
-    );
-  });
-  let lostInStalls = 0;
-  let lostElsewhere = 0;
+  const umemMs = (frames / rate) * 1000;
+  // held[i]: ms of the run of held-off ticks ending at tick i (0 if tick i is not one)
+  const held: number[] = [];
   ticks.forEach((k, i) => {
-    if (stalled[i]) lostInStalls += k.fillEmpty;
-    else lostElsewhere += k.fillEmpty;
+    const off = k.workerOffMs ?? 0;
+    const tickMs = i > 0 ? k.t - ticks[i - 1]!.t : TICK_MS;
+    held.push(off >= HELD_SHARE * tickMs ? (held[i - 1] ?? 0) + off : 0);
+  });
+  const recent = (i: number, n: number) => ticks.slice(Math.max(0, i - n + 1), i + 1);
+  const cause = (i: number): Cause => {
+    if (Math.max(held[i]!, held[i - 1] ?? 0) >= umemMs / 2) return 'worker';
+    if (recent(i, 3).some((k) => (k.genWaitMs ?? 0) > STALL_WAIT_MS)) return 'generator';
+    if (recent(i, 3).some((k) => k.stealMs > STALL_STEAL_MS)) return 'steal';
+    return 'elsewhere';
+  };
+  const lost = { worker: 0, generator: 0, steal: 0, elsewhere: 0 };
+  ticks.forEach((k, i) => {
+    if (k.fillEmpty > 0) lost[cause(i)] += k.fillEmpty;
   });
   const worst = (f: (k: Tick) => number | null) => Math.max(0, ...ticks.map((k) => f(k) ?? 0));
   return {
     ticks: ticks.length,
     lossyTicks: ticks.filter((k) => k.fillEmpty > 0).length,
-    stallOffMs,
-    lostInStalls,
-    lostElsewhere,
-    stallTicks: stalled.filter(Boolean).length,
-    worstWorkerOffMs: worst((k) => k.workerOffMs),
+    umemMs,
+    lost,
+    longestHeldMs: Math.max(0, ...held),
     worstGenWaitMs: worst((k) => k.genWaitMs),
     worstStealMs: worst((k) => k.stealMs),
   };
