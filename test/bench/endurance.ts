@@ -201,14 +201,20 @@ function attributionText(a: Attribution): string {
   );
 }
 
-/** The defaults' flood figure (median of 3), then the soak and the holds at 80% of it, with and without --cpu. */
-export async function enduranceBench(env: EnvState, seconds: number, holdSeconds = 60) {
+/** The defaults' flood figure: the median of 3 floods. */
+async function floodFigure(env: EnvState, seconds: number): Promise<number> {
   const floods: number[] = [];
   for (let i = 0; i < 3; i++) floods.push((await measure(env, DEFAULTS, seconds, 'live')).replies);
   const flood = median(floods);
   console.log(
     `\nThe defaults' flood figure: ${(flood / 1e6).toFixed(3)} M/s (median of ${floods.map((f) => (f / 1e6).toFixed(3)).join(', ')})`,
   );
+  return flood;
+}
+
+/** The defaults' flood figure (median of 3), then the soak and the holds at 80% of it, with and without --cpu. */
+export async function enduranceBench(env: EnvState, seconds: number, holdSeconds = 60) {
+  const flood = await floodFigure(env, seconds);
   const soak = await soakBench(env);
   const holds: HoldResult[] = [];
   for (const args of [[], ['--cpu', '1']]) holds.push(await holdBench(env, 0.8 * flood, holdSeconds, args));
@@ -217,10 +223,7 @@ export async function enduranceBench(env: EnvState, seconds: number, holdSeconds
 
 /** --hold: the flood figure, then `rounds` holds at 80% of it, the settings in HOLD_SETTINGS interleaved. */
 export async function holdRounds(env: EnvState, seconds: number, holdSeconds: number, rounds: number) {
-  const floods: number[] = [];
-  for (let i = 0; i < 3; i++) floods.push((await measure(env, DEFAULTS, seconds, 'live')).replies);
-  const flood = median(floods);
-  console.log(`\nThe defaults' flood figure: ${(flood / 1e6).toFixed(3)} M/s`);
+  const flood = await floodFigure(env, seconds);
   // Each setting: the responder's options | the generator's, e.g. '|--catch-up 0;|' (the default: the
   // generator's catch-up unbounded, as before, against bounded).
   const settings = (process.env.BENCH_HOLD_SETTINGS ?? '|--catch-up 0;|').split(';').map((setting) => {
