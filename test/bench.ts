@@ -11,7 +11,8 @@
 // soak and the 60 s holds (test/bench/endurance.ts); --soak only that soak; --metrics only the flood with
 // and without --metrics scraped every second (test/bench/metrics.ts); --handover only the state
 // hand-over's cost (test/bench/handover.ts); --blackout only the swap blackout, --overload only the flood
-// rows with --fair at several target delays, in interleaved rounds (test/bench/latency.ts).
+// rows with --fair at several target delays, in interleaved rounds (test/bench/latency.ts);
+// --hold only the 60 s holds, settings interleaved round by round (BENCH_HOLD_SETTINGS, see endurance.ts).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, uniqueName, withEnv } from './helpers/testenv.js';
@@ -24,7 +25,7 @@ import { swapBench } from './bench/swaps.js';
 import { timingBench } from './bench/timings.js';
 import { tuningBench } from './bench/tuning.js';
 import { blackoutBench, latencyBench, overloadBench } from './bench/latency.js';
-import { enduranceBench, soakBench } from './bench/endurance.js';
+import { enduranceBench, holdRounds, soakBench } from './bench/endurance.js';
 import { handoverBench } from './bench/handover.js';
 import { metricsBench, metricsTable } from './bench/metrics.js';
 
@@ -88,6 +89,11 @@ async function main(): Promise<void> {
   if (process.argv.includes('--soak')) {
     const soak = await withEnv({ name: uniqueName('bsoak') }, (env) => soakBench(env));
     writeFileSync(join(dir, 'soak.json'), `${JSON.stringify({ date: new Date().toISOString(), soak }, null, 2)}\n`);
+    return;
+  }
+  if (process.argv.includes('--hold')) {
+    const hold = await withEnv({ name: uniqueName('bhold') }, (env) => holdRounds(env, SECONDS, HOLD_SECONDS, RUNS));
+    writeFileSync(join(dir, 'hold.json'), `${JSON.stringify({ date: new Date().toISOString(), ...hold }, null, 2)}\n`);
     return;
   }
   if (process.argv.includes('--endurance')) {

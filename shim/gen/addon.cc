@@ -147,18 +147,26 @@ Napi::Value TxOpen(const Napi::CallbackInfo &info)
 	return env.Undefined();
 }
 
-// txPaced(rate, seconds) -> frames sent; blocks for that long.
+// txPaced(rate, seconds, maxLag) -> { sent, skipped, stalls, worstLag }; blocks for that long.
 Napi::Value TxPaced(const Napi::CallbackInfo &info)
 {
 	Napi::Env env = info.Env();
 	double rate = info[0].As<Napi::Number>().DoubleValue();
 	double seconds = info[1].As<Napi::Number>().DoubleValue();
-	if (!sender || !(rate > 0) || !(seconds > 0)) {
-		Napi::Error::New(env, "txPaced wants an open sender, a rate and a duration")
+	double max_lag = info[2].As<Napi::Number>().DoubleValue();
+	if (!sender || !(rate > 0) || !(seconds > 0) || !(max_lag >= 0)) {
+		Napi::Error::New(env, "txPaced wants an open sender, a rate, a duration and a lag bound")
 			.ThrowAsJavaScriptException();
 		return env.Undefined();
 	}
-	return Napi::Number::New(env, (double)gen_tx_paced(sender, rate, (uint64_t)(seconds * 1e9)));
+	struct gen_pace pace;
+	gen_tx_paced(sender, rate, (uint64_t)(seconds * 1e9), (uint64_t)max_lag, &pace);
+	Napi::Object o = Napi::Object::New(env);
+	o.Set("sent", Napi::Number::New(env, (double)pace.sent));
+	o.Set("skipped", Napi::Number::New(env, (double)pace.skipped));
+	o.Set("stalls", Napi::Number::New(env, (double)pace.stalls));
+	o.Set("worstLag", Napi::Number::New(env, (double)pace.worst_lag));
+	return o;
 }
 
 Napi::Value TxClose(const Napi::CallbackInfo &info)

@@ -87,23 +87,35 @@ static uint32_t send_burst(struct gen_tx *t, uint32_t n)
 	return n;
 }
 
-uint64_t gen_tx_paced(struct gen_tx *t, double rate, uint64_t duration_ns)
+void gen_tx_paced(struct gen_tx *t, double rate, uint64_t duration_ns, uint64_t max_lag, struct gen_pace *out)
 {
-	uint64_t sent = 0, t0 = now_ns();
+	uint64_t sent = 0, skipped = 0, t0 = now_ns();
+	memset(out, 0, sizeof(*out));
 	for (uint64_t now = t0; now - t0 < duration_ns; now = now_ns()) {
-		uint64_t due = (uint64_t)((double)(now - t0) * rate / 1e9); // what the schedule wants sent by now
+		// What the schedule wants sent by now, less what it gave up after earlier stalls.
+		uint64_t due = (uint64_t)((double)(now - t0) * rate / 1e9) - skipped;
 		if (due > sent) {
-			sent += send_burst(t, due - sent < TX_BURST ? (uint32_t)(due - sent) : TX_BURST);
+			uint64_t lag = due - sent;
+			if (lag > out->worst_lag)
+				out->worst_lag = lag;
+			if (max_lag && lag > max_lag) {
+				// Held off the CPU: what fell due meanwhile is given up, not sent at line rate.
+				skipped += lag - max_lag;
+				out->stalls++;
+				lag = max_lag;
+			}
+			sent += send_burst(t, lag < TX_BURST ? (uint32_t)lag : TX_BURST);
 			continue;
 		}
 		// A millisecond away or more: sleep until then. Closer, keep the CPU and keep time.
-		uint64_t next = t0 + (uint64_t)((double)(sent + 1) * 1e9 / rate);
+		uint64_t next = t0 + (uint64_t)((double)(sent + skipped + 1) * 1e9 / rate);
 		if (next >= now + 1000000) {
 			struct timespec ts = { (time_t)(next / 1000000000u), (long)(next % 1000000000u) };
 			clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
 		}
 	}
-	return sent;
+	out->sent = sent;
+	out->skipped = skipped;
 }
 
 static int umem_and_socket(struct gen_tx *t, const char *ifname, uint32_t queue, const char **err_step)

@@ -2,16 +2,31 @@
 //   soak  10,000 ctl swaps under a paced load: the responder's memory (RSS and
 //         memory mappings) after warm-up and at the end, and the swap latency
 //   hold  60 s paced at 80% of the defaults' flood figure: what was lost, and
-//         where (the kernel's XDP_STATISTICS say whether FILL ran dry)
+//         where (the kernel's XDP_STATISTICS say whether FILL ran dry), and
+//         what the losses line up with, tick by tick (hold-sampler.ts): the
+//         packet thread held off its CPU, the generator held off its own, steal.
+//         The generator catches up at most --catch-up ms after a stall and
+//         reports what it gave up, apart from what the responder lost.
 import { readFileSync } from 'node:fs';
 import type { EnvState } from '../../host/testenv/state.js';
 import { startAfxdp } from '../helpers/afxdp.js';
 import { type GenJson, genAsync } from '../helpers/traffic.js';
+import type { PaceResult } from '../../host/tools/gen/generator.js';
 import { median, quantile } from './common.js';
 import { DEFAULTS, measure } from './online.js';
 import { controlSocket } from '../../host/lib/paths.js';
 import { askControl } from '../helpers/afxdp.js';
 import { swapFiles } from './swaps.js';
+import {
+  type Attribution,
+  HoldSampler,
+  STALL_STEAL_MS,
+  STALL_WAIT_MS,
+  TICK_MS,
+  type Tick,
+  attribute,
+  busiestThread,
+} from './hold-sampler.js';
 
 const SOAK_LOAD_SECONDS = 120;
 const rssKb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
@@ -99,51 +114,124 @@ export async function soakBench(
 
 export interface HoldResult {
   args: string[];
+  genArgs: string[];
   asked: number;
   offered: number;
   replyRatio: number;
   lost: number;
   xdp: Record<string, number> | null;
+  pace: PaceResult | null;
+  attribution: Attribution;
+  ticks: Tick[];
 }
 
-/** 60 s at `rate` against afxdp-wasm with args: how much is lost, and the kernel's word on where. */
-export async function holdBench(env: EnvState, rate: number, seconds = 60, args: string[] = []): Promise<HoldResult> {
+/**
+ * 60 s at `rate` against afxdp-wasm with args (the generator's: genArgs): how much is lost, the
+ * kernel's word on where, and what it lines up with.
+ */
+export async function holdBench(
+  env: EnvState,
+  rate: number,
+  seconds = 60,
+  args: string[] = [],
+  genArgs: string[] = [],
+): Promise<HoldResult> {
   const r = startAfxdp(['-d', env.name, '-q', '--json', '--interval', '3600', ...args]);
   try {
     await r.ready();
-    const g = await genAsync(
+    const worker = await busiestThread(r.child.pid!);
+    const sampler = new HoldSampler(controlSocket(env.name), `/proc/${r.child.pid}/task/${worker}/schedstat`, env.name);
+    const load = genAsync(
       env,
       ['taskset', '-c', '0'],
       '--rate',
       String(Math.round(rate)),
       '--seconds',
       String(seconds),
+      ...genArgs,
     );
+    sampler.start();
+    const g = await load;
+    const ticks = sampler.stop();
     await r.stop('SIGTERM');
     const xdp = r.exit?.xdp ?? null;
-    const out = { args, asked: rate, offered: g.rate, replyRatio: g.sent ? g.replies / g.sent : 0, lost: g.lost, xdp };
+    const attribution = attribute(ticks, r.exit?.counters.framesTotal ?? NaN, g.rate);
+    const out = {
+      args,
+      genArgs,
+      pace: g.pace,
+      asked: rate,
+      offered: g.rate,
+      replyRatio: g.sent ? g.replies / g.sent : 0,
+      lost: g.lost,
+      xdp,
+      attribution,
+      ticks,
+    };
     console.log(
       `\nHold: ${seconds} s paced at ${(rate / 1e6).toFixed(3)} M/s asked, ${(g.rate / 1e6).toFixed(3)} M/s sent ` +
-        `(${args.join(' ') || 'defaults'}): reply ratio ${out.replyRatio.toFixed(5)}, ${g.lost} lost; kernel: ` +
+        `(${args.join(' ') || 'defaults'}${genArgs.length ? `; gen ${genArgs.join(' ')}` : ''}): reply ratio ${out.replyRatio.toFixed(5)}, ${g.lost} lost; kernel: ` +
         `rx_fill_ring_empty_descs ${xdp?.rx_fill_ring_empty_descs ?? '?'}, rx_dropped ${xdp?.rx_dropped ?? '?'}, ` +
         `rx_ring_full ${xdp?.rx_ring_full ?? '?'}`,
     );
+    console.log(attributionText(attribution));
+    if (g.pace) console.log(paceText(g.pace));
     return out;
   } finally {
     await r.kill();
   }
 }
 
-/** The defaults' flood figure (median of 3), then the soak and the holds at 80% of it, with and without --cpu. */
-export async function enduranceBench(env: EnvState, seconds: number, holdSeconds = 60) {
+function paceText(p: PaceResult): string {
+  return (
+    `  generator: ${p.stalls} times further behind its schedule than it may catch up, worst ${p.worstLagMs.toFixed(1)} ms; ` +
+    `${p.skipped} requests given up (not sent, not counted as lost)`
+  );
+}
+
+function attributionText(a: Attribution): string {
+  const { worker, generator, steal, elsewhere } = a.lost;
+  return (
+    `  lost, by what they line up with (${a.lossyTicks} of ${a.ticks} ticks of ${TICK_MS} ms lossy): ${worker} after ` +
+    `the packet thread was held off its CPU for >= ${(a.umemMs / 2).toFixed(0)} ms (half the ${a.umemMs.toFixed(0)} ms ` +
+    `the UMEM lasts at this rate), ${generator} after the generator waited > ${STALL_WAIT_MS} ms (then caught up), ` +
+    `${steal} after steal > ${STALL_STEAL_MS} ms, ${elsewhere} elsewhere; longest the packet thread was held off: ` +
+    `${a.longestHeldMs.toFixed(0)} ms, the generator's worst wait in a tick ${a.worstGenWaitMs.toFixed(0)} ms, ` +
+    `worst steal ${a.worstStealMs.toFixed(0)} ms`
+  );
+}
+
+/** The defaults' flood figure: the median of 3 floods. */
+async function floodFigure(env: EnvState, seconds: number): Promise<number> {
   const floods: number[] = [];
   for (let i = 0; i < 3; i++) floods.push((await measure(env, DEFAULTS, seconds, 'live')).replies);
   const flood = median(floods);
   console.log(
     `\nThe defaults' flood figure: ${(flood / 1e6).toFixed(3)} M/s (median of ${floods.map((f) => (f / 1e6).toFixed(3)).join(', ')})`,
   );
+  return flood;
+}
+
+/** The defaults' flood figure (median of 3), then the soak and the holds at 80% of it, with and without --cpu. */
+export async function enduranceBench(env: EnvState, seconds: number, holdSeconds = 60) {
+  const flood = await floodFigure(env, seconds);
   const soak = await soakBench(env);
   const holds: HoldResult[] = [];
   for (const args of [[], ['--cpu', '1']]) holds.push(await holdBench(env, 0.8 * flood, holdSeconds, args));
   return { flood, soak, holds };
+}
+
+/** --hold: the flood figure, then `rounds` holds at 80% of it, the settings in HOLD_SETTINGS interleaved. */
+export async function holdRounds(env: EnvState, seconds: number, holdSeconds: number, rounds: number) {
+  const flood = await floodFigure(env, seconds);
+  // Each setting: the responder's options | the generator's, e.g. '|--catch-up 0;|' (the default: the
+  // generator's catch-up unbounded, as before, against bounded).
+  const settings = (process.env.BENCH_HOLD_SETTINGS ?? '|--catch-up 0;|').split(';').map((setting) => {
+    const [args = '', genArgs = ''] = setting.split('|');
+    return { args: args.split(' ').filter(Boolean), genArgs: genArgs.split(' ').filter(Boolean) };
+  });
+  const holds: HoldResult[] = [];
+  for (let round = 0; round < rounds; round++)
+    for (const { args, genArgs } of settings) holds.push(await holdBench(env, 0.8 * flood, holdSeconds, args, genArgs));
+  return { flood, holds };
 }

@@ -1,9 +1,9 @@
 // Traffic from inside a test environment: ping, trafgen bursts, our generator, captures.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Latency } from '../../host/tools/gen/generator.js';
+import type { Latency, PaceResult } from '../../host/tools/gen/generator.js';
 export type { Latency };
 import { type EnvState, INNER_IF, innerAddr, outerAddr } from '../../host/testenv/state.js';
 import { echo6Frame, trafgenConfig } from './packets.js';
@@ -24,6 +24,7 @@ export interface GenJson {
   replies: number;
   starvedSeconds: number | null;
   lost: number;
+  pace: PaceResult | null;
   latency: Latency | null;
 }
 
@@ -67,6 +68,22 @@ export function genAsync(env: EnvState, prefix: string[], ...args: string[]): Pr
       }
     });
   });
+}
+
+/** The generator's sending process: `afxdp-wasm gen --inside`, running in the environment's namespace. */
+export function generatorPid(netns: string): number | undefined {
+  const inode = statSync(`/run/netns/${netns}`).ino;
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const argv = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0');
+      if (!argv.includes('--inside') || !argv.includes('gen')) continue;
+      if (statSync(`/proc/${name}/ns/net`).ino === inode) return Number(name);
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return undefined;
 }
 
 /** ping -6 from inside to the outer address; returns how many replies came back. */

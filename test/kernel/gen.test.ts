@@ -2,13 +2,14 @@
 // by its XDP sink, round trips measured from the stamps in the requests, and
 // nothing left attached in the namespace afterwards.
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { EnvState } from '../../host/testenv/state.js';
-import { serving, startAfxdp } from '../helpers/afxdp.js';
+import { serving, sleep, startAfxdp, waitFor } from '../helpers/afxdp.js';
 import { ROOT, withEnv } from '../helpers/testenv.js';
-import { type GenJson, type Latency, gen } from '../helpers/traffic.js';
+import { type GenJson, type Latency, gen, genAsync, generatorPid } from '../helpers/traffic.js';
 
 const innerXdp = (env: EnvState) =>
   spawnSync('ip', ['-n', env.name, 'link', 'show', 'veth0'], { encoding: 'utf8' }).stdout.includes('prog/xdp');
@@ -46,7 +47,8 @@ test('paced (AF_XDP) and through trafgen: every frame reaches the responder exac
     let viaTrafgen: GenJson;
     try {
       await r.ready();
-      paced = gen(env, '--seconds', '1', '--rate', '20000');
+      // Every frame due is sent, even after a stall: this counts frames, not the pacing.
+      paced = gen(env, '--seconds', '1', '--rate', '20000', '--catch-up', '0');
       viaTrafgen = gen(env, '--seconds', '0.2', '--trafgen');
       assert.is(await r.stop(), 0);
     } finally {
@@ -124,6 +126,44 @@ test('--napi-thread: replies received in a NAPI thread are all counted, and the 
     assert.is(result.replies, result.sent);
     assert.is(threaded(), '0');
     assert.not.ok(innerXdp(env));
+  });
+});
+
+/** gen paced at 20k/s for 1.5 s, its sender stopped (SIGSTOP) for STOPPED_MS once it is well under way. */
+const STOPPED_MS = 400;
+async function stalledGen(env: EnvState, genArgs: string[]): Promise<GenJson> {
+  const result = genAsync(env, [], '--seconds', '1.5', '--rate', '20000', ...genArgs);
+  const arrived = () => Number(readFileSync(`/sys/class/net/${env.name}/statistics/rx_packets`, 'utf8'));
+  const before = arrived();
+  await waitFor('the sender under way', () => generatorPid(env.name) !== undefined && arrived() > before + 1000);
+  const pid = generatorPid(env.name)!;
+  await sleep(200);
+  process.kill(pid, 'SIGSTOP');
+  await sleep(STOPPED_MS);
+  process.kill(pid, 'SIGCONT');
+  return result;
+}
+
+test('paced, after a stall the sender gives up what fell due (--catch-up) instead of bursting it, and says so', async () => {
+  await withEnv({}, async (env) => {
+    let bounded: GenJson | undefined;
+    let unbounded: GenJson | undefined;
+    await serving(env.name, ['-q', '-p'], async () => {
+      bounded = await stalledGen(env, []);
+      unbounded = await stalledGen(env, ['--catch-up', '0']);
+    });
+    const stalled = (STOPPED_MS / 1000) * 20_000;
+    const [b, u] = [bounded!, unbounded!];
+    assert.ok(b.pace && u.pace, 'pace reported');
+    assert.ok(b.pace.worstLagMs >= STOPPED_MS * 0.8, `worst lag ${b.pace.worstLagMs} ms`);
+    assert.ok(b.pace.stalls >= 1, `stalls ${b.pace.stalls}`);
+    assert.ok(b.pace.skipped >= stalled * 0.8, `given up ${b.pace.skipped} of the ~${stalled} due while stopped`);
+    assert.ok(b.sent + b.pace.skipped >= 29_000 && b.sent + b.pace.skipped <= 30_000, `${b.sent} + ${b.pace.skipped}`);
+    assert.is(b.lost, 0, 'nothing the responder had to drop');
+    // --catch-up 0: the old pacing, everything due sent after the stall.
+    assert.is(u.pace.skipped, 0);
+    assert.ok(u.sent >= 29_000 && u.sent <= 30_000, `unbounded: ${u.sent} sent`);
+    assert.ok(u.pace.worstLagMs >= STOPPED_MS * 0.8, `unbounded worst lag ${u.pace.worstLagMs} ms`);
   });
 });
 

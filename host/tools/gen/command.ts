@@ -24,6 +24,13 @@ const rate = (raw: string, name: string): number => {
   return n;
 };
 
+const milliseconds = (raw: string, name: string): number => {
+  const n = Number(raw);
+  if (raw.trim() === '' || !(n >= 0))
+    throw new UserError(`${name} must be milliseconds >= 0 (0: no bound), not '${raw}'`);
+  return n;
+};
+
 export const genCommand = command({
   summary: 'the load generator: echo requests from inside a test environment, replies counted',
   prog: 'afxdp-wasm',
@@ -34,6 +41,12 @@ export const genCommand = command({
     rate: value('pps', 'paced, through an AF_XDP socket (0: flat out, live frames)', '0', rate),
     trafgen: flag('through trafgen instead (flat out, or at --rate)'),
     seconds: value('s', 'how long', '3', seconds(0.001, 3600)),
+    'catch-up': value(
+      'ms',
+      'paced: after a stall, catch up at most this much of the schedule; the rest is given up and counted (0: all)',
+      '10',
+      milliseconds,
+    ),
     ipv4: flag('ICMP echo instead of ICMPv6 (needs setup --legacy-ip)'),
     'napi-thread': flag('receive in a NAPI kernel thread, so replies are not billed to the responder'),
     json: flag('one JSON line (with lost and the round-trip percentiles)'),
@@ -42,7 +55,13 @@ export const genCommand = command({
   run: (v) => {
     requireRoot('the generator');
     if (v.inside !== undefined) return printResult(generate(JSON.parse(v.inside) as GenPlan), v.json);
-    const load = { rate: v.rate, seconds: v.seconds, trafgen: v.trafgen, napiThread: v['napi-thread'] };
+    const load = {
+      rate: v.rate,
+      seconds: v.seconds,
+      trafgen: v.trafgen,
+      napiThread: v['napi-thread'],
+      catchUpMs: v['catch-up'],
+    };
     process.exitCode = generateIn(pathOf(environment(v.name), v.ipv4), load, v.json);
   },
 });

@@ -7,8 +7,10 @@
 // frame itself, millions a second from one core. Each such call costs about
 // 25 ms of setup here, so it cannot be paced: at a given rate it sends
 // through an AF_XDP socket of its own (TX only, copy mode, at most 32 frames
-// a kick), paced against the clock, in its native addon (shim/gen/). Or it
-// hands the frame to trafgen.
+// a kick), paced against the clock, in its native addon (shim/gen/). Held
+// off its CPU, it catches up at most --catch-up ms of its schedule and counts
+// the rest as given up: a paced source that sent a long stall's worth at line
+// rate would no longer be paced. Or it hands the frame to trafgen.
 //
 // Both of our own senders stamp every request with the time it leaves
 // (bpf/tools/gen_stamp.h); the sink puts each stamped reply's round trip in a
@@ -43,6 +45,11 @@ export interface GenLoad {
   trafgen: boolean;
   /** Our interface receives in a NAPI kernel thread, so a responder is not billed for our receiving. */
   napiThread: boolean;
+  /**
+   * Paced: after a stall (the sender held off its CPU), catch up at most this many ms of the
+   * schedule and give up the rest, so that a stall never turns into a burst at line rate; 0: all.
+   */
+  catchUpMs: number;
 }
 
 /** What the process inside the namespace is given. */
@@ -62,8 +69,20 @@ export interface GenResult {
   cpuSeconds: number;
   /** sent - replies. */
   lost: number;
+  /** Paced by our sender: how it kept to its schedule (null otherwise). */
+  pace: PaceResult | null;
   /** Round trips of the stamped replies; null when nothing was stamped (--trafgen). */
   latency: Latency | null;
+}
+
+/** What the schedule wanted and did not send: what a stall cost, apart from what the responder lost. */
+export interface PaceResult {
+  /** Frames given up after stalls (beyond the catch-up bound). */
+  skipped: number;
+  /** Times the sender found itself more than the bound behind. */
+  stalls: number;
+  /** The furthest behind its schedule it was, in ms of the schedule. */
+  worstLagMs: number;
 }
 
 /** Percentiles are histogram bucket upper bounds (at most 6.25 % high, never above the max); null without samples. */
@@ -134,8 +153,14 @@ export function resultText(result: GenResult): string {
     (result.starvedSeconds === null
       ? ' (paced)'
       : `; generator CPU ${result.cpuSeconds.toFixed(2)} s, starved ${result.starvedSeconds.toFixed(2)} s`) +
+    paceText(result.pace) +
     latencyText(result.latency)
   );
+}
+
+function paceText(p: PaceResult | null): string {
+  if (!p || p.stalls === 0) return '';
+  return `; held off its CPU ${p.stalls} times (worst ${p.worstLagMs.toFixed(1)} ms behind): ${p.skipped} requests given up, not sent`;
 }
 
 /** Sends with trafgen for `seconds`, paced at rate (0: flat out); returns how many it says went out. */
@@ -198,11 +223,15 @@ export function generate(plan: GenPlan): GenResult {
     native.reset(); // after attaching: only this run's replies count
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
-    const sent = viaTrafgen
-      ? trafgen(ifname, bytes, rate, seconds)
-      : rate > 0
-        ? native.txPaced(rate, seconds)
-        : flatOut(native, ifname, bytes, t0 + seconds * 1000);
+    let pace: PaceResult | null = null;
+    let sent: number;
+    if (viaTrafgen) sent = trafgen(ifname, bytes, rate, seconds);
+    else if (rate > 0) {
+      const maxLag = Math.max(1, Math.round((rate * plan.catchUpMs) / 1000));
+      const p = native.txPaced(rate, seconds, plan.catchUpMs > 0 ? maxLag : 0);
+      pace = { skipped: p.skipped, stalls: p.stalls, worstLagMs: (p.worstLag / rate) * 1000 };
+      sent = p.sent;
+    } else sent = flatOut(native, ifname, bytes, t0 + seconds * 1000);
     const wall = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);
     const cpuSeconds = (cpu.user + cpu.system) / 1e6;
@@ -217,6 +246,7 @@ export function generate(plan: GenPlan): GenResult {
       starvedSeconds: paced ? null : Math.max(0, wall - cpuSeconds),
       cpuSeconds,
       lost: sent - replies,
+      pace,
       latency: viaTrafgen ? null : latencyOf(native.latency()),
     };
   } finally {

@@ -12,6 +12,17 @@ export interface LatencyNs {
   maxNs: number;
 }
 
+/** How the paced sender kept to its schedule. */
+export interface Pace {
+  sent: number;
+  /** Frames the schedule wanted that were given up after a stall. */
+  skipped: number;
+  /** Times it found itself further behind than it may catch up. */
+  stalls: number;
+  /** Frames: the furthest behind its schedule it was. */
+  worstLag: number;
+}
+
 export interface GenNative {
   /** Loads xdp_gen.o (its transmit program, sink and maps). */
   open(objPath: string): void;
@@ -24,8 +35,11 @@ export interface GenNative {
   latency(): LatencyNs;
   /** The paced sender: a transmit-only AF_XDP socket on the queue, every frame the request. */
   txOpen(ifname: string, queue: number, frame: Uint8Array): void;
-  /** Sends `rate` stamped frames a second for `seconds`; blocks meanwhile. Returns how many went. */
-  txPaced(rate: number, seconds: number): number;
+  /**
+   * Sends `rate` stamped frames a second for `seconds`; blocks meanwhile. Held off its CPU, it
+   * catches up at most maxLag frames (0: all of them) and gives up the rest.
+   */
+  txPaced(rate: number, seconds: number, maxLag: number): Pace;
   txClose(): void;
 }
 
