@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { UserError } from './errors.js';
 
 /** Where running instances keep their files (AFXDP_RUN_DIR moves it). */
 export const runDir = (): string => process.env.AFXDP_RUN_DIR ?? '/run/afxdp-wasm';
@@ -22,8 +23,17 @@ let root: string | undefined;
 /** The repository root, found upwards from this file: from dist/ and build/test/ alike. */
 export function projectRoot(): string {
   if (root !== undefined) return root;
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) dir = dirname(dir);
+  const here = dirname(fileURLToPath(import.meta.url));
+  let dir = here;
+  while (!existsSync(join(dir, 'package.json'))) {
+    if (dirname(dir) === dir) {
+      throw new UserError(
+        `no package.json above ${here}: afxdp-wasm runs from its checkout (its build/ and dist/); ` +
+          'run it there, e.g. npx afxdp-wasm',
+      );
+    }
+    dir = dirname(dir);
+  }
   root = dir;
   return dir;
 }

@@ -1,5 +1,7 @@
 // The commands where they need neither root nor a kernel: usage, and a missing tool named.
 import { spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -22,6 +24,22 @@ test('a missing tool is named, with the fix', () => {
     () => requireCommands('ip', 'no-such-tool-here'),
     /missing tool: no-such-tool-here \(run 'npm run setup' as root/,
   );
+});
+
+test('the bundle copied away from its checkout says so and ends, rather than searching upwards forever', () => {
+  const away = mkdtempSync(join(tmpdir(), 'afxdp-lonely-'));
+  try {
+    cpSync(join(ROOT, 'dist'), join(away, 'dist'), { recursive: true });
+    const res = spawnSync(process.execPath, [join(away, 'dist', 'afxdp-wasm.js'), '--help'], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    assert.ok(res.status !== null, 'it ended');
+    assert.is.not(res.status, 0);
+    assert.match(res.stderr, /no package\.json above \S+: afxdp-wasm runs from its checkout/);
+  } finally {
+    rmSync(away, { recursive: true, force: true });
+  }
 });
 
 test.run();
