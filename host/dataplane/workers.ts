@@ -245,14 +245,26 @@ export class PacketWorker {
     return Atomics.load(this.words, CONTROL_STOP) !== 0;
   }
 
+  /**
+   * The handler the worker is stuck in: the one of a swap it has taken (the flag cleared) and not
+   * yet answered, starting or already running; else the current one.
+   */
+  private stuckIn(): { stuck: Handler; swapping: boolean } {
+    const taken = Atomics.load(this.words, CONTROL_SWAP) === 0 ? [...this.pendingSwaps.keys()].at(-1) : undefined;
+    const next = taken === undefined ? undefined : this.tagged.get(taken);
+    return next ? { stuck: next, swapping: true } : { stuck: this.current, swapping: false };
+  }
+
   /** A restart that fails, or comes after a stop was asked for, leaves no thread behind. */
   private async restart(stuckMs: number): Promise<void> {
-    const stuck = this.current;
+    const { stuck, swapping } = this.stuckIn();
     await this.worker.terminate();
     if (this.stopRequested()) return;
     Atomics.store(this.words, CONTROL_SWAP, 0);
     for (const tag of [...this.pendingSwaps.keys()]) this.settle(tag, new Error('the worker was restarted'));
-    this.current = this.lastGood && this.lastGood.hash !== stuck.hash ? this.lastGood : this.fallback;
+    // Stuck in a swap, the handler it was to replace had been serving: it serves on.
+    if (!swapping || this.current.hash === stuck.hash)
+      this.current = this.lastGood && this.lastGood.hash !== stuck.hash ? this.lastGood : this.fallback;
     let counters: (CounterTable | undefined)[];
     try {
       counters = await this.start(true);
@@ -261,7 +273,8 @@ export class PacketWorker {
       return;
     }
     this.events.say(
-      `Handler ${stuck.path} (${stuck.hash}) ran for over ${stuckMs} ms in one batch; the worker of queues ` +
+      `Handler ${stuck.path} (${stuck.hash}) ran for over ${stuckMs} ms ${swapping ? 'as it was swapped in' : 'in one batch'}; ` +
+        `the worker of queues ` +
         `${this.queueNames()} was restarted with ${this.current.path} (${this.current.hash}), same sockets.`,
     );
     this.events.running(

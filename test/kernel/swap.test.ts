@@ -221,6 +221,24 @@ test('a handler in an endless loop is cut by the watchdog; the worker restarts o
   });
 });
 
+test('a new handler stuck in its init in the worker is blamed, and the one it was to replace serves on', async () => {
+  await withEnv({}, async (env) => {
+    await serving(env, [], async (r) => {
+      assert.is(answered(env), 5); // echo proves good
+      const swap = ctl('swap', join(TEST_ASM, 'init_loop_live.wasm'), '-d', env.name);
+      assert.is(swap.code, 1, swap.out);
+      assert.match(swap.err, /the worker was restarted/);
+      await waitFor('the restart', () =>
+        /init_loop_live\.wasm \(\w+\) ran for over 1000 ms as it was swapped in; the worker of queues 0 was restarted with .*echo\.wasm/.test(
+          r.stderr,
+        ),
+      );
+      assert.is(answered(env), 5);
+      assert.match(ctl('status', '-d', env.name).out, /queue 0: .*echo\.wasm/);
+    });
+  });
+});
+
 test('a lying handler never gets its lies sent: every verdict refused and counted', async () => {
   await withEnv({}, async (env) => {
     const run = await serving(env, [], async () => {
