@@ -1,7 +1,7 @@
 // What keeps a long-running responder's memory from creeping up with every swap.
 // Each swap leaves garbage that full collections (host/lib/gc.ts) free; what
 // grew was not that garbage but two pools that only ever grew around it
-// (bench --soak, 10,000 swaps: 7-9 MB after warm-up, now under 1 MB).
+// (bench --soak, 10,000 swaps: 6.7-9.7 MB after warm-up, now under 1 MB).
 import type { ResourceLimits } from 'node:worker_threads';
 import type { Shim } from './shim.js';
 
