@@ -6,6 +6,7 @@
 #include <napi.h>
 
 #include <errno.h>
+#include <malloc.h>
 #include <map>
 #include <mutex>
 #include <net/if.h>
@@ -506,6 +507,16 @@ Napi::Value DropAside(const Napi::CallbackInfo &info)
 	return info.Env().Undefined();
 }
 
+// setMallocTrimThreshold(bytes): glibc gives the free top of an arena back to the kernel once it
+// exceeds this. Left to itself, glibc raises the threshold (up to 64 MiB) each time a large block
+// it mapped is freed, and each of V8's helper threads, which run the collections, kept a few MiB
+// of free pages in its arena for good. Setting it once keeps it where it is set.
+Napi::Value SetMallocTrimThreshold(const Napi::CallbackInfo &info)
+{
+	int bytes = info[0].As<Napi::Number>().Int32Value();
+	return Napi::Boolean::New(info.Env(), mallopt(M_TRIM_THRESHOLD, bytes) == 1);
+}
+
 // gettid() of the calling thread, for placing threads.
 Napi::Value GetTid(const Napi::CallbackInfo &info)
 {
@@ -832,6 +843,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports)
 	exports.Set("setAside", Napi::Function::New(env, SetAside));
 	exports.Set("putBack", Napi::Function::New(env, PutBack));
 	exports.Set("dropAside", Napi::Function::New(env, DropAside));
+	exports.Set("setMallocTrimThreshold", Napi::Function::New(env, SetMallocTrimThreshold));
 	exports.Set("gettid", Napi::Function::New(env, GetTid));
 	exports.Set("setAffinity", Napi::Function::New(env, SetAffinity));
 	exports.Set("close", Napi::Function::New(env, Close));

@@ -19,6 +19,7 @@ import { interfaceConfig, writeInterfaceConfig } from './iface-config.js';
 import { BATCH_OFFSET, COUNTER, COUNTERS_OFFSET, COUNTER_COUNT, UMEM_OFFSET, newMemory } from './layout.js';
 import { claimInterface, recordOwnership, releaseInterface } from './ownership.js';
 import { keepOffWorkerCpus } from './placement.js';
+import { keepMallocTrimmed } from './memory.js';
 import { type AttachedProgram, type Shim, type XdpStatistics, loadShim } from './shim.js';
 import { handlerFile } from '../lib/paths.js';
 import { type FailureContext, describeFailure, errnoName, failureOf } from './errors.js';
@@ -200,6 +201,7 @@ export class Dataplane {
 
   static async start(opts: DataplaneOptions): Promise<Dataplane> {
     const shim = loadShim();
+    keepMallocTrimmed(shim);
     for (const line of claimInterface(shim, opts.ifname, opts.force)) opts.say(line);
     const undo = new Undo();
     try {

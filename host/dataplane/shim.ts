@@ -102,6 +102,8 @@ export interface Shim {
   putBack(aside: number, memory: Uint8Array, offset: number): void;
   /** The pages set aside go back to the kernel. */
   dropAside(aside: number): void;
+  /** Fixes glibc's trim threshold (M_TRIM_THRESHOLD) for every malloc arena; false if glibc refused. */
+  setMallocTrimThreshold(bytes: number): boolean;
   /** The calling thread's id. */
   gettid(): number;
   /** Pins thread tid (0: the calling one) to the given CPUs; returns 0 or an errno. */

@@ -9,6 +9,7 @@ import type { Handover } from './handover.js';
 import { CONTROL_HEARTBEAT, CONTROL_OFFSET, CONTROL_STOP, CONTROL_SWAP, CONTROL_WORDS, TRAP_LIMIT } from './layout.js';
 import { distFile } from '../lib/paths.js';
 import { loadShim } from './shim.js';
+import { PACKET_WORKER_HEAP } from './memory.js';
 import type { Tagged, WaitPolicy, WorkerInput, WorkerMessage, WorkerQueue } from './worker.js';
 
 /** How a worker waits; PacketWorker adds its own wake-up eventfd. */
@@ -123,7 +124,7 @@ export class PacketWorker {
       capture: capture.shared,
     };
     const transferList = [channel.port2, capture.transfer];
-    this.worker = new Worker(WORKER_PATH, { workerData: input, transferList });
+    this.worker = new Worker(WORKER_PATH, { workerData: input, transferList, resourceLimits: PACKET_WORKER_HEAP });
     this.exited = false;
     return new Promise((resolve, reject) => {
       // Only our own listeners come off later: removeAllListeners() would also take Node's

@@ -32,6 +32,39 @@ const SOAK_LOAD_SECONDS = 120;
 const rssKb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
 const mappings = (pid: number) => readFileSync(`/proc/${pid}/maps`, 'utf8').split('\n').length - 1;
 
+/** Where resident memory lies, in kB, told apart by the shape of its mappings (/proc/PID/smaps). */
+export interface MemoryParts {
+  /** Anonymous mappings of exactly 256 KiB: V8's heap pages (both threads). */
+  v8PagesKb: number;
+  /** glibc's arenas: [heap] (the main one), and anonymous mappings starting on a 64 MiB boundary (one per thread). */
+  mallocKb: number;
+  /** Everything else: code, stacks, wasm memories, V8's wasm code space. */
+  otherKb: number;
+}
+
+const ARENA_ALIGN = 64n * 1024n * 1024n;
+function memoryParts(pid: number): MemoryParts {
+  const parts = { v8PagesKb: 0, mallocKb: 0, otherKb: 0 };
+  let part: keyof MemoryParts = 'otherKb';
+  for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+    const head = /^([0-9a-f]+)-([0-9a-f]+) \S+ \S+ \S+ \d+\s*(\S*)/.exec(line);
+    if (head) {
+      const [start, end, name] = [BigInt(`0x${head[1]}`), BigInt(`0x${head[2]}`), head[3]];
+      const anonymous = name === '';
+      if (anonymous && end - start === 256n * 1024n) part = 'v8PagesKb';
+      else if (name === '[heap]' || (anonymous && start % ARENA_ALIGN === 0n && end - start <= ARENA_ALIGN))
+        part = 'mallocKb';
+      else part = 'otherKb';
+      continue;
+    }
+    const rss = /^Rss:\s+(\d+) kB/.exec(line);
+    if (rss) parts[part] += Number(rss[1]);
+  }
+  return parts;
+}
+
+const sample = (pid: number) => ({ rss: rssKb(pid), maps: mappings(pid), parts: memoryParts(pid) });
+
 export interface SoakResult {
   swaps: number;
   warmUp: number;
@@ -40,6 +73,8 @@ export interface SoakResult {
   rssWarmKb: number;
   rssEndKb: number;
   growthAfterWarmUpKb: number;
+  /** growthAfterWarmUpKb by where it lies. */
+  growthParts: MemoryParts;
   mapsStart: number;
   mapsWarm: number;
   mapsEnd: number;
@@ -62,7 +97,7 @@ export async function soakBench(
   try {
     await r.ready();
     const pid = r.child.pid!;
-    const start = { rss: rssKb(pid), maps: mappings(pid) };
+    const start = sample(pid);
     let warm = start;
     const times: number[] = [];
     // The load runs for a fixed time and stops by itself; the swaps stop early if it ends first.
@@ -70,13 +105,13 @@ export async function soakBench(
     let gen: GenJson | undefined;
     void load.then((g) => (gen = g));
     for (let i = 0; i < swaps && gen === undefined; i++) {
-      if (i === warmUp) warm = { rss: rssKb(pid), maps: mappings(pid) };
+      if (i === warmUp) warm = sample(pid);
       const t0 = performance.now();
       const reply = await askControl(controlSocket(env.name), { cmd: 'swap', path: files[(i + 1) % 2]! });
       if (!reply.ok) throw new Error(`swap ${i} failed: ${reply.error}`);
       times.push(performance.now() - t0);
     }
-    const end = { rss: rssKb(pid), maps: mappings(pid) };
+    const end = sample(pid);
     await r.stop('SIGTERM');
     const g = await load;
     const out: SoakResult = {
@@ -87,6 +122,11 @@ export async function soakBench(
       rssWarmKb: warm.rss,
       rssEndKb: end.rss,
       growthAfterWarmUpKb: end.rss - warm.rss,
+      growthParts: {
+        v8PagesKb: end.parts.v8PagesKb - warm.parts.v8PagesKb,
+        mallocKb: end.parts.mallocKb - warm.parts.mallocKb,
+        otherKb: end.parts.otherKb - warm.parts.otherKb,
+      },
       mapsStart: start.maps,
       mapsWarm: warm.maps,
       mapsEnd: end.maps,
@@ -101,6 +141,11 @@ export async function soakBench(
     console.log(
       `  RSS ${out.rssStartKb} kB at start, ${out.rssWarmKb} kB after ${warmUp} swaps, ${out.rssEndKb} kB at the end: ` +
         `${(out.growthAfterWarmUpKb / 1024).toFixed(1)} MB after warm-up (target < 2 MB); memory mappings ${out.mapsStart} / ${out.mapsWarm} / ${out.mapsEnd}`,
+    );
+    const mb = (kb: number) => `${kb >= 0 ? '+' : ''}${(kb / 1024).toFixed(2)} MB`;
+    console.log(
+      `  the growth after warm-up by where it lies: V8 heap pages ${mb(out.growthParts.v8PagesKb)}, ` +
+        `malloc arenas ${mb(out.growthParts.mallocKb)}, the rest ${mb(out.growthParts.otherKb)}`,
     );
     console.log(
       `  swap latency median ${out.swapMedianMs.toFixed(2)} ms, p99 ${out.swapP99Ms.toFixed(2)} ms, max ${out.swapMaxMs.toFixed(1)} ms; ` +
