@@ -13,7 +13,7 @@ import { startAfxdp } from '../helpers/afxdp.js';
 import { type GenJson, genAsync } from '../helpers/traffic.js';
 import type { PaceResult } from '../../host/tools/gen/generator.js';
 import { median, quantile } from './common.js';
-import { DEFAULTS, measure } from './online.js';
+import { C_SPIN, DEFAULTS, measure, withResponder } from './online.js';
 import { controlSocket } from '../../host/lib/paths.js';
 import { askControl } from '../helpers/afxdp.js';
 import { swapFiles } from './swaps.js';
@@ -276,7 +276,42 @@ export async function holdRounds(env: EnvState, seconds: number, holdSeconds: nu
     return { args: args.split(' ').filter(Boolean), genArgs: genArgs.split(' ').filter(Boolean) };
   });
   const holds: HoldResult[] = [];
-  for (let round = 0; round < rounds; round++)
+  const baselines: CHold[] = [];
+  for (let round = 0; round < rounds; round++) {
     for (const { args, genArgs } of settings) holds.push(await holdBench(env, 0.8 * flood, holdSeconds, args, genArgs));
-  return { flood, holds };
+    baselines.push(await cHold(env, 0.8 * flood, holdSeconds));
+  }
+  return { flood, holds, baselines };
+}
+
+interface CHold {
+  offered: number;
+  lost: number;
+  lossRatio: number;
+}
+
+/**
+ * The baseline of a hold: the C AF_XDP responder (test/bench/xsk_echo.c, the same frame and ring
+ * sizes) at the same rate from the same generator, catching up everything that fell due. What it
+ * loses is lost without JavaScript, wasm or our refill policy in the path.
+ */
+async function cHold(env: EnvState, rate: number, seconds: number): Promise<CHold> {
+  const g = await withResponder(env, C_SPIN, () =>
+    genAsync(
+      env,
+      ['taskset', '-c', '0'],
+      '--rate',
+      String(Math.round(rate)),
+      '--seconds',
+      String(seconds),
+      '--catch-up',
+      '0',
+    ),
+  );
+  const out = { offered: g.rate, lost: g.lost ?? NaN, lossRatio: g.sent ? (g.lost ?? NaN) / g.sent : NaN };
+  console.log(
+    `Baseline: ${C_SPIN.name}, ${seconds} s at the same rate (gen --catch-up 0): ${(g.rate / 1e6).toFixed(3)} M/s sent, ` +
+      `${out.lost} lost (${(out.lossRatio * 100).toFixed(2)}%)`,
+  );
+  return out;
 }
