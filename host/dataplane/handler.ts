@@ -42,10 +42,16 @@ let scratch: WebAssembly.Memory | undefined;
 export function loadHandler(path: string): Handler {
   const { handler, digest, known } = compiled(path);
   if (known) return handler;
-  // Instantiate once on scratch memory: proves the memory import fits and reads the ABI version.
   scratch ??= newMemory();
-  const abi = Number((instantiate(handler, scratch).exports.ABI_VERSION as WebAssembly.Global).value);
-  return remembered(handler, digest, abi);
+  return remembered(handler, digest, probeAbi(handler, scratch));
+}
+
+/**
+ * One instance on a scratch memory, its _start and init run: proves the memory import fits, and
+ * reads the ABI version (the probe loadHandler runs, here or in the probe thread).
+ */
+export function probeAbi(handler: Handler, scratchMemory: WebAssembly.Memory): number {
+  return Number((instantiate(handler, scratchMemory).exports.ABI_VERSION as WebAssembly.Global).value);
 }
 
 /**
