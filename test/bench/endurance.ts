@@ -170,6 +170,19 @@ export interface HoldResult {
   ticks: Tick[];
 }
 
+/** A hold's load: the paced generator on CPU 0 for seconds at rate, with genArgs. */
+function pacedLoad(env: EnvState, rate: number, seconds: number, genArgs: string[]): Promise<GenJson> {
+  return genAsync(
+    env,
+    ['taskset', '-c', '0'],
+    '--rate',
+    String(Math.round(rate)),
+    '--seconds',
+    String(seconds),
+    ...genArgs,
+  );
+}
+
 /**
  * 60 s at `rate` against afxdp-wasm with args (the generator's: genArgs): how much is lost, the
  * kernel's word on where, and what it lines up with.
@@ -186,15 +199,7 @@ export async function holdBench(
     await r.ready();
     const worker = await busiestThread(r.child.pid!);
     const sampler = new HoldSampler(controlSocket(env.name), `/proc/${r.child.pid}/task/${worker}/schedstat`, env.name);
-    const load = genAsync(
-      env,
-      ['taskset', '-c', '0'],
-      '--rate',
-      String(Math.round(rate)),
-      '--seconds',
-      String(seconds),
-      ...genArgs,
-    );
+    const load = pacedLoad(env, rate, seconds, genArgs);
     sampler.start();
     const g = await load;
     const ticks = sampler.stop();
@@ -296,19 +301,8 @@ interface CHold {
  * loses is lost without JavaScript, wasm or our refill policy in the path.
  */
 async function cHold(env: EnvState, rate: number, seconds: number): Promise<CHold> {
-  const g = await withResponder(env, C_SPIN, () =>
-    genAsync(
-      env,
-      ['taskset', '-c', '0'],
-      '--rate',
-      String(Math.round(rate)),
-      '--seconds',
-      String(seconds),
-      '--catch-up',
-      '0',
-    ),
-  );
-  const out = { offered: g.rate, lost: g.lost ?? NaN, lossRatio: g.sent ? (g.lost ?? NaN) / g.sent : NaN };
+  const g = await withResponder(env, C_SPIN, () => pacedLoad(env, rate, seconds, ['--catch-up', '0']));
+  const out = { offered: g.rate, lost: g.lost, lossRatio: g.sent ? g.lost / g.sent : NaN };
   console.log(
     `Baseline: ${C_SPIN.name}, ${seconds} s at the same rate (gen --catch-up 0): ${(g.rate / 1e6).toFixed(3)} M/s sent, ` +
       `${out.lost} lost (${(out.lossRatio * 100).toFixed(2)}%)`,
