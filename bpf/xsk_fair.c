@@ -4,9 +4,20 @@
 // congested each flow may pass at most `quantum` packets per window; the rest
 // are dropped here, before they cost a copy into the UMEM or a ring slot. A
 // sparse flow (a ping, a keepalive) never reaches the quantum, so it keeps
-// going while heavy flows are cut back. The queue's buckets are touched by
-// the CPU running its RX; a rare race between two CPUs only miscounts one
-// packet, so no locks.
+// going while heavy flows are cut back.
+//
+// Passing is not enough for a sparse flow: on the socket's RX ring it would
+// still wait behind the backlog the heavy flows keep there, up to the target
+// delay and more after each stall. So, as FQ-CoDel serves new flows first,
+// while congested a packet of a flow that stayed within FAIR_SPARSE packets
+// in this window and the last goes to the queue's sparse lane: a second
+// socket on the same queue and UMEM (xsks_lane), whose ring the port empties
+// first. A flow that grows leaves the lane at once; one that quiets down
+// returns only after a whole sparse window, so that its later packets seldom
+// overtake its earlier ones (only when the backlog is longer than a window).
+//
+// The queue's buckets are touched by the CPU running its RX; a rare race
+// between two CPUs only miscounts one packet, so no locks.
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <bpf/bpf_endian.h>
@@ -30,6 +41,15 @@ struct {
 	__type(key, __u32);
 	__type(value, struct fair_bucket);
 } fair_buckets SEC(".maps");
+
+// The sparse lane's socket of each queue, entered by the port when it turns
+// admission on; a queue without one sends its sparse flows to xsks_map too.
+struct {
+	__uint(type, BPF_MAP_TYPE_XSKMAP);
+	__uint(max_entries, MAX_QUEUES);
+	__type(key, __u32);
+	__type(value, __u32);
+} xsks_lane SEC(".maps");
 
 // The flow a frame belongs to, as 64 bits plus a family tag so that an IPv4
 // address and a MAC never share a key by accident.
@@ -57,25 +77,34 @@ static __always_inline __u32 bucket_of(__u64 key)
 	return (__u32)((key * 0x9e3779b97f4a7c15ull) >> (64 - FAIR_BUCKETS_LOG2));
 }
 
-// Whether this packet may pass: always, unless its queue is congested and
-// its flow already passed the quantum in the current window.
-static __always_inline int admit(struct xdp_md *ctx, struct fair_queue *q)
+enum admission {
+	CUT,
+	PASS,
+	PASS_SPARSE
+};
+
+// What becomes of this packet while its queue is congested: cut when its flow
+// already passed the quantum in the current window; else passed, and marked
+// sparse when the flow stayed within FAIR_SPARSE in this window and the last.
+static __always_inline enum admission admit(struct xdp_md *ctx, struct fair_queue *q)
 {
 	void *data = (void *)(long)ctx->data;
 	void *end = (void *)(long)ctx->data_end;
 	__u32 key = (ctx->rx_queue_index % MAX_QUEUES) * FAIR_BUCKETS + bucket_of(flow_key(data, end));
 	struct fair_bucket *b = bpf_map_lookup_elem(&fair_buckets, &key);
 	if (!b)
-		return 1;
+		return PASS;
 	__u64 now = bpf_ktime_get_ns(), window = (q->window_us ? q->window_us : 1000) * 1000ull;
-	if (now - b->window_start_ns >= window) {
+	__u64 since = now - b->window_start_ns;
+	if (since >= window) {
+		b->previous_count = since >= 2 * window ? 0 : b->count; // quiet for a whole window: 0
 		b->window_start_ns = now;
 		b->count = 0;
 	}
 	if (b->count >= q->quantum)
-		return 0;
+		return CUT;
 	b->count++;
-	return 1;
+	return b->count <= FAIR_SPARSE && b->previous_count <= FAIR_SPARSE ? PASS_SPARSE : PASS;
 }
 
 SEC("xdp")
@@ -84,10 +113,15 @@ int xsk_fair(struct xdp_md *ctx)
 	__u32 queue = ctx->rx_queue_index;
 	struct fair_queue *q = bpf_map_lookup_elem(&fair_queues, &queue);
 
-	if (q && q->congested && !admit(ctx, q)) {
+	if (!q || !q->congested)
+		return to_socket(ctx);
+	enum admission verdict = admit(ctx, q);
+	if (verdict == CUT) {
 		__sync_fetch_and_add(&q->dropped, 1);
 		return XDP_DROP;
 	}
+	if (verdict == PASS_SPARSE && bpf_map_lookup_elem(&xsks_lane, &queue))
+		return bpf_redirect_map(&xsks_lane, queue, XDP_PASS);
 	return to_socket(ctx);
 }
 

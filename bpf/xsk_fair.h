@@ -21,8 +21,12 @@ struct fair_queue {
 	__u64 pad[5];  // one cache line per queue
 };
 
+// A flow that passes at most this many packets per window, in the current
+// window and the last, is sparse: while congested it rides the sparse lane.
+#define FAIR_SPARSE 2
+
 struct fair_bucket {
 	__u64 window_start_ns;
-	__u32 count;
-	__u32 pad;
+	__u32 count;	      // packets passed in the current window
+	__u32 previous_count; // in the window before, or 0 if it was quiet
 };

@@ -291,16 +291,19 @@ Napi::Value Drain(const Napi::CallbackInfo &info)
 // the poll set, so the host can end a sleep at once (a swap, a stop).
 static int wait_ports(port *const *ps, uint32_t n, int timeout_ms, uint32_t coalesce_us, int wake_fd)
 {
-	struct pollfd fds[MAX_PORTS + 1];
+	// Each port's socket, then its sparse lane's (poll skips a -1), then wake_fd.
+	struct pollfd fds[2 * MAX_PORTS + 1];
 	uint32_t waiting = 0;
 	for (uint32_t i = 0; i < n; i++) {
 		port_flush(ps[i]);
-		fds[i] = { port_fd(ps[i]), POLLIN, 0 };
+		fds[2 * i] = { port_fd(ps[i]), POLLIN, 0 };
+		fds[2 * i + 1] = { port_lane_fd(ps[i]), POLLIN, 0 };
 		waiting += port_rx_waiting(ps[i]);
 	}
-	fds[n] = { wake_fd, POLLIN, 0 };
-	int ready = waiting ? 1 : poll(fds, n + (wake_fd >= 0), timeout_ms);
-	if (ready > 0 && wake_fd >= 0 && (fds[n].revents & POLLIN)) {
+	struct pollfd *wake = &fds[2 * n];
+	*wake = { wake_fd, POLLIN, 0 };
+	int ready = waiting ? 1 : poll(fds, 2 * n + (wake_fd >= 0), timeout_ms);
+	if (ready > 0 && wake_fd >= 0 && (wake->revents & POLLIN)) {
 		uint64_t drained;
 		if (read(wake_fd, &drained, sizeof(drained)) < 0) {
 			// EAGAIN: another waiter drained it first; nothing is lost.
@@ -566,12 +569,17 @@ Napi::Value Statistics(const Napi::CallbackInfo &info)
 	port *p = port_of(info);
 	if (!p)
 		return env.Null();
-	struct xdp_statistics st = {};
+	struct xdp_statistics st = {}, lane = {};
 	socklen_t len = sizeof(st);
-	if (getsockopt(port_fd(p), SOL_XDP, XDP_STATISTICS, &st, &len)) {
+	if (getsockopt(port_fd(p), SOL_XDP, XDP_STATISTICS, &st, &len) ||
+	    (port_lane_fd(p) >= 0 && getsockopt(port_lane_fd(p), SOL_XDP, XDP_STATISTICS, &lane, &len))) {
 		errno_error(env, errno, "XDP_STATISTICS").ThrowAsJavaScriptException();
 		return env.Undefined();
 	}
+	// The sparse lane's RX drops add to the port's; FILL (so its empty count) is shared, and it has no TX.
+	st.rx_dropped += lane.rx_dropped;
+	st.rx_invalid_descs += lane.rx_invalid_descs;
+	st.rx_ring_full += lane.rx_ring_full;
 	Napi::Object o = Napi::Object::New(env);
 	o.Set("rx_dropped", Napi::Number::New(env, st.rx_dropped));
 	o.Set("rx_invalid_descs", Napi::Number::New(env, st.rx_invalid_descs));
@@ -774,9 +782,10 @@ Napi::Value Admit(const Napi::CallbackInfo &info)
 			.ThrowAsJavaScriptException();
 		return env.Undefined();
 	}
-	int err = port_set_admission(p, lp.fair_queues, lp.fair_queue_count, target_us);
+	enum shim_stage stage;
+	int err = port_set_admission(p, lp.fair_queues, lp.fair_queue_count, target_us, lp.xsks_lane_fd, &stage);
 	if (err)
-		stage_error(env, STAGE_SET_ADMISSION, err).ThrowAsJavaScriptException();
+		stage_error(env, stage, err).ThrowAsJavaScriptException();
 	return env.Undefined();
 }
 

@@ -2,6 +2,8 @@
 #include "port.h"
 
 #include <errno.h>
+#include <net/if.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -30,7 +32,10 @@ struct port {
 	struct xsk_ring_prod tx;
 	struct xsk_umem *umem;
 	struct xsk_socket *xsk;
+	struct xsk_ring_cons lane; // the sparse lane's RX ring, while lane_xsk is open
+	struct xsk_socket *lane_xsk;
 	struct port_config cfg;
+	char ifname[IF_NAMESIZE]; // for the lane, opened later
 	uint8_t *umem_area;
 
 	uint64_t *free_frames; // stack of UMEM addresses (frame starts)
@@ -174,29 +179,49 @@ static void settle_batch(struct port *p)
 	kick_tx(p, sent);
 }
 
+// Moves up to max RX descriptors from ring into the batch, from slot `at` on.
+static uint32_t take_from(struct port *p, struct xsk_ring_cons *ring, uint32_t at, uint32_t max)
+{
+	uint32_t idx, n = max ? xsk_ring_cons__peek(ring, max, &idx) : 0;
+	for (uint32_t i = 0; i < n; i++) {
+		const struct xdp_desc *r = xsk_ring_cons__rx_desc(ring, idx + i);
+		uint64_t addr = xsk_umem__extract_addr(r->addr);
+		struct afxdp_desc *d = &p->batch[at + i];
+		p->batch_frames[at + i] = addr & ~(uint64_t)(p->cfg.frame_size - 1);
+		d->addr = p->cfg.umem_offset + xsk_umem__add_offset_to_addr(r->addr);
+		d->len = r->len;
+		d->verdict = AFXDP_VERDICT_DROP;
+		d->queue = p->cfg.queue;
+		count(p, AFXDP_COUNTER_RX_BYTES, r->len);
+	}
+	if (n)
+		xsk_ring_cons__release(ring, n);
+	return n;
+}
+
+// The sparse lane first (up to a quarter of the batch), then the main ring,
+// then the lane again for whatever room is left.
 static uint32_t take_rx(struct port *p)
 {
-	uint32_t idx, n = xsk_ring_cons__peek(&p->rx, p->cfg.batch_max, &idx);
+	uint32_t max = p->cfg.batch_max, lane = 0, n;
+	if (p->lane_xsk)
+		lane = take_from(p, &p->lane, 0, max / 4 ? max / 4 : 1);
+	n = lane + take_from(p, &p->rx, lane, max - lane);
 	if (n == 0 && p->cfg.busy_poll_us) {
 		// Busy polling: our own call runs the driver's NAPI, then look again.
 		recvfrom(xsk_socket__fd(p->xsk), NULL, 0, MSG_DONTWAIT, NULL, NULL);
-		n = xsk_ring_cons__peek(&p->rx, p->cfg.batch_max, &idx);
+		n = take_from(p, &p->rx, 0, max);
 	}
-	for (uint32_t i = 0; i < n; i++) {
-		const struct xdp_desc *r = xsk_ring_cons__rx_desc(&p->rx, idx + i);
-		uint64_t addr = xsk_umem__extract_addr(r->addr);
-		p->batch_frames[i] = addr & ~(uint64_t)(p->cfg.frame_size - 1);
-		p->batch[i].addr = p->cfg.umem_offset + xsk_umem__add_offset_to_addr(r->addr);
-		p->batch[i].len = r->len;
-		p->batch[i].verdict = AFXDP_VERDICT_DROP;
-		p->batch[i].queue = p->cfg.queue;
-		count(p, AFXDP_COUNTER_RX_BYTES, r->len);
+	if (p->lane_xsk) {
+		uint32_t more = take_from(p, &p->lane, n, max - n);
+		lane += more;
+		n += more;
 	}
-	xsk_ring_cons__release(&p->rx, n);
 	p->rx_outstanding -= n;
 	p->batch_count = n;
 	count(p, AFXDP_COUNTER_RX_PACKETS, n);
 	if (n) {
+		count(p, AFXDP_COUNTER_SPARSE_LANE_PACKETS, lane);
 		count(p, AFXDP_COUNTER_BATCHES, 1);
 		count(p, batch_bucket(n), 1);
 	}
@@ -249,9 +274,16 @@ void port_flush(struct port *p)
 	publish_frames(p);
 }
 
+// RX descriptors waiting on both rings, up to max.
+static uint32_t rx_backlog(struct port *p, uint32_t max)
+{
+	uint32_t n = xsk_cons_nb_avail(&p->rx, max);
+	return p->lane_xsk && n < max ? n + xsk_cons_nb_avail(&p->lane, max - n) : n;
+}
+
 uint32_t port_rx_waiting(struct port *p)
 {
-	return xsk_cons_nb_avail(&p->rx, p->cfg.batch_max);
+	return rx_backlog(p, p->cfg.batch_max);
 }
 
 uint32_t port_batch_max(const struct port *p)
@@ -305,7 +337,7 @@ static void publish_admission(struct port *p)
 // only when the controller changed something.
 static void admission_after_rx(struct port *p, uint32_t taken)
 {
-	uint32_t backlog = xsk_cons_nb_avail(&p->rx, p->cfg.ring_size);
+	uint32_t backlog = rx_backlog(p, p->cfg.ring_size + LANE_RING_SIZE);
 	if (admission_step(&p->admission, now_ns(), taken, backlog, p->fair->dropped)) {
 		p->fair->quantum = p->admission.quantum; // first: congested never meets a stale quantum
 		p->fair->congested = p->admission.congested;
@@ -313,10 +345,38 @@ static void admission_after_rx(struct port *p, uint32_t taken)
 	publish_admission(p);
 }
 
-int port_set_admission(struct port *p, struct fair_queue *queues, uint32_t count, uint32_t target_us)
+// A second socket on the port's queue and UMEM, with an RX ring only; it
+// shares FILL and COMPLETION, so frame ownership is unchanged.
+static int open_lane(struct port *p, int lane_map_fd)
 {
+	struct xsk_socket_config scfg;
+	memset(&scfg, 0, sizeof(scfg));
+	scfg.rx_size = p->cfg.ring_size < LANE_RING_SIZE ? p->cfg.ring_size : LANE_RING_SIZE;
+	scfg.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD;
+	scfg.bind_flags = p->cfg.bind_flags; // libxdp binds a shared socket with XDP_SHARED_UMEM instead
+	int err = xsk_socket__create_shared(&p->lane_xsk, p->ifname, p->cfg.queue, p->umem, &p->lane, NULL, &p->fill,
+					    &p->comp, &scfg);
+	if (err) {
+		p->lane_xsk = NULL;
+		return err;
+	}
+	return xsk_socket__update_xskmap(p->lane_xsk, lane_map_fd);
+}
+
+int port_set_admission(struct port *p, struct fair_queue *queues, uint32_t count, uint32_t target_us, int lane_map_fd,
+		       enum shim_stage *failed_at)
+{
+	*failed_at = STAGE_SET_ADMISSION;
 	if (p->cfg.queue >= count)
 		return -EINVAL;
+	if (lane_map_fd >= 0 && !p->lane_xsk) {
+		*failed_at = STAGE_OPEN_SPARSE_LANE;
+		int err = open_lane(p, lane_map_fd);
+		if (err) {
+			*failed_at = p->lane_xsk ? STAGE_ENTER_XSKS_LANE : STAGE_OPEN_SPARSE_LANE;
+			return err;
+		}
+	}
 	p->fair = &queues[p->cfg.queue];
 	p->fair->congested = 0;
 	p->fair->window_us = ADMISSION_WINDOW_US;
@@ -330,6 +390,11 @@ int port_fd(const struct port *p)
 	return xsk_socket__fd(p->xsk);
 }
 
+int port_lane_fd(const struct port *p)
+{
+	return p->lane_xsk ? xsk_socket__fd(p->lane_xsk) : -1;
+}
+
 struct xsk_socket *port_socket(const struct port *p)
 {
 	return p->xsk;
@@ -337,6 +402,8 @@ struct xsk_socket *port_socket(const struct port *p)
 
 static void port_free(struct port *p)
 {
+	if (p->lane_xsk)
+		xsk_socket__delete(p->lane_xsk);
 	if (p->xsk)
 		xsk_socket__delete(p->xsk);
 	if (p->umem)
@@ -372,6 +439,7 @@ static struct port *port_alloc(const struct port_config *cfg)
 		return NULL;
 	p->cfg = *cfg;
 	p->cfg.ifname = NULL; // not kept: the caller's string
+	snprintf(p->ifname, sizeof(p->ifname), "%s", cfg->ifname);
 	p->umem_area = cfg->memory + cfg->umem_offset;
 	p->batch = (struct afxdp_desc *)(cfg->memory + cfg->batch_offset);
 	p->counters = (volatile uint64_t *)(cfg->memory + cfg->counters_offset);

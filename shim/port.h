@@ -1,10 +1,12 @@
 // One AF_XDP port: a UMEM that lies inside the handler's wasm memory, one
 // socket bound to one queue, and the four rings. It moves frame descriptors
-// in batches and never looks inside a frame.
+// in batches and never looks inside a frame. With admission control on, a
+// second socket on the same queue and UMEM adds an RX ring only: the sparse
+// lane (bpf/xsk_fair.c), which each step empties first.
 //
 // Who owns a frame is always explicit; every frame is in exactly one place:
 //   free     the port's free list (ours, unused)
-//   rx_kernel on the FILL ring or being filled/received by the kernel
+//   rx_kernel on the FILL ring, being filled by the kernel, or on an RX ring
 //   batch    handed to the handler in the current batch
 //   tx_kernel on the TX ring or being sent, until COMPLETION gives it back
 // The counters below publish that split so anyone can check
@@ -65,8 +67,17 @@ bool port_worth_napping(struct port *p, uint32_t coalesce_us);
 void nap_us(uint32_t us);
 // Admission control (bpf/xsk_fair.c): from now on each step estimates the RX
 // queueing delay and drives this queue's entry of queues[count] toward target_us.
-int port_set_admission(struct port *p, struct fair_queue *queues, uint32_t count, uint32_t target_us);
+// With lane_map_fd >= 0 (the program's xsks_lane), it opens the sparse lane
+// and enters it there. On failure, *failed_at names what failed.
+int port_set_admission(struct port *p, struct fair_queue *queues, uint32_t count, uint32_t target_us, int lane_map_fd,
+		       enum shim_stage *failed_at);
+// The sparse lane holds at most this many descriptors; a step takes at most a
+// quarter of its batch from it before the main ring, so a flood of flows that
+// all look sparse (spoofed sources) cannot starve the main ring.
+#define LANE_RING_SIZE 512
 int port_fd(const struct port *p);
+// The sparse lane's socket, or -1 when there is none.
+int port_lane_fd(const struct port *p);
 struct xsk_socket *port_socket(const struct port *p);
 // Gives every frame still in a batch back to the free list, then frees all.
 void port_close(struct port *p);

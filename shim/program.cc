@@ -103,6 +103,8 @@ static int load_from(struct bpf_object *obj, const char *progname, int ifindex, 
 	if (err)
 		return err;
 	out->xsks_map_fd = bpf_map__fd(map);
+	struct bpf_map *lanes = bpf_object__find_map_by_name(obj, "xsks_lane");
+	out->xsks_lane_fd = lanes && bpf_map__type(lanes) == BPF_MAP_TYPE_XSKMAP ? bpf_map__fd(lanes) : -1;
 	out->id = xdp_program__id(out->prog);
 	out->name = xdp_program__name(out->prog);
 	return 0;

@@ -17,6 +17,7 @@ struct loaded_program {
 	struct bpf_object *obj;
 	struct xdp_program *prog;
 	int xsks_map_fd;
+	int xsks_lane_fd; // the sparse lanes' XSKMAP (bpf/xsk_fair.c), or -1
 	uint32_t id;
 	const char *name;
 	// The admission control blocks (a map named fair_queues, mapped into

@@ -20,7 +20,9 @@
 	X(ATTACH_PROGRAM, "attach the program to the interface")                                                       \
 	X(MAP_FAIR_QUEUES, "map fair_queues")                                                                          \
 	X(ENTER_XSKS_MAP, "enter the socket in xsks_map")                                                              \
-	X(SET_ADMISSION, "give the queue its entry in fair_queues")
+	X(SET_ADMISSION, "give the queue its entry in fair_queues")                                                    \
+	X(OPEN_SPARSE_LANE, "open the queue's sparse lane socket")                                                     \
+	X(ENTER_XSKS_LANE, "enter the sparse lane in xsks_lane")
 
 enum shim_stage {
 #define SHIM_STAGE_ENUM(name, what) STAGE_##name,

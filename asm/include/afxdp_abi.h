@@ -127,6 +127,7 @@ enum afxdp_counter {
 	AFXDP_COUNTER_BATCH_UP_TO512, // batches of 257 to 512 packets
 	AFXDP_COUNTER_BATCH_UP_TO1024, // batches of 513 to 1024 packets
 	AFXDP_COUNTER_BATCH_UP_TO2048, // batches of 1025 to 2048 packets
+	AFXDP_COUNTER_SPARSE_LANE_PACKETS, // `--fair`: packets taken from the sparse lane (flows kept to a few packets per window)
 	AFXDP_COUNTER_COUNT
 };
 

@@ -154,6 +154,13 @@ function admissionFamilies(readings: QueueReading[]): Family[] {
       readings,
     ),
     perQueue(
+      'afxdp_sparse_lane_packets_total',
+      'counter',
+      '--fair: packets of sparse flows taken from the sparse lane, ahead of the RX backlog.',
+      (r) => r.counters.sparseLanePackets,
+      readings,
+    ),
+    perQueue(
       'afxdp_admission_congested',
       'gauge',
       "--fair: 1 while the queue's RX delay is held down.",

@@ -70,7 +70,11 @@ export function totalsText(
     `  handler: dropped ${c.dropped}, refused verdicts ${c.invalid}, TX ring full ${c.txRingFull}, handler errors ${c.handlerErrors}, batches ${c.batches}`,
     `  frames: ${f.free} free + ${f.inFlight} in flight = ${f.free + f.inFlight} of ${f.total}${f.balanced ? '' : '  MISMATCH'}`,
   ];
-  if (c.admissionDropped > 0) rows.push(`  admission (--fair): dropped ${c.admissionDropped} in the XDP program`);
+  if (c.admissionDropped > 0 || c.sparseLanePackets > 0)
+    rows.push(
+      `  admission (--fair): dropped ${c.admissionDropped} in the XDP program, ` +
+        `${c.sparseLanePackets} served first from the sparse lane`,
+    );
   for (const { queue, counters: q } of perQueue)
     rows.push(`  queue ${queue}: RX ${q.rxPackets} pkts, TX ${q.txPackets} pkts`);
   const said = Object.entries(reasons).filter(([, n]) => n > 0);

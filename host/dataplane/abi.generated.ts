@@ -120,8 +120,9 @@ export const COUNTER = {
   batchUpTo512: 29,
   batchUpTo1024: 30,
   batchUpTo2048: 31,
+  sparseLanePackets: 32,
 } as const;
-export const COUNTER_COUNT = 32;
+export const COUNTER_COUNT = 33;
 /** Descriptor fields (u32): their byte offsets in a descriptor. */
 export const DESC = {
   addr: 0,

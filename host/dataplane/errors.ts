@@ -128,6 +128,15 @@ export const MESSAGES: Record<Stage, StageMessages> = {
     other: (f, c) =>
       `queue ${c.queue} has no entry in fair_queues of ${c.filename} (${f.reason}); give it one per queue`,
   },
+  OPEN_SPARSE_LANE: {
+    other: (f, c) =>
+      `cannot open the sparse lane of ${queueOf(c)} (${f.reason}); --no-fair runs without admission control`,
+  },
+  ENTER_XSKS_LANE: {
+    other: (f, c) =>
+      `cannot enter the sparse lane of ${queueOf(c)} in xsks_lane of ${c.filename} (${f.reason}); ` +
+      'give xsks_lane an entry for every queue (max_entries)',
+  },
 };
 
 /** The message for a failure: its stage's entry for its errno, or for any other. */

@@ -52,6 +52,8 @@ export const STAGES = [
   'MAP_FAIR_QUEUES',
   'ENTER_XSKS_MAP',
   'SET_ADMISSION',
+  'OPEN_SPARSE_LANE',
+  'ENTER_XSKS_LANE',
 ] as const;
 export type Stage = (typeof STAGES)[number];
 

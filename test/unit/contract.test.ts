@@ -148,9 +148,10 @@ test("the numbers are ABI 1's", () => {
   ]);
   // The batch size histogram's buckets: one per power of two up to MAX_BATCH (the shim relies on it).
   assert.equal(
-    Object.keys(layout.COUNTER).slice(20),
+    Object.keys(layout.COUNTER).slice(20, 32),
     Array.from({ length: 12 }, (_, i) => `batchUpTo${2 ** i}`),
   );
+  assert.is(layout.COUNTER.sparseLanePackets, 32);
   assert.is(layout.COUNTER.handlerErrors, 15);
   assert.is(layout.HANDLER_CONFIG_OFFSET, 0x400);
   assert.equal(layout.CONFIG, { flags: 0, hopLimit: 4, mac: 8, ipv6: 16, ipv4: 32 });
