@@ -283,6 +283,14 @@ Napi::Value Drain(const Napi::CallbackInfo &info)
 	return info.Env().Undefined();
 }
 
+Napi::Value Flush(const Napi::CallbackInfo &info)
+{
+	port *p = port_of(info);
+	if (p)
+		port_flush(p);
+	return info.Env().Undefined();
+}
+
 // Before sleeping, each port settles its last batch, so no reply waits out the sleep.
 // With coalesce_us > 0, a wake-up that finds less than a full batch sleeps that
 // much longer when the arrival rate makes it worth it, so RX gathers into
@@ -842,6 +850,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports)
 	exports.Set("open", Napi::Function::New(env, Open));
 	exports.Set("step", Napi::Function::New(env, Step));
 	exports.Set("drain", Napi::Function::New(env, Drain));
+	exports.Set("flush", Napi::Function::New(env, Flush));
 	exports.Set("abortBatch", Napi::Function::New(env, AbortBatch));
 	exports.Set("wait", Napi::Function::New(env, Wait));
 	exports.Set("newWaker", Napi::Function::New(env, NewWaker));

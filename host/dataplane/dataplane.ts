@@ -13,8 +13,8 @@ import { availableParallelism } from 'node:os';
 import { UserError } from '../lib/errors.js';
 import { CaptureRing } from './capture.js';
 import { type CounterTable, type Handler, loadHandler, readCounters } from './handler.js';
-import { type Handover, describeHandover } from './handover.js';
-import { type WorkerEvents, PacketWorker } from './workers.js';
+import { describeHandover } from './handover.js';
+import { PacketWorker, type Swapped, type WorkerEvents } from './workers.js';
 import { interfaceConfig, writeInterfaceConfig } from './iface-config.js';
 import { BATCH_OFFSET, COUNTER, COUNTERS_OFFSET, COUNTER_COUNT, UMEM_OFFSET, newMemory } from './layout.js';
 import { claimInterface, recordOwnership, releaseInterface } from './ownership.js';
@@ -376,7 +376,8 @@ export class Dataplane {
 
   /**
    * Runs a new handler on every queue, between two batches; sockets, UMEM and XDP program stay.
-   * Resolves with what became of the old handler's state (asm/CONTRACT.md, *Swaps*).
+   * Resolves with what became of the old handler's state (asm/CONTRACT.md, *Swaps*) and the
+   * longest the data path paused for it.
    */
   async swap(handler: Handler): Promise<string> {
     const results = await Promise.allSettled(this.workers.map((worker) => worker.swap(handler)));
@@ -386,9 +387,9 @@ export class Dataplane {
       const took = results.flatMap((r, i) => (r.status === 'fulfilled' ? queuesOf(i) : []));
       throw new Error(refused.join('; ') + (took.length > 0 ? `; queues ${took.join(',')} took it` : ''));
     }
-    return describeHandover(
-      results.map((r, i) => ({ queues: queuesOf(i), handover: (r as PromiseFulfilledResult<Handover>).value })),
-    );
+    const taken = results.map((r, i) => ({ queues: queuesOf(i), ...(r as PromiseFulfilledResult<Swapped>).value }));
+    const pauseMs = Math.max(...taken.map((t) => t.pauseMs));
+    return `${describeHandover(taken)}; the data path paused ${pauseMs.toFixed(2)} ms`;
   }
 
   /**

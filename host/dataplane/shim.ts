@@ -81,6 +81,8 @@ export interface Shim {
   step(port: number): number;
   /** At the end: settles the last batch and reaps what TX finished, taking no new RX. */
   drain(port: number): void;
+  /** Settles the last batch (its replies go out) and refills FILL, taking no new RX. */
+  flush(port: number): void;
   abortBatch(port: number): number;
   /**
    * Settles each port's last batch, then poll()s them and wakeFd (-1: none) for up to timeoutMs;

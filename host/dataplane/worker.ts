@@ -75,6 +75,8 @@ export type WorkerMessage =
       tag: number;
       holds: number[];
       handover: Handover;
+      /** How long the worker took no packet for the swap. */
+      pauseMs: number;
       counters: (CounterTable | undefined)[];
       retired: Record<string, number>[];
     }
@@ -192,12 +194,18 @@ class PacketLoop {
     return { retired, counters: this.served.map((q) => q.instance.counters), holds };
   }
 
-  /** A new handler waits on the message port once the host has set CONTROL_SWAP. */
+  /**
+   * A new handler waits on the message port once the host has set CONTROL_SWAP. No packet is
+   * taken from here to the next step: that pause is timed and reported with the swap.
+   */
   private takeSwap(): void {
+    const started = performance.now();
     // The flag can be seen before the message it announces: then look again next turn.
     const msg = receiveMessageOnPort(this.input.control)?.message as { handler: Tagged } | undefined;
     if (!msg) return;
     this.control[CONTROL_SWAP] = 0;
+    // The last batch's replies go out now, not after the new handler has started.
+    for (let i = 0; i < this.served.length; i++) this.shim.flush(this.served[i]!.port);
     const next = msg.handler;
     const offered = offeredState(this.served, this.current, next);
     const blobs = typeof offered === 'string' ? undefined : offered;
@@ -207,7 +215,7 @@ class PacketLoop {
       return;
     }
     const handover = blobs ? { bytes: blobs.reduce((sum, b) => sum + b.len, 0) } : { fresh: offered as string };
-    post({ type: 'swapped', tag: next.tag, handover, ...replaced });
+    post({ type: 'swapped', tag: next.tag, handover, pauseMs: performance.now() - started, ...replaced });
   }
 
   /** Hands q's batch of n to its handler. A trapping handler loses its batch, not the process. */

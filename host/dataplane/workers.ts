@@ -19,6 +19,12 @@ const WORKER_PATH = distFile('dataplane/worker.js');
 const START_TIMEOUT_MS = 10_000;
 const SWAP_TIMEOUT_MS = 3000;
 
+/** A swap taken: what became of the old handler's state, and how long the worker took no packet for it. */
+export interface Swapped {
+  handover: Handover;
+  pauseMs: number;
+}
+
 export interface WorkerEvents {
   /** The handler now running on these queues changed (swap, fallback, restart). */
   running(
@@ -41,7 +47,7 @@ export class PacketWorker {
   /** The newest tag the worker has taken: later ones are still on their way to it. */
   private lastTaken = -1;
   /** Swaps posted and not yet answered, by tag: a late answer settles its own swap, never a later one. */
-  private readonly pendingSwaps = new Map<number, (outcome: Handover | Error) => void>();
+  private readonly pendingSwaps = new Map<number, (outcome: Swapped | Error) => void>();
   private lastBeat = -1;
   private lastBeatAt = 0;
   /** The watchdog's restart in progress: stop() waits for it, so no worker outlives a stop. */
@@ -100,7 +106,7 @@ export class PacketWorker {
   }
 
   /** Settles the swap that posted tag, if it still waits. */
-  private settle(tag: number, outcome: Handover | Error): void {
+  private settle(tag: number, outcome: Swapped | Error): void {
     this.pendingSwaps.get(tag)?.(outcome);
     this.pendingSwaps.delete(tag);
   }
@@ -173,7 +179,7 @@ export class PacketWorker {
       case 'swapped':
         this.current = this.taken(msg.tag, msg.holds);
         this.events.running(this, this.current, msg.counters, msg.retired);
-        this.settle(msg.tag, msg.handover);
+        this.settle(msg.tag, { handover: msg.handover, pauseMs: msg.pauseMs });
         return;
       case 'refused':
         this.tagged.delete(msg.tag); // the worker never ran it, and holds it no more
@@ -201,9 +207,10 @@ export class PacketWorker {
 
   /**
    * Hands the worker a new handler; resolves once it runs it (between two batches), saying what
-   * became of the old one's state. Rejects when the new one failed with that state.
+   * became of the old one's state and how long the data path paused. Rejects when the new one
+   * failed with that state.
    */
-  swap(handler: Handler): Promise<Handover> {
+  swap(handler: Handler): Promise<Swapped> {
     const tagged = this.tag(handler);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {

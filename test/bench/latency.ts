@@ -219,6 +219,8 @@ interface SwapRun {
   ping: Ping | null;
   ratio: number;
   swapMs: number[];
+  /** Each swap's pause in the data path, as the worker timed it (the ctl swap reply says it). */
+  pauseMs: number[];
 }
 
 /** afxdp-wasm defaults at a paced 300 k/s, once without and once with 20 ctl swaps during the run. */
@@ -229,6 +231,7 @@ async function swapBlackout(env: EnvState, src: string, seconds: number): Promis
   const out: SwapRun[] = [];
   for (const swaps of [false, true]) {
     const swapMs: number[] = [];
+    const pauseMs: number[] = [];
     const during: During = async () => {
       await sleep(PROBE.startMs);
       for (let i = 0; swaps && i < SWAPS.count; i++) {
@@ -236,11 +239,14 @@ async function swapBlackout(env: EnvState, src: string, seconds: number): Promis
         const reply = await askControl(controlSocket(env.name), { cmd: 'swap', path: files[(i + 1) % 2]! });
         if (!reply.ok) throw new Error(`swap ${i} failed: ${reply.error}`);
         swapMs.push(performance.now() - t0);
+        const paused = /the data path paused ([\d.]+) ms/.exec(String(reply.message));
+        if (!paused) throw new Error(`swap ${i} said no pause: ${reply.message}`);
+        pauseMs.push(Number(paused[1]));
         await sleep(SWAPS.gapMs);
       }
     };
     const p = await runPoint(env, who, SWAPS.rate, seconds, src, during);
-    out.push({ swaps, gen: p.gen, ping: p.ping, ratio: p.ratio, swapMs });
+    out.push({ swaps, gen: p.gen, ping: p.ping, ratio: p.ratio, swapMs, pauseMs });
   }
   return out;
 }
@@ -291,17 +297,21 @@ const microseconds: Axes = {
 function printSwaps(runs: SwapRun[]): void {
   console.log(
     `\nSwap blackout: afxdp-wasm --cpu 1 (spin) at a paced ${SWAPS.rate / 1000}k/s, ${SWAPS.count} ctl swaps ` +
-      `(one every ${SWAPS.gapMs} ms) against the same run without:\n`,
+      `(one every ${SWAPS.gapMs} ms) against the same run without; the data path's pause is the worker's own ` +
+      'timing of each swap, from the flag seen to the next batch taken:\n',
   );
   console.log(
-    '| run | gen p99.9 / max (us) | ping p99 / max (us), loss | reply ratio | swap latency median / max (ms) |',
+    '| run | gen p99.9 / max (us) | ping p99 / max (us), loss | reply ratio | swap latency median / max (ms) ' +
+      '| data path paused median / max (ms) |',
   );
-  console.log('|---|---|---|---|---|');
+  console.log('|---|---|---|---|---|---|');
+  const spread = (v: number[], digits: number) =>
+    v.length ? `${quantile(v, 0.5).toFixed(digits)} / ${quantile(v, 1).toFixed(digits)}` : '-';
   for (const r of runs) {
-    const swaps = r.swapMs.length ? `${quantile(r.swapMs, 0.5).toFixed(1)} / ${quantile(r.swapMs, 1).toFixed(1)}` : '-';
     console.log(
       `| ${r.swaps ? `${SWAPS.count} swaps` : 'no swaps'} | ${r.gen ? `${us(r.gen.p999Us)} / ${us(r.gen.maxUs)}` : 'n/a'} | ` +
-        `${r.ping ? `${us(r.ping.p99Us)} / ${us(r.ping.maxUs)}, ${(r.ping.loss * 100).toFixed(1)}%` : 'n/a'} | ${r.ratio.toFixed(4)} | ${swaps} |`,
+        `${r.ping ? `${us(r.ping.p99Us)} / ${us(r.ping.maxUs)}, ${(r.ping.loss * 100).toFixed(1)}%` : 'n/a'} | ` +
+        `${r.ratio.toFixed(4)} | ${spread(r.swapMs, 1)} | ${spread(r.pauseMs, 2)} |`,
     );
   }
 }

@@ -40,7 +40,7 @@ function replaceFile(path: string, from: string): void {
 }
 
 /** The rate limiter's blob: a 16-byte header and 4096 buckets of 32 bytes (asm/lib/source_buckets.ts). */
-const HANDED_OVER = /; state handed over \(131088 bytes\)\.$/m;
+const HANDED_OVER = /; state handed over \(131088 bytes\); the data path paused \d+\.\d\d ms\.$/m;
 
 test('ctl swap into a build with another rate keeps the buckets; into one without state_restore, fresh', async () => {
   await withEnv({ legacyIp: true }, async (env) => {
@@ -56,7 +56,7 @@ test('ctl swap into a build with another rate keeps the buckets; into one withou
       assert.is(fresh.code, 0, fresh.err);
       assert.match(
         fresh.out,
-        /; started fresh: the new one .*rate_limit_amnesic\.wasm \(\w+\) exports no state_restore\.$/m,
+        /; started fresh: the new one .*rate_limit_amnesic\.wasm \(\w+\) exports no state_restore; the data path paused [\d.]+ ms\.$/m,
       );
       assert.is(v6(env, 8), 5, 'fresh buckets');
     });

@@ -316,7 +316,7 @@ test('every queue swaps: on a 4-queue veth, ctl status names the new handler on 
       assert.is(ctl('swap', RATE_LIMIT, '-d', env.name).code, 0);
       const handed = ctl('swap', join(TEST_ASM, 'rate_limit_slow.wasm'), '-d', env.name);
       assert.is(handed.code, 0, handed.err);
-      assert.match(handed.out, /; state handed over \(\d+ bytes\)\.$/m);
+      assert.match(handed.out, /; state handed over \(\d+ bytes\); the data path paused \d+\.\d\d ms\.$/m);
     });
   });
 });
