@@ -154,7 +154,7 @@ function admissionFamilies(readings: QueueReading[]): Family[] {
       readings,
     ),
     perQueue(
-      'afxdp_sparse_lane_packets_total',
+      'afxdp_admission_sparse_lane_packets_total',
       'counter',
       '--fair: packets of sparse flows taken from the sparse lane, ahead of the RX backlog.',
       (r) => r.counters.sparseLanePackets,

@@ -17,15 +17,19 @@ import { C_SPIN, DEFAULTS, measure, withResponder } from './online.js';
 import { controlSocket } from '../../host/lib/paths.js';
 import { askControl } from '../helpers/afxdp.js';
 import { swapFiles } from './swaps.js';
+import type { Counters } from '../../host/dataplane/dataplane.js';
 import {
   type Attribution,
+  type Cost,
   HoldSampler,
+  type PacketCost,
   STALL_STEAL_MS,
   STALL_WAIT_MS,
   TICK_MS,
   type Tick,
   attribute,
   busiestThread,
+  cost,
 } from './hold-sampler.js';
 
 const SOAK_LOAD_SECONDS = 120;
@@ -167,6 +171,7 @@ export interface HoldResult {
   xdp: Record<string, number> | null;
   pace: PaceResult | null;
   attribution: Attribution;
+  packetCost: Cost;
   ticks: Tick[];
 }
 
@@ -198,7 +203,12 @@ export async function holdBench(
   try {
     await r.ready();
     const worker = await busiestThread(r.child.pid!);
-    const sampler = new HoldSampler(controlSocket(env.name), `/proc/${r.child.pid}/task/${worker}/schedstat`, env.name);
+    const sampler = new HoldSampler(
+      controlSocket(env.name),
+      `/proc/${r.child.pid}/task/${worker}`,
+      env.name,
+      fullBuckets(args),
+    );
     const load = pacedLoad(env, rate, seconds, genArgs);
     sampler.start();
     const g = await load;
@@ -206,6 +216,7 @@ export async function holdBench(
     await r.stop('SIGTERM');
     const xdp = r.exit?.xdp ?? null;
     const attribution = attribute(ticks, r.exit?.counters.framesTotal ?? NaN, g.rate);
+    const packetCost = cost(ticks, g.rate);
     const out = {
       args,
       genArgs,
@@ -216,6 +227,7 @@ export async function holdBench(
       lost: g.lost,
       xdp,
       attribution,
+      packetCost,
       ticks,
     };
     console.log(
@@ -225,11 +237,32 @@ export async function holdBench(
         `rx_ring_full ${xdp?.rx_ring_full ?? '?'}`,
     );
     console.log(attributionText(attribution));
+    console.log(costText(packetCost));
     if (g.pace) console.log(paceText(g.pace));
     return out;
   } finally {
     await r.kill();
   }
+}
+
+/** The histogram's buckets that count batches of more than half the batch limit (--batch, else 256). */
+function fullBuckets(args: string[]): (keyof Counters)[] {
+  const at = args.indexOf('--batch');
+  const limit = at >= 0 ? Number(args[at + 1]) : 256;
+  const buckets: (keyof Counters)[] = [];
+  for (let size = 1; size <= 2048; size *= 2) if (size > limit / 2) buckets.push(`batchUpTo${size}` as keyof Counters);
+  return buckets;
+}
+
+function costText(c: Cost): string {
+  const each = (p: PacketCost) =>
+    p.packets > 0
+      ? `${(p.userUs + p.sysUs).toFixed(2)} us (user ${p.userUs.toFixed(2)}, system ${p.sysUs.toFixed(2)}) over ${p.ticks} ticks`
+      : 'no such ticks';
+  return (
+    `  a packet's cost to the packet thread where it worked flat out (saturated ticks), against the ` +
+    `${c.budgetUs.toFixed(2)} us the rate allows: before a loss ${each(c.beforeLoss)}; otherwise ${each(c.otherwise)}`
+  );
 }
 
 function paceText(p: PaceResult): string {

@@ -17,6 +17,16 @@
 // schedstat adds a run-queue wait only once the wait is over, a tick late,
 // while the run time is current (in the default spin mode the thread never
 // sleeps, so off its CPU means held off it).
+//
+// Elsewhere means the thread was on its CPU and still fell a UMEM behind:
+// each packet cost more than the rate allows. So the sampler also keeps the
+// thread's user and system time (/proc/.../stat) and its batch sizes. In a
+// saturated tick (nearly every batch more than half full: a backlog waits)
+// the thread works flat out, and its time per packet is what a packet costs,
+// split between ours (user: JavaScript, wasm, the shim's rings) and the
+// kernel's (system: sendto, which on veth also runs the peer's receive of
+// each reply). cost() compares the saturated ticks that led up to a loss
+// with the others.
 import { readFileSync, readdirSync } from 'node:fs';
 import type { Counters } from '../../host/dataplane/dataplane.js';
 import type { XdpStatistics } from '../../host/dataplane/shim.js';
@@ -43,6 +53,12 @@ export interface Tick {
   workerWaitMs: number | null;
   genWaitMs: number | null;
   stealMs: number;
+  /** the packet thread's user and system time in this tick, ms (null: thread not found) */
+  workerUserMs: number | null;
+  workerSysMs: number | null;
+  batches: number;
+  /** batches of more than half the batch limit */
+  fullBatches: number;
 }
 
 /** A thread's time on its CPU and run-queue wait so far, ns; undefined once it is gone. */
@@ -78,6 +94,16 @@ export async function busiestThread(pid: number, ms = 300): Promise<number> {
   return best;
 }
 
+/** A thread's user and system time so far, ns (clock ticks); undefined once it is gone. */
+function cpuTimes(path: string): { user: number; sys: number } | undefined {
+  try {
+    const f = readFileSync(path, 'utf8').split(') ')[1]!.split(' ');
+    return { user: Number(f[11]) * TICK_NS, sys: Number(f[12]) * TICK_NS };
+  } catch {
+    return undefined;
+  }
+}
+
 const stealNs = () => Number(readFileSync('/proc/stat', 'utf8').split('\n')[0]!.split(/\s+/)[8]) * TICK_NS;
 
 interface Sample {
@@ -85,6 +111,7 @@ interface Sample {
   counters: Counters;
   xdp: XdpStatistics;
   worker: { ran: number; waited: number } | undefined;
+  workerTimes: { user: number; sys: number } | undefined;
   gen: { ran: number; waited: number } | undefined;
   steal: number;
 }
@@ -101,6 +128,8 @@ export class HoldSampler {
     private readonly socket: string,
     private readonly workerTask: string,
     private readonly netns: string,
+    /** The batch histogram's buckets that count batches of more than half the limit. */
+    private readonly fullBuckets: (keyof Counters)[],
   ) {}
 
   start(): void {
@@ -127,7 +156,8 @@ export class HoldSampler {
       at: performance.now(),
       counters: reply.counters,
       xdp: reply.xdp,
-      worker: schedstat(this.workerTask),
+      worker: schedstat(`${this.workerTask}/schedstat`),
+      workerTimes: cpuTimes(`${this.workerTask}/stat`),
       gen: this.genTask === undefined ? undefined : schedstat(this.genTask),
       steal: stealNs(),
     };
@@ -156,6 +186,10 @@ export class HoldSampler {
         workerWaitMs: waited(was.worker, now.worker),
         genWaitMs: waited(was.gen, now.gen),
         stealMs: (now.steal - was.steal) / 1e6,
+        workerUserMs: was.workerTimes && now.workerTimes ? (now.workerTimes.user - was.workerTimes.user) / 1e6 : null,
+        workerSysMs: was.workerTimes && now.workerTimes ? (now.workerTimes.sys - was.workerTimes.sys) / 1e6 : null,
+        batches: now.counters.batches - was.counters.batches,
+        fullBatches: this.fullBuckets.reduce((sum, b) => sum + now.counters[b] - was.counters[b], 0),
       });
     } finally {
       this.busy = false;
@@ -208,5 +242,44 @@ export function attribute(ticks: Tick[], frames: number, rate: number): Attribut
     longestHeldMs: Math.max(0, ...held),
     worstGenWaitMs: worst((k) => k.genWaitMs),
     worstStealMs: worst((k) => k.stealMs),
+  };
+}
+
+/** What a packet cost the packet thread, µs, over some saturated ticks. */
+export interface PacketCost {
+  ticks: number;
+  packets: number;
+  userUs: number;
+  sysUs: number;
+}
+
+export interface Cost {
+  /** Saturated ticks within LEAD_TICKS before a lossy one, the lossy one included. */
+  beforeLoss: PacketCost;
+  /** The other saturated ticks. */
+  otherwise: PacketCost;
+  /** What the offered rate allows a packet, µs. */
+  budgetUs: number;
+}
+
+const LEAD_TICKS = 10;
+const SATURATED = 0.9;
+
+/** A packet's cost in saturated ticks, those that led up to a loss apart from the rest; see the top. */
+export function cost(ticks: Tick[], rate: number): Cost {
+  const lossy = ticks.map((k) => k.fillEmpty > 0);
+  const leadsToLoss = (i: number) => lossy.slice(i, i + LEAD_TICKS + 1).some(Boolean);
+  const sum = (picked: Tick[]): PacketCost => {
+    const packets = picked.reduce((n, k) => n + k.rxPackets, 0);
+    const per = (f: (k: Tick) => number | null) => (picked.reduce((ms, k) => ms + (f(k) ?? 0), 0) * 1000) / packets;
+    return { ticks: picked.length, packets, userUs: per((k) => k.workerUserMs), sysUs: per((k) => k.workerSysMs) };
+  };
+  const saturated = ticks
+    .map((k, i) => ({ k, i }))
+    .filter(({ k }) => k.batches > 0 && k.fullBatches >= SATURATED * k.batches && k.workerUserMs !== null);
+  return {
+    beforeLoss: sum(saturated.filter(({ i }) => leadsToLoss(i)).map(({ k }) => k)),
+    otherwise: sum(saturated.filter(({ i }) => !leadsToLoss(i)).map(({ k }) => k)),
+    budgetUs: 1e6 / rate,
   };
 }

@@ -140,6 +140,7 @@ test('--fair adds the admission counters', async () => {
       assert.is(ping6(env, 2, 0.05).received, 2);
       const s = await scrape(metricsUrl(r));
       assert.is(value(s, 'afxdp_admission_dropped_total'), 0);
+      assert.is(value(s, 'afxdp_admission_sparse_lane_packets_total'), 0, 'no lane while not congested');
       assert.is(value(s, 'afxdp_admission_congested'), 0);
     });
   });
