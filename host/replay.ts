@@ -1,5 +1,10 @@
 // afxdp-wasm-replay: the same command as afxdp-wasm replay, under its own name.
-import { replayCommand } from './cli/replay.js';
-import { runCommand } from './cli/dispatch.js';
+import { inCheckout } from './cli/start.js';
 
-runCommand(replayCommand, process.argv.slice(2));
+if (inCheckout('replay')) {
+  const [{ replayCommand }, { runCommand }] = await Promise.all([
+    import('./cli/replay.js'),
+    import('./cli/dispatch.js'),
+  ]);
+  runCommand(replayCommand, process.argv.slice(2));
+}

@@ -1,5 +1,10 @@
 // afxdp-wasm-testenv: the same command as afxdp-wasm testenv, under its own name.
-import { runCommand } from './cli/dispatch.js';
-import { testenvCommand } from './cli/testenv.js';
+import { inCheckout } from './cli/start.js';
 
-runCommand(testenvCommand, process.argv.slice(2));
+if (inCheckout('testenv')) {
+  const [{ testenvCommand }, { runCommand }] = await Promise.all([
+    import('./cli/testenv.js'),
+    import('./cli/dispatch.js'),
+  ]);
+  runCommand(testenvCommand, process.argv.slice(2));
+}

@@ -4,7 +4,7 @@
 // batch is written as a pcap for replay), 2 for a usage error.
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { loadHandler } from '../dataplane/handler.js';
+import { loadHandlerInThread } from '../dataplane/handler.js';
 import { FRAME_SIZES, XDP_HEADROOM } from '../dataplane/layout.js';
 import { UserError, isArgumentError } from '../lib/errors.js';
 import { checkInWorker } from '../offline/check/in-worker.js';
@@ -54,7 +54,8 @@ const inner = command({
   run: async (values, positionals) => {
     const [file, ...extra] = positionals;
     if (!file || extra.length) throw new UserError(SYNOPSIS);
-    const handler = loadHandler(resolve(file));
+    // Probed in a thread of its own, watched too: a _start or init that never returns is refused.
+    const handler = await loadHandlerInThread(resolve(file));
     const seed = values.seed ?? Date.now() % 2 ** 31;
     const frameSizes = values['frame-size'] ? [values['frame-size']] : FRAME_SIZES;
     const corpus = values.corpus ? readCorpus(values.corpus, Math.max(...frameSizes) - XDP_HEADROOM) : [];

@@ -2,6 +2,7 @@
 // on purpose in another style: it parses the request into values and builds
 // the reply from scratch (checksums always recomputed), where the handler
 // edits the frame in place. The fuzz tests hold the two to the same output.
+import type { InterfaceConfig } from '../dataplane/iface-config.js';
 import { internetChecksum } from '../lib/frames.js';
 
 export interface RefConfig {
@@ -134,4 +135,10 @@ export function referenceEcho(frame: Uint8Array, cfg: RefConfig): RefResult {
   if (type === 0x86dd) return echo6(frame, at + 2, cfg);
   if (type === 0x0800) return echo4(frame, at + 2, cfg);
   return drop('not_ip');
+}
+
+/** The model as check's differential mode wants it (fuzz): the reply, or null for a drop. */
+export function echoReference(frame: Uint8Array, config: InterfaceConfig): Uint8Array | null {
+  const out = referenceEcho(frame, config);
+  return 'reply' in out ? out.reply : null;
 }

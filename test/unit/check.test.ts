@@ -173,4 +173,17 @@ test('check ends on a handler that never returns: the returns property, its fram
   assert.ok(be16(frames[0]!, 12) === 0x0800 && frames[0]![23] === 6, 'an IPv4 TCP segment');
 });
 
+test('check ends on a handler whose init never returns: one line naming it, exit 2 as for any handler it cannot load', () => {
+  const args = ['check', planted('init_loop'), '--runs', '10', '--seed', SEED];
+  const out = spawnSync(process.execPath, [join(ROOT, 'dist', 'afxdp-wasm.js'), ...args], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  assert.is(out.status, 2, `${out.signal ?? ''} ${out.stderr}`);
+  assert.match(
+    out.stderr,
+    /^check: handler \S+init_loop\.wasm did not return from _start or init within 5 s [^\n]+\n$/,
+  );
+});
+
 test.run();

@@ -26,17 +26,30 @@ test('a missing tool is named, with the fix', () => {
   );
 });
 
-test('the bundle copied away from its checkout says so and ends, rather than searching upwards forever', () => {
+test('the bundle copied away from its checkout says so in one line, exit 1, rather than searching upwards forever', () => {
   const away = mkdtempSync(join(tmpdir(), 'afxdp-lonely-'));
   try {
-    cpSync(join(ROOT, 'dist'), join(away, 'dist'), { recursive: true });
-    const res = spawnSync(process.execPath, [join(away, 'dist', 'afxdp-wasm.js'), '--help'], {
-      encoding: 'utf8',
-      timeout: 20_000,
-    });
-    assert.ok(res.status !== null, 'it ended');
-    assert.is.not(res.status, 0);
-    assert.match(res.stderr, /no package\.json above \S+: afxdp-wasm runs from its checkout/);
+    cpSync(join(ROOT, 'dist'), join(away, 'dist'), { recursive: true }); // dist/chunks/ with it
+    for (const [bundle, args, prog] of [
+      ['afxdp-wasm.js', ['--help'], 'afxdp-wasm'],
+      ['afxdp-wasm.js', [], 'afxdp-wasm'],
+      ['afxdp-wasm.js', ['fuzz', '--runs', '1'], 'afxdp-wasm'],
+      ['replay.js', ['--help'], 'replay'],
+      ['testenv.js', ['--help'], 'testenv'],
+    ] as const) {
+      const res = spawnSync(process.execPath, [join(away, 'dist', bundle), ...args], {
+        encoding: 'utf8',
+        timeout: 20_000,
+      });
+      const what = `${bundle} ${args.join(' ')}: ${res.stderr}`;
+      assert.is(res.status, 1, what);
+      assert.match(
+        res.stderr,
+        new RegExp(`^${prog}: no package\\.json above \\S+: afxdp-wasm runs from its checkout [^\\n]+\\n$`),
+        what,
+      );
+      assert.is(res.stdout, '', what);
+    }
   } finally {
     rmSync(away, { recursive: true, force: true });
   }

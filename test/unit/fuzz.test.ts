@@ -1,6 +1,9 @@
 // Bounded fuzzing of build/asm/echo.wasm on every npm test, as afxdp-wasm fuzz does it (check's
 // differential mode with the echo reference model and frames made for echo) with a fixed seed, so
 // a failure repeats; npm run fuzz runs as long as asked.
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -8,7 +11,7 @@ import { loadHandler } from '../../host/dataplane/handler.js';
 import { CheckHarness } from '../../host/offline/check/harness.js';
 import { CONFIGS, runCheck } from '../../host/offline/check/run.js';
 import { anyFrame } from '../../host/offline/echo-frames.js';
-import { echoReference } from '../../host/offline/fuzz.js';
+import { echoReference } from '../../host/offline/reference-echo.js';
 import { OfflineRunner } from '../../host/offline/runner.js';
 import { ROOT } from '../helpers/cli.js';
 import { echo4Frame, echo6Frame, mixedEchoBatch } from '../helpers/packets.js';
@@ -66,6 +69,45 @@ for (const [name, frame, property, says] of PLANTED) {
     assert.is(fuzz(planted(name), 1500).failure?.property, property, 'found from generated frames alone');
   });
 }
+
+/**
+ * afxdp-wasm fuzz as a user runs it after building this handler as their echo.wasm: from a project
+ * of its own (this bundle, these node_modules, the handler in build/asm/), bounded so a fuzz that
+ * hangs fails the test instead of hanging the run.
+ */
+function fuzzAsEcho(handler: string) {
+  const project = mkdtempSync(join(tmpdir(), 'afxdp-fuzz-'));
+  try {
+    writeFileSync(join(project, 'package.json'), '{ "type": "module" }\n');
+    cpSync(join(ROOT, 'dist'), join(project, 'dist'), { recursive: true });
+    symlinkSync(join(ROOT, 'node_modules'), join(project, 'node_modules'));
+    mkdirSync(join(project, 'build', 'asm'), { recursive: true });
+    copyFileSync(handler, join(project, 'build', 'asm', 'echo.wasm'));
+    const args = [join(project, 'dist', 'afxdp-wasm.js'), 'fuzz', '--runs', '300', '--seed', String(SEED)];
+    const out = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 60_000 });
+    return { ...out, stderr: out.stderr.replaceAll(project, '<project>') };
+  } finally {
+    rmSync(project, { recursive: true, force: true });
+  }
+}
+
+test('fuzz ends on an echo.wasm whose process() never returns: one line naming it, exit 1', () => {
+  const out = fuzzAsEcho(planted('loop'));
+  assert.is(out.status, 1, `${out.signal ?? ''} ${out.stderr}`);
+  assert.match(
+    out.stderr,
+    /^FAILED returns after 0 batches \([\d.]+ s\): <project>\/build\/asm\/echo\.wasm: process\(\) had not returned after 5 s, on a batch of \d+ frames?; fix the loop, [^\n]+\n$/,
+  );
+});
+
+test('fuzz ends on an echo.wasm whose init never returns: one line naming it, exit 1', () => {
+  const out = fuzzAsEcho(planted('init_loop'));
+  assert.is(out.status, 1, `${out.signal ?? ''} ${out.stderr}`);
+  assert.match(
+    out.stderr,
+    /^afxdp-wasm: handler <project>\/build\/asm\/echo\.wasm did not return from _start or init within 5 s [^\n]+\n$/,
+  );
+});
 
 test('a million packets leave the handler heap untouched (zero allocation per packet)', () => {
   const runner = new OfflineRunner(loadHandler(echo), {
