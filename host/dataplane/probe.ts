@@ -54,7 +54,7 @@ function probeOnce(handler: Handler): Promise<number> {
         reject(
           new UserError(
             `handler ${handler.path} did not return from _start or init within ${PROBE_WITHIN_MS / 1000} s ` +
-              '(an endless loop?); fix it, rebuild and swap again',
+              '(an endless loop?); fix it and rebuild',
           ),
         ),
       );

@@ -3,7 +3,7 @@
 // behind a packet feature, not a seed: check must name the right property,
 // shrink to one frame that shows the feature, and write a pcap replay reads.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -185,5 +185,7 @@ test('check ends on a handler whose init never returns: one line naming it, exit
     /^check: handler \S+init_loop\.wasm did not return from _start or init within 5 s [^\n]+\n$/,
   );
 });
+
+test.after(() => rmSync(scratch, { recursive: true, force: true }));
 
 test.run();
