@@ -195,17 +195,17 @@ class PacketLoop {
   }
 
   /**
-   * A new handler waits on the message port once the host has set CONTROL_SWAP. No packet is
-   * taken from here to the next step: that pause is timed and reported with the swap.
+   * A new handler waits on the message port once the host has set CONTROL_SWAP. The last batch's
+   * replies go out first; from then to the next step no reply goes out, and that pause is timed
+   * and reported with the swap.
    */
   private takeSwap(): void {
+    for (let i = 0; i < this.served.length; i++) this.shim.flush(this.served[i]!.port);
     const started = performance.now();
     // The flag can be seen before the message it announces: then look again next turn.
     const msg = receiveMessageOnPort(this.input.control)?.message as { handler: Tagged } | undefined;
     if (!msg) return;
     this.control[CONTROL_SWAP] = 0;
-    // The last batch's replies go out now, not after the new handler has started.
-    for (let i = 0; i < this.served.length; i++) this.shim.flush(this.served[i]!.port);
     const next = msg.handler;
     const offered = offeredState(this.served, this.current, next);
     const blobs = typeof offered === 'string' ? undefined : offered;
