@@ -310,6 +310,8 @@ static int wait_ports(port *const *ps, uint32_t n, int timeout_ms, uint32_t coal
 	}
 	struct pollfd *wake = &fds[2 * n];
 	*wake = { wake_fd, POLLIN, 0 };
+	for (uint32_t i = 0; i < n && !waiting; i++)
+		port_note_sleep(ps[i]);
 	int ready = waiting ? 1 : poll(fds, 2 * n + (wake_fd >= 0), timeout_ms);
 	if (ready > 0 && wake_fd >= 0 && (wake->revents & POLLIN)) {
 		uint64_t drained;
@@ -325,8 +327,11 @@ static int wait_ports(port *const *ps, uint32_t n, int timeout_ms, uint32_t coal
 			nap |= port_worth_napping(ps[i], coalesce_us);
 			full |= port_rx_waiting(ps[i]) >= port_batch_max(ps[i]);
 		}
-		if (nap && !full)
+		if (nap && !full) {
+			for (uint32_t i = 0; i < n; i++)
+				port_note_sleep(ps[i]);
 			nap_us(coalesce_us);
+		}
 	}
 	return ready;
 }

@@ -97,11 +97,16 @@ static void control(struct admission *a, uint64_t now_ns, uint64_t dt_ns, uint64
 		a->congested = false;
 }
 
+void admission_note_sleep(struct admission *a)
+{
+	a->slept = true;
+}
+
 bool admission_step(struct admission *a, uint64_t now_ns, uint32_t taken, uint32_t backlog, uint64_t drops)
 {
 	a->taken += taken;
-	if (backlog < a->min_backlog)
-		a->min_backlog = backlog;
+	if (backlog < a->min_backlog || a->slept)
+		a->min_backlog = a->slept ? 0 : backlog;
 	uint64_t dt = now_ns - a->tick_ns;
 	if (dt < ADMISSION_TICK_NS)
 		return false;
@@ -113,5 +118,6 @@ bool admission_step(struct admission *a, uint64_t now_ns, uint32_t taken, uint32
 	a->tick_ns = now_ns;
 	a->taken = 0;
 	a->min_backlog = UINT32_MAX;
+	a->slept = false;
 	return a->congested != was_congested || (a->congested && a->quantum != was_quantum);
 }

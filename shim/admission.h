@@ -34,9 +34,14 @@ struct admission {
 	uint64_t above_since_ns; // 0 unless the delay is above the target
 	uint64_t hold_until_ns;	 // no further cut before: the last cut has not reached the ring yet
 	uint64_t drops_seen;
+	bool slept; // the port slept (poll, or a coalescing nap) in the current tick
 };
 
 void admission_init(struct admission *a, uint32_t target_us, uint64_t now_ns);
+// The port is about to sleep: its tick then counts as one in which the ring
+// ran dry, whatever backlog it saw. A coalescing nap leaves packets waiting on
+// purpose, and the time asleep is no measure of the rate it can serve.
+void admission_note_sleep(struct admission *a);
 // After each RX batch: taken packets, backlog still on the RX ring, the XDP
 // program's drop count so far. Returns true when congested or quantum changed.
 bool admission_step(struct admission *a, uint64_t now_ns, uint32_t taken, uint32_t backlog, uint64_t drops);

@@ -274,6 +274,12 @@ void port_flush(struct port *p)
 	publish_frames(p);
 }
 
+void port_note_sleep(struct port *p)
+{
+	if (p->fair)
+		admission_note_sleep(&p->admission);
+}
+
 // RX descriptors waiting on both rings, up to max.
 static uint32_t rx_backlog(struct port *p, uint32_t max)
 {

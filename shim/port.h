@@ -55,6 +55,8 @@ void port_drain(struct port *p);
 // Settles the last batch (verdicts, TX kick, COMPLETION, FILL) and takes no
 // new RX: called before sleeping, so no reply waits out the sleep.
 void port_flush(struct port *p);
+// The port is about to sleep (poll, or a coalescing nap): tells the admission controller.
+void port_note_sleep(struct port *p);
 // How many RX descriptors wait, up to batch_max, without taking them.
 uint32_t port_rx_waiting(struct port *p);
 uint32_t port_batch_max(const struct port *p);

@@ -21,7 +21,7 @@ import { type Parser, type Values, flag, integer, list, nonEmpty, optional, seco
 import { START_NEEDS, START_NEEDS_NAMES } from '../dataplane/privileges.js';
 
 /**
- * The RX queueing delay admission control holds by default (--fair): well
+ * The RX queueing delay admission control (on by default: --fair) holds: well
  * under the tens of milliseconds a full 16384-slot ring holds. 3000 us kept
  * a ping as well and answered no more of a flood on this machine.
  */
@@ -97,14 +97,15 @@ export const SERVE_OPTIONS = {
   ),
   fair: flag(
     'under overload, drop in XDP per flow (source /64, IPv4 address\n' +
-      'or MAC) so the RX queue stays short and sparse flows get through',
+      'or MAC) so the RX queue stays short, and serve sparse flows\n' +
+      'first (the default, unless --steer or --filename names another program)',
   ),
   'target-delay': optional(
     'us',
     `the RX queueing delay --fair holds (default ${DEFAULT_TARGET_DELAY_US}; implies --fair)`,
     integer(10, 1_000_000),
   ),
-  'no-fair': flag('no admission control'),
+  'no-fair': flag("no admission control: libxdp's own XDP program, as the lesson has it"),
   filename: optional('obj', 'load this XDP object instead (it must have an XSKMAP xsks_map)', existingObject),
   progname: optional('name', 'the program in it (default: its first)', text),
   copy: flag('force copy mode', 'c'),
@@ -244,23 +245,26 @@ export function optionsFrom(v: ServeValues): Options {
   };
 }
 
-/** 0: admission control off; else its target delay. --fair and --target-delay need its program, xsk_fair. */
+/**
+ * 0: admission control off; else its target delay. It is on unless --no-fair, or --steer or
+ * --filename names another program; --fair or --target-delay with another program is an error.
+ */
 function admissionTarget(v: ServeValues): number {
   const asked = v.fair || v['target-delay'] !== undefined;
   if (v['no-fair']) {
     if (asked) throw new UserError('choose --fair (or --target-delay) or --no-fair, not both');
     return 0;
   }
-  if (!asked && v.steer !== 'fair') return 0;
   const other =
     v.filename !== undefined
       ? `--filename ${v.filename}`
       : v.steer !== undefined && v.steer !== 'fair'
         ? `--steer ${v.steer}`
         : undefined;
-  if (other) {
+  if (other && asked) {
     throw new UserError(`--fair drops in its own XDP program (--steer fair), so it cannot go with ${other}; drop one`);
   }
+  if (other) return 0;
   return v['target-delay'] ?? DEFAULT_TARGET_DELAY_US;
 }
 

@@ -28,7 +28,7 @@ import {
   XDP_TX,
   withResponder,
 } from './online.js';
-import { lossFreePeak } from './targets.js';
+import { type Target, lossFreePeak, targetTable } from './targets.js';
 import { controlSocket } from '../../host/lib/paths.js';
 import { askControl, type Running, sleep } from '../helpers/afxdp.js';
 import { swapFiles } from './swaps.js';
@@ -47,8 +47,8 @@ export const LATENCY_ROWS: Responder[] = [
   // No taskset for --cpu: it pins the worker itself and moves Node's other threads off that core.
   { name: 'afxdp-wasm, --cpu 1 (spin)', args: ['--cpu', RESPONDER_CPU] },
   { name: 'afxdp-wasm, -p --cpu 1', args: ['-p', '--cpu', RESPONDER_CPU] },
-  { name: 'afxdp-wasm, --fair --cpu 1 (spin)', args: ['--fair', '--cpu', RESPONDER_CPU] },
-  { name: 'afxdp-wasm, -p --fair --cpu 1', args: ['-p', '--fair', '--cpu', RESPONDER_CPU] },
+  { name: 'afxdp-wasm, --no-fair --cpu 1 (spin)', args: ['--no-fair', '--cpu', RESPONDER_CPU] },
+  { name: 'afxdp-wasm, -p --no-fair --cpu 1', args: ['-p', '--no-fair', '--cpu', RESPONDER_CPU] },
   pinned(C_SPIN),
   XDP_TX,
 ];
@@ -57,6 +57,8 @@ const PROBE_SOURCE = 'fd00:fa1::3';
 const PROBE = { count: 400, intervalS: 0.01, startMs: 1000, id: '2989' }; // id: not the generator's (0x6e6)
 const PROBE_MS = PROBE.startMs + PROBE.count * PROBE.intervalS * 1000;
 const FRACTIONS = [0.1, 0.5, 0.9, 2, 5];
+/** The issue's paced point for the tail targets, run beside the fractions. */
+const PACED_RATE = 100_000;
 const LOSS_FREE = 0.999;
 const SWAPS = { count: 20, gapMs: 150, rate: 300_000 };
 
@@ -179,7 +181,7 @@ interface Plan {
   load: Load;
 }
 
-/** The loads to run: fractions of the peak, paced up to the generator's top, beyond it one flood for all. */
+/** The loads to run: fractions of the peak, paced up to the generator's top, beyond it one flood for all; and PACED_RATE. */
 function plan(peak: number, pacedTop: number): Plan[] {
   const plans: Plan[] = [];
   for (const f of FRACTIONS) {
@@ -189,7 +191,9 @@ function plan(peak: number, pacedTop: number): Plan[] {
     if (same) same.asked.push(f);
     else plans.push({ asked: [f], load });
   }
-  return plans;
+  if (!plans.some((p) => p.load === PACED_RATE)) plans.push({ asked: [PACED_RATE / peak], load: PACED_RATE });
+  const order = (l: Load) => (typeof l === 'number' ? l : Infinity);
+  return plans.sort((a, b) => order(a.load) - order(b.load));
 }
 
 async function findPeak(env: EnvState, sweep: number[], seconds: number) {
@@ -327,9 +331,9 @@ export async function blackoutBench(env: EnvState, seconds: number, rounds: numb
 
 /** bench --overload: the flood rows only, in interleaved rounds, --fair at several target delays. */
 export const OVERLOAD_ROWS: Responder[] = [
-  { name: 'afxdp-wasm, --cpu 1 (spin)', args: ['--cpu', RESPONDER_CPU] },
+  { name: 'afxdp-wasm, --no-fair --cpu 1 (spin)', args: ['--no-fair', '--cpu', RESPONDER_CPU] },
   ...[1000, 500, 250].map((us) => ({
-    name: `afxdp-wasm, --fair --target-delay ${us} --cpu 1 (spin)`,
+    name: `afxdp-wasm, --target-delay ${us} --cpu 1 (spin)`,
     args: ['--target-delay', String(us), '--cpu', RESPONDER_CPU],
   })),
   pinned(C_SPIN),
@@ -337,7 +341,7 @@ export const OVERLOAD_ROWS: Responder[] = [
 
 export interface OverloadRow {
   responder: string;
-  /** Per round: flood replies/s over those of the first row (--cpu 1, no admission) in the same round. */
+  /** Per round: flood replies/s over those of the first row (--no-fair --cpu 1) in the same round. */
   replyRatios: number[];
   points: Omit<Point, 'asked'>[];
 }
@@ -361,7 +365,7 @@ export async function overloadBench(env: EnvState, seconds: number, rounds: numb
     `\nOverload: every row flooded flat out (live frames, generator on CPU ${GEN_CPU}), ${rounds} interleaved rounds of ` +
       `${seconds} s, a ping every 10 ms from another /64 beside it; per row the median of the rounds (min - max):\n`,
   );
-  console.log('| responder | replies/s | x --cpu 1 | ping p50 (us) | ping p99 (us) | ping max (us) | ping loss |');
+  console.log('| responder | replies/s | x --no-fair | ping p50 (us) | ping p99 (us) | ping max (us) | ping loss |');
   console.log('|---|---|---|---|---|---|---|');
   const spread = (v: number[], f: (x: number) => string) =>
     `${f(quantile(v, 0.5))} (${f(Math.min(...v))} - ${f(Math.max(...v))})`;
@@ -389,6 +393,53 @@ export async function overloadBench(env: EnvState, seconds: number, rounds: numb
   return rows;
 }
 
+const OURS = 'afxdp-wasm, --cpu 1 (spin)';
+const OURS_NO_FAIR = 'afxdp-wasm, --no-fair --cpu 1 (spin)';
+
+/** Issue #12's targets, from this run's points (ours pinned with --cpu 1, as the README tells users). */
+function latencyTargets(points: Point[], swaps: SwapRun[]): Target[] {
+  const at = (name: string, load: Load) => points.find((p) => p.responder === name && p.load === load);
+  const paced = at(OURS, PACED_RATE)?.ping;
+  const cPaced = at(pinned(C_SPIN).name, PACED_RATE)?.ping;
+  const flood = at(OURS, 'live');
+  const floodNoFair = at(OURS_NO_FAIR, 'live');
+  const pauses = swaps.flatMap((r) => r.pauseMs);
+  const [withSwaps, without] = [swaps.find((r) => r.swaps), swaps.find((r) => !r.swaps)];
+  const ms = (v: number | null | undefined) => (v === undefined || v === null ? 'n/a' : `${(v / 1000).toFixed(2)} ms`);
+  const k = PACED_RATE / 1000;
+  return [
+    {
+      target: `at ${k} k/s paced, ping p99 <= 1.5x the C responder's`,
+      met: !!paced && !!cPaced && paced.p99Us <= 1.5 * cPaced.p99Us,
+      result: `${ms(paced?.p99Us)} against ${ms(cPaced?.p99Us)} (${OURS})`,
+    },
+    {
+      target: `at ${k} k/s paced, ping max <= 2 ms`,
+      met: !!paced && paced.maxUs <= 2000,
+      result: `${ms(paced?.maxUs)} (the C responder ${ms(cPaced?.maxUs)})`,
+    },
+    {
+      target: 'flooded, a ping from another source: p99 <= 2 ms, loss <= 5%',
+      met: !!flood?.ping && flood.ping.p99Us <= 2000 && flood.ping.loss <= 0.05,
+      result:
+        `p99 ${ms(flood?.ping?.p99Us)}, loss ${((flood?.ping?.loss ?? 1) * 100).toFixed(1)}% ` +
+        `(--no-fair: ${ms(floodNoFair?.ping?.p99Us)}, ${((floodNoFair?.ping?.loss ?? 1) * 100).toFixed(1)}%)`,
+    },
+    {
+      target: 'flooded, replies >= 0.9x those without admission control (--no-fair)',
+      met: !!flood && !!floodNoFair && flood.replies >= 0.9 * floodNoFair.replies,
+      result: flood && floodNoFair ? `${(flood.replies / floodNoFair.replies).toFixed(2)}x` : 'n/a',
+    },
+    {
+      target: `swap blackout <= 1 ms at ${SWAPS.rate / 1000} k/s (the data path's pause, every swap)`,
+      met: pauses.length > 0 && Math.max(...pauses) <= 1,
+      result:
+        `median ${quantile(pauses, 0.5).toFixed(2)} ms, max ${Math.max(...pauses).toFixed(2)} ms of ${pauses.length}; ` +
+        `generator's max round trip ${ms(withSwaps?.gen?.maxUs)} with swaps, ${ms(without?.gen?.maxUs)} without`,
+    },
+  ];
+}
+
 export interface LatencyResult {
   peak: number;
   lossFree: boolean;
@@ -396,6 +447,7 @@ export interface LatencyResult {
   sweep: unknown[];
   points: Point[];
   swaps: SwapRun[];
+  targets: Target[];
 }
 
 export async function latencyBench(
@@ -438,10 +490,12 @@ export async function latencyBench(
     ),
   );
   printSwaps(swaps);
+  const targets = latencyTargets(points, swaps);
+  console.log(`\nIssue #12's targets, from this run:\n\n${targetTable(targets)}`);
   const svg = svgPlot(
     'Round-trip time against offered load (veth, copy mode, 2 cores; log scale)',
     latencySeries(points),
     microseconds,
   );
-  return { result: { peak, lossFree, pacedTop, sweep, points, swaps }, svg };
+  return { result: { peak, lossFree, pacedTop, sweep, points, swaps, targets }, svg };
 }

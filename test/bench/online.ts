@@ -31,8 +31,12 @@ export const LESSON: Responder = {
   args: LESSON_SIZES,
 };
 export const DEFAULTS: Responder = {
-  name: 'afxdp-wasm, defaults (16384 x 2048 B, rings 16384, batch 256; spin)',
+  name: 'afxdp-wasm, defaults (16384 x 2048 B, rings 16384, batch 256; spin; admission control)',
   args: [],
+};
+export const NO_FAIR: Responder = {
+  name: 'afxdp-wasm, defaults with --no-fair (no admission control: the default before)',
+  args: ['--no-fair'],
 };
 export const SCRAPED: Responder = {
   name: 'afxdp-wasm, defaults, --metrics scraped every second',
@@ -51,6 +55,7 @@ export const RESPONDERS: Responder[] = [
   KERNEL,
   LESSON,
   DEFAULTS,
+  NO_FAIR,
   SCRAPED,
   POLL,
   { name: 'afxdp-wasm, defaults with 4096-slot rings (-p; the default before)', args: ['-p', '--ring-size', '4096'] },

@@ -22,7 +22,7 @@ test('echo: 20 of 20 pings answered through the AF_XDP socket, checksums confirm
   await withEnv({}, async (env) => {
     let pcap = '';
     const run = await serving(env.name, ['-p'], async (r) => {
-      assert.is(attachedProgram(env.name), 'xsk_def_prog');
+      assert.is(attachedProgram(env.name), 'xsk_fair');
       pcap = await captureInside(env, 'icmp6', () => {
         const res = ping6(env, 20, 0.05);
         assert.is(res.received, 20, res.out);
@@ -149,7 +149,7 @@ test('exit: SIGINT and SIGTERM detach; after SIGKILL the next start recovers and
       const run = startAfxdp(['-d', env.name, '-p', '-q']);
       try {
         await run.ready();
-        assert.is(attachedProgram(env.name), 'xsk_def_prog');
+        assert.is(attachedProgram(env.name), 'xsk_fair');
         assert.is(await run.stop(signal), 0, run.stderr);
         assert.is(attachedProgram(env.name), undefined, `detached after ${signal}`);
       } finally {
@@ -163,11 +163,11 @@ test('exit: SIGINT and SIGTERM detach; after SIGKILL the next start recovers and
     } finally {
       await killed.kill();
     }
-    assert.is(attachedProgram(env.name), 'xsk_def_prog', 'SIGKILL leaves the program (netlink attach)');
+    assert.is(attachedProgram(env.name), 'xsk_fair', 'SIGKILL leaves the program (netlink attach)');
     const next = startAfxdp(['-d', env.name, '-p', '-q']);
     try {
       await next.ready();
-      assert.match(next.stderr, /Removed XDP program 'xsk_def_prog' \(id \d+, native\) that a killed afxdp-wasm/);
+      assert.match(next.stderr, /Removed XDP program 'xsk_fair' \(id \d+, native\) that a killed afxdp-wasm/);
       assert.is(ping6(env, 3, 0.05).received, 3);
       assert.is(await next.stop('SIGTERM'), 0);
     } finally {
@@ -259,7 +259,7 @@ test('when its output goes away (EPIPE), it exits and still detaches', async () 
     const run = startAfxdp(['-d', env.name, '-p', '--interval', '0.1']);
     try {
       await run.ready();
-      assert.is(attachedProgram(env.name), 'xsk_def_prog');
+      assert.is(attachedProgram(env.name), 'xsk_fair');
       run.child.stdout!.destroy();
       const code = await Promise.race([run.exited, sleep(5000).then(() => 'still running')]);
       assert.is(code, 1);
@@ -332,7 +332,7 @@ test('bad input: one line, non-zero exit, nothing attached', async () => {
       try {
         await forced.ready();
         assert.match(forced.stderr, /Replaced XDP program 'xdp_sock_prog'/);
-        assert.is(attachedProgram(env.name), 'xsk_def_prog');
+        assert.is(attachedProgram(env.name), 'xsk_fair');
         assert.is(await forced.stop(), 0);
       } finally {
         await forced.kill();

@@ -60,7 +60,7 @@ const statusHash = (env: EnvState) =>
 
 test('a scrape after pings: packets and bytes, frames, kernel statistics, the info metric; a ctl swap is counted', async () => {
   await withEnv({}, async (env) => {
-    await serving(env.name, ['-p', '--metrics', '0'], async (r) => {
+    await serving(env.name, ['-p', '--no-fair', '--metrics', '0'], async (r) => {
       const url = metricsUrl(r);
       assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
       const before = await scrape(url);
@@ -84,7 +84,7 @@ test('a scrape after pings: packets and bytes, frames, kernel statistics, the in
       assert.is(value(after, 'afxdp_xdp_rx_dropped_total'), 0);
       assert.is(value(after, 'afxdp_xdp_rx_invalid_descs_total'), 0);
       assert.is(value(after, 'afxdp_handler_errors_total'), 0);
-      assert.is(after.samples.filter((x) => x.name.startsWith('afxdp_admission')).length, 0, 'no --fair');
+      assert.is(after.samples.filter((x) => x.name.startsWith('afxdp_admission')).length, 0, '--no-fair');
 
       const echoHash = statusHash(env);
       assert.match(echoHash ?? '', /^[0-9a-f]{12}$/);
@@ -134,9 +134,9 @@ test("the batch size histogram under a burst: its buckets bound the packets take
   });
 });
 
-test('--fair adds the admission counters', async () => {
+test('admission control (the default) adds its counters', async () => {
   await withEnv({}, async (env) => {
-    await serving(env.name, ['-p', '--fair', '--metrics', '0'], async (r) => {
+    await serving(env.name, ['-p', '--metrics', '0'], async (r) => {
       assert.is(ping6(env, 2, 0.05).received, 2);
       const s = await scrape(metricsUrl(r));
       assert.is(value(s, 'afxdp_admission_dropped_total'), 0);

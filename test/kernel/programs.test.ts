@@ -112,7 +112,8 @@ SEC("xdp") int reads_blindly(struct xdp_md *ctx) { unsigned char *p = (void *)(l
 test('xdp-loader: status names our program while we run; unload --all removes it, and we still exit cleanly', async () => {
   await withEnv({}, async (env) => {
     for (const [args, name] of [
-      [[], 'xsk_def_prog'],
+      [[], 'xsk_fair'],
+      [['--no-fair'], 'xsk_def_prog'],
       [['--steer', 'all'], 'xsk_redirect_all'],
     ] as const) {
       await serving(env, [...args], () => {
