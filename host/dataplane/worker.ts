@@ -11,7 +11,7 @@ import { type MessagePort, parentPort, receiveMessageOnPort, workerData } from '
 import { Batch } from './batch.js';
 import { type CaptureShared, CaptureTap } from './capture.js';
 import { type CounterTable, type Handler, type HandlerInstance, instantiate, readCounters } from './handler.js';
-import { type Blob, type Handover, handOver, offeredState, shimKeeper } from './handover.js';
+import { type Blob, type Handover, type RegionKeeper, handOver, offeredState, shimKeeper } from './handover.js';
 import { loadShim } from './shim.js';
 import {
   BATCH_OFFSET,
@@ -118,7 +118,18 @@ class PacketLoop {
   private readonly ports: number[];
   private readonly control: Int32Array;
   private readonly garbage = new InstanceGarbage();
-  private readonly keeper = shimKeeper(this.shim);
+  /** Regions a swap replaced: freed at the end of the turn after it, not inside its pause. */
+  private readonly replacedRegions: number[] = [];
+  private freeRegionsAfterTurns = 0;
+  private readonly keeper: RegionKeeper = {
+    ...shimKeeper(this.shim),
+    dropAside: (aside) => {
+      this.replacedRegions.push(aside);
+      this.freeRegionsAfterTurns = 2;
+    },
+  };
+  /** A swap's message, taken one turn before the handler is replaced, with the pause taking it cost. */
+  private incoming: { handler: Tagged; pauseMs: number } | undefined;
   private readonly capture: CaptureTap;
   /** answer() for the capture to call: made once, since a closure over the loop's q and n would cost every batch. */
   private readonly answerOne = (q: Served, n: number) => this.answer(q, n);
@@ -194,19 +205,31 @@ class PacketLoop {
     return { retired, counters: this.served.map((q) => q.instance.counters), holds };
   }
 
-  /**
-   * A new handler waits on the message port once the host has set CONTROL_SWAP. The last batch's
-   * replies go out first; from then to the next step no reply goes out, and that pause is timed
-   * and reported with the swap.
-   */
-  private takeSwap(): void {
+  /** Settles every port's last batch: its replies go out before a pause. */
+  private flushAll(): void {
     for (let i = 0; i < this.served.length; i++) this.shim.flush(this.served[i]!.port);
+  }
+
+  /**
+   * A swap takes two turns, each a pause with no reply going out, with a batch served between
+   * them: in the first the new handler's message is taken off the port, once the host has set
+   * CONTROL_SWAP; in the next the handler is replaced. The longer pause is reported with it.
+   */
+  private receiveSwap(): void {
+    this.flushAll();
     const started = performance.now();
     // The flag can be seen before the message it announces: then look again next turn.
     const msg = receiveMessageOnPort(this.input.control)?.message as { handler: Tagged } | undefined;
     if (!msg) return;
     this.control[CONTROL_SWAP] = 0;
-    const next = msg.handler;
+    this.incoming = { handler: msg.handler, pauseMs: performance.now() - started };
+  }
+
+  private takeSwap(incoming: { handler: Tagged; pauseMs: number }): void {
+    this.flushAll();
+    const started = performance.now();
+    this.incoming = undefined;
+    const next = incoming.handler;
     const offered = offeredState(this.served, this.current, next);
     const blobs = typeof offered === 'string' ? undefined : offered;
     const replaced = this.replaceWith(next, blobs, this.proved ? this.current : this.lastGood);
@@ -215,7 +238,12 @@ class PacketLoop {
       return;
     }
     const handover = blobs ? { bytes: blobs.reduce((sum, b) => sum + b.len, 0) } : { fresh: offered as string };
-    post({ type: 'swapped', tag: next.tag, handover, pauseMs: performance.now() - started, ...replaced });
+    const pauseMs = Math.max(incoming.pauseMs, performance.now() - started);
+    post({ type: 'swapped', tag: next.tag, handover, pauseMs, ...replaced });
+  }
+
+  private freeReplacedRegions(): void {
+    while (this.replacedRegions.length > 0) this.shim.dropAside(this.replacedRegions.pop()!);
   }
 
   /** Hands q's batch of n to its handler. A trapping handler loses its batch, not the process. */
@@ -257,7 +285,8 @@ class PacketLoop {
     let beat = 0;
     while (this.control[CONTROL_STOP] === 0) {
       this.control[CONTROL_HEARTBEAT] = ++beat;
-      if (this.control[CONTROL_SWAP] !== 0) this.takeSwap();
+      if (this.incoming) this.takeSwap(this.incoming);
+      else if (this.control[CONTROL_SWAP] !== 0) this.receiveSwap();
       // Busy: some queue had work, or with coalescing, a full batch (more is likely waiting).
       let busy = false;
       let received = false;
@@ -273,10 +302,12 @@ class PacketLoop {
         if (this.capture.on) this.capture.around(q, i, n, this.answerOne);
         else this.answer(q, n);
       }
+      if (this.replacedRegions.length > 0 && --this.freeRegionsAfterTurns <= 0) this.freeReplacedRegions();
       if (this.garbage.owed) this.garbage.collectWhenQuiet(received);
       if (!busy && pollMode) this.shim.wait(this.ports, POLL_TIMEOUT_MS, coalesceUs, wakeFd);
     }
     for (const q of this.served) this.shim.drain(q.port); // the last batch's verdicts, and no new RX
+    this.freeReplacedRegions();
   }
 }
 

@@ -258,7 +258,7 @@ async function swapBlackout(env: EnvState, src: string, seconds: number): Promis
 const us = (v: number | null | undefined) =>
   v === undefined || v === null || !Number.isFinite(v) ? 'n/a' : v.toFixed(0);
 const loadName = (p: Point, peak: number) =>
-  `${p.asked.map((f) => (f < 1 ? `${f * 100}%` : `${f}x`)).join(', ')} (${p.load === 'live' ? 'flat out' : 'paced'}, ` +
+  `${p.asked.map((f) => (f < 1 ? `${(f * 100).toFixed(0)}%` : `${f}x`)).join(', ')} (${p.load === 'live' ? 'flat out' : 'paced'}, ` +
   `${(p.offered / 1e6).toFixed(3)} M/s = ${(p.offered / peak).toFixed(2)}x)`;
 
 function table(points: Point[], peak: number): string {
