@@ -9,7 +9,6 @@ void admission_init(struct admission *a, uint32_t target_us, uint64_t now_ns)
 	a->target_us = target_us;
 	a->tick_ns = now_ns;
 	a->min_backlog = UINT32_MAX;
-	a->last_backlog = UINT32_MAX;
 }
 
 static uint32_t clamp_quantum(double q)
@@ -54,7 +53,7 @@ static uint32_t estimate_delay_us(const struct admission *a)
 // the tick the port had room to spare, whatever the rate it was thought to
 // serve, so the quantum grows by a quarter, with no cap. Congestion ends after
 // a calm spell, or after a tick so long that the port must have slept.
-static void control(struct admission *a, uint64_t now_ns, uint64_t dt_ns, uint64_t drops, bool ran_dry, bool draining)
+static void control(struct admission *a, uint64_t now_ns, uint64_t dt_ns, uint64_t drops, bool ran_dry)
 {
 	bool dropping = drops != a->drops_seen;
 	double full = per_window(a);
@@ -64,11 +63,8 @@ static void control(struct admission *a, uint64_t now_ns, uint64_t dt_ns, uint64
 		a->above_since_ns = 0;
 	else if (!a->above_since_ns)
 		a->above_since_ns = now_ns;
-	// A queue is only standing once it has stood a while and stopped shrinking: the backlog a stall
-	// leaves below full load drains by itself, and cutting flows for it would only drop what the
-	// port was about to serve. (Once congested, the hold after each cut plays that part.)
-	if (above && !a->congested && draining)
-		return;
+	// A queue is only standing once it has stood a while: the backlog a short stall leaves drains
+	// by itself, and cutting flows for it would only drop what the port was about to serve.
 	if (above && (a->congested || now_ns - a->above_since_ns >= ADMISSION_PERSIST_NS)) {
 		a->calm_since_ns = 0;
 		if (a->congested && now_ns < a->hold_until_ns)
@@ -118,8 +114,7 @@ bool admission_step(struct admission *a, uint64_t now_ns, uint32_t taken, uint32
 	uint32_t was_quantum = a->quantum;
 	learn_rate(a, dt);
 	a->delay_us = estimate_delay_us(a);
-	control(a, now_ns, dt, drops, a->min_backlog == 0, a->min_backlog < a->last_backlog);
-	a->last_backlog = a->min_backlog;
+	control(a, now_ns, dt, drops, a->min_backlog == 0);
 	a->tick_ns = now_ns;
 	a->taken = 0;
 	a->min_backlog = UINT32_MAX;

@@ -30,7 +30,6 @@ struct admission {
 	uint64_t tick_ns;	 // start of the current tick
 	uint64_t taken;		 // packets taken in it
 	uint32_t min_backlog;	 // least RX backlog seen after a batch in it
-	uint32_t last_backlog;	 // min_backlog of the tick before
 	uint64_t calm_since_ns;	 // 0 unless calm
 	uint64_t above_since_ns; // 0 unless the delay is above the target
 	uint64_t hold_until_ns;	 // no further cut before: the last cut has not reached the ring yet
