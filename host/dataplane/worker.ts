@@ -304,7 +304,8 @@ class PacketLoop {
       }
       if (this.replacedRegions.length > 0 && --this.freeRegionsAfterTurns <= 0) this.freeReplacedRegions();
       if (this.garbage.owed) this.garbage.collectWhenQuiet(received);
-      if (!busy && pollMode) this.shim.wait(this.ports, POLL_TIMEOUT_MS, coalesceUs, wakeFd);
+      // A swap half taken finishes next turn, not after a sleep.
+      if (!busy && pollMode && !this.incoming) this.shim.wait(this.ports, POLL_TIMEOUT_MS, coalesceUs, wakeFd);
     }
     for (const q of this.served) this.shim.drain(q.port); // the last batch's verdicts, and no new RX
     this.freeReplacedRegions();
