@@ -99,14 +99,14 @@ static void control(struct admission *a, uint64_t now_ns, uint64_t dt_ns, uint64
 
 void admission_note_sleep(struct admission *a)
 {
-	a->slept = true;
+	a->min_backlog = 0; // the least it can be: it stays so until the tick ends
 }
 
 bool admission_step(struct admission *a, uint64_t now_ns, uint32_t taken, uint32_t backlog, uint64_t drops)
 {
 	a->taken += taken;
-	if (backlog < a->min_backlog || a->slept)
-		a->min_backlog = a->slept ? 0 : backlog;
+	if (backlog < a->min_backlog)
+		a->min_backlog = backlog;
 	uint64_t dt = now_ns - a->tick_ns;
 	if (dt < ADMISSION_TICK_NS)
 		return false;
@@ -118,6 +118,5 @@ bool admission_step(struct admission *a, uint64_t now_ns, uint32_t taken, uint32
 	a->tick_ns = now_ns;
 	a->taken = 0;
 	a->min_backlog = UINT32_MAX;
-	a->slept = false;
 	return a->congested != was_congested || (a->congested && a->quantum != was_quantum);
 }

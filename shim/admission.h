@@ -34,7 +34,6 @@ struct admission {
 	uint64_t above_since_ns; // 0 unless the delay is above the target
 	uint64_t hold_until_ns;	 // no further cut before: the last cut has not reached the ring yet
 	uint64_t drops_seen;
-	bool slept; // the port slept (poll, or a coalescing nap) in the current tick
 };
 
 void admission_init(struct admission *a, uint32_t target_us, uint64_t now_ns);
