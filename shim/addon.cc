@@ -391,7 +391,24 @@ Napi::Value SocketError(const Napi::CallbackInfo &info)
 	return Napi::Number::New(info.Env(), p ? err : ENODEV);
 }
 
-bool page_range(Napi::Env env, const Napi::CallbackInfo &info, uint8_t **at, size_t *length, const char *what);
+// The page-aligned range (info[1], info[2]) of the memory info[0]; false, with a RangeError thrown, if it is not one.
+bool page_range(Napi::Env env, const Napi::CallbackInfo &info, uint8_t **at, size_t *length, const char *what)
+{
+	uint8_t *base = nullptr;
+	size_t size = 0;
+	if (!memory_of(env, info[0], &base, &size))
+		return false;
+	uint64_t offset = info[1].As<Napi::Number>().Int64Value(), len = info[2].As<Napi::Number>().Int64Value();
+	uint64_t page = sysconf(_SC_PAGESIZE);
+	if (offset % page || len % page || len == 0 || offset + len > size) {
+		Napi::RangeError::New(env, std::string(what) + ": range not page-aligned or outside the memory")
+			.ThrowAsJavaScriptException();
+		return false;
+	}
+	*at = base + offset;
+	*length = len;
+	return true;
+}
 
 // discard(memory: Uint8Array, offset, length): gives the pages of that range back to the
 // kernel, so they read as zeros again, in time proportional to the pages that were touched
@@ -419,24 +436,6 @@ struct Aside {
 	size_t length = 0;
 };
 Aside asides[MAX_ASIDES]; // only worker threads use them, each its own: guarded by tables_lock all the same
-
-bool page_range(Napi::Env env, const Napi::CallbackInfo &info, uint8_t **at, size_t *length, const char *what)
-{
-	uint8_t *base = nullptr;
-	size_t size = 0;
-	if (!memory_of(env, info[0], &base, &size))
-		return false;
-	uint64_t offset = info[1].As<Napi::Number>().Int64Value(), len = info[2].As<Napi::Number>().Int64Value();
-	uint64_t page = sysconf(_SC_PAGESIZE);
-	if (offset % page || len % page || len == 0 || offset + len > size) {
-		Napi::RangeError::New(env, std::string(what) + ": range not page-aligned or outside the memory")
-			.ThrowAsJavaScriptException();
-		return false;
-	}
-	*at = base + offset;
-	*length = len;
-	return true;
-}
 
 // setAside(memory: Uint8Array, offset, length) -> id: the range's pages move to a mapping of their
 // own; the range stays mapped and reads as zeros.
