@@ -53,7 +53,7 @@ uint32_t port_abort_batch(struct port *p);
 // At the end: settles the last batch and reaps what TX finished, taking no new RX.
 void port_drain(struct port *p);
 // Settles the last batch (verdicts, TX kick, COMPLETION, FILL) and takes no
-// new RX: called before sleeping, so no reply waits out the sleep.
+// new RX: called before sleeping or a swap, so no reply waits out either.
 void port_flush(struct port *p);
 // The port is about to sleep (poll, or a coalescing nap): tells the admission controller.
 void port_note_sleep(struct port *p);

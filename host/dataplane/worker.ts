@@ -93,6 +93,11 @@ export type WorkerMessage =
       retired: Record<string, number>[];
     };
 
+interface IncomingSwap {
+  handler: Tagged;
+  pauseMs: number;
+}
+
 /** A sleeping worker still beats this often, for the host's watchdog (a swap or stop wakes it at once). */
 const POLL_TIMEOUT_MS = 250;
 
@@ -129,7 +134,7 @@ class PacketLoop {
     },
   };
   /** A swap's message, taken one turn before the handler is replaced, with the pause taking it cost. */
-  private incoming: { handler: Tagged; pauseMs: number } | undefined;
+  private incoming: IncomingSwap | undefined;
   private readonly capture: CaptureTap;
   /** answer() for the capture to call: made once, since a closure over the loop's q and n would cost every batch. */
   private readonly answerOne = (q: Served, n: number) => this.answer(q, n);
@@ -225,7 +230,7 @@ class PacketLoop {
     this.incoming = { handler: msg.handler, pauseMs: performance.now() - started };
   }
 
-  private takeSwap(incoming: { handler: Tagged; pauseMs: number }): void {
+  private takeSwap(incoming: IncomingSwap): void {
     this.flushAll();
     const started = performance.now();
     this.incoming = undefined;
