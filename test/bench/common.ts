@@ -6,9 +6,15 @@ import { ROOT } from '../helpers/testenv.js';
 
 export const TICK_NS = 1e9 / 100; // USER_HZ
 
+/** User and system time so far, ns, from a /proc/.../stat file (a process's or a thread's). */
+export function cpuTimes(stat: string): { user: number; sys: number } {
+  const fields = readFileSync(stat, 'utf8').split(') ')[1]!.split(' ');
+  return { user: Number(fields[11]) * TICK_NS, sys: Number(fields[12]) * TICK_NS }; // utime, stime
+}
+
 export function processCpuNs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * TICK_NS; // utime + stime
+  const { user, sys } = cpuTimes(`/proc/${pid}/stat`);
+  return user + sys;
 }
 
 export function machineBusyNs(): number {

@@ -32,7 +32,7 @@ import type { Counters } from '../../host/dataplane/dataplane.js';
 import type { XdpStatistics } from '../../host/dataplane/shim.js';
 import { request } from '../../host/control/client.js';
 import { generatorPid } from '../helpers/traffic.js';
-import { TICK_NS } from './common.js';
+import { TICK_NS, cpuTimes } from './common.js';
 
 export const TICK_MS = 50;
 export const STALL_WAIT_MS = 10;
@@ -72,8 +72,8 @@ function schedstat(path: string): { ran: number; waited: number } | undefined {
 }
 
 const cpuNs = (stat: string) => {
-  const f = readFileSync(stat, 'utf8').split(') ')[1]!.split(' ');
-  return Number(f[11]) + Number(f[12]);
+  const { user, sys } = cpuTimes(stat);
+  return user + sys;
 };
 
 /** The busiest thread of pid over `ms`: the packet thread, which spins (or works) while the others sleep. */
@@ -94,11 +94,10 @@ export async function busiestThread(pid: number, ms = 300): Promise<number> {
   return best;
 }
 
-/** A thread's user and system time so far, ns (clock ticks); undefined once it is gone. */
-function cpuTimes(path: string): { user: number; sys: number } | undefined {
+/** A thread's user and system time so far, ns; undefined once it is gone. */
+function threadTimes(stat: string): { user: number; sys: number } | undefined {
   try {
-    const f = readFileSync(path, 'utf8').split(') ')[1]!.split(' ');
-    return { user: Number(f[11]) * TICK_NS, sys: Number(f[12]) * TICK_NS };
+    return cpuTimes(stat);
   } catch {
     return undefined;
   }
@@ -157,7 +156,7 @@ export class HoldSampler {
       counters: reply.counters,
       xdp: reply.xdp,
       worker: schedstat(`${this.workerTask}/schedstat`),
-      workerTimes: cpuTimes(`${this.workerTask}/stat`),
+      workerTimes: threadTimes(`${this.workerTask}/stat`),
       gen: this.genTask === undefined ? undefined : schedstat(this.genTask),
       steal: stealNs(),
     };
