@@ -3,10 +3,11 @@
 
 #include <string.h>
 
-void admission_init(struct admission *a, uint32_t target_us, uint64_t now_ns)
+void admission_init(struct admission *a, uint32_t target_us, uint32_t capacity, uint64_t now_ns)
 {
 	memset(a, 0, sizeof(*a));
 	a->target_us = target_us;
+	a->capacity = capacity;
 	a->tick_ns = now_ns;
 	a->min_backlog = UINT32_MAX;
 }
@@ -43,6 +44,31 @@ static uint32_t estimate_delay_us(const struct admission *a)
 	return us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
 }
 
+static void track_above(struct admission *a, bool above, uint64_t now_ns)
+{
+	if (!above) {
+		a->above_since_ns = 0;
+		a->above_peak = 0;
+		return;
+	}
+	if (!a->above_since_ns)
+		a->above_since_ns = now_ns;
+	if (a->min_backlog > a->above_peak)
+		a->above_peak = a->min_backlog;
+}
+
+// A queue is only standing once it has stood a while, as in CoDel: a burst
+// the queue can hold drains by itself, and cutting flows for it drops what
+// the port was about to serve (a paced load at 80% whose sender stalls and
+// then catches up would lose 0.1% so). A backlog that filled half the buffer is
+// cut sooner: one more such burst and the kernel drops from every flow alike.
+static bool standing(const struct admission *a, uint64_t now_ns)
+{
+	uint64_t above_ns = now_ns - a->above_since_ns;
+	return above_ns >= ADMISSION_INTERVAL_NS ||
+	       (above_ns >= ADMISSION_PERSIST_NS && a->above_peak >= a->capacity / 2);
+}
+
 // Above target: congested, and the quantum is cut in proportion to the
 // overshoot (at most halved), from no more than what the port serves per
 // window; then no more cuts for as long as the backlog then seen takes to
@@ -59,13 +85,8 @@ static void control(struct admission *a, uint64_t now_ns, uint64_t dt_ns, uint64
 	double full = per_window(a);
 	a->drops_seen = drops;
 	bool above = a->delay_us > a->target_us;
-	if (!above)
-		a->above_since_ns = 0;
-	else if (!a->above_since_ns)
-		a->above_since_ns = now_ns;
-	// A queue is only standing once it has stood a while: the backlog a short stall leaves drains
-	// by itself, and cutting flows for it would only drop what the port was about to serve.
-	if (above && (a->congested || now_ns - a->above_since_ns >= ADMISSION_PERSIST_NS)) {
+	track_above(a, above, now_ns);
+	if (above && (a->congested || standing(a, now_ns))) {
 		a->calm_since_ns = 0;
 		if (a->congested && now_ns < a->hold_until_ns)
 			return;

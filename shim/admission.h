@@ -17,12 +17,14 @@ extern "C" {
 #define ADMISSION_TICK_NS     1000000ull   // the controller acts at most once per millisecond
 #define ADMISSION_WINDOW_US   1000u	   // the XDP program's counting window
 #define ADMISSION_CLEAR_NS    100000000ull // calm (below target, no drops) this long: not congested
-#define ADMISSION_PERSIST_NS  10000000ull  // above the target this long before flows are cut
+#define ADMISSION_INTERVAL_NS 100000000ull // above the target this long: a standing queue, cut
+#define ADMISSION_PERSIST_NS  10000000ull  // ... or this long, once the backlog filled half the buffer
 #define ADMISSION_MIN_QUANTUM 4u	   // a sparse flow's short burst always passes
 #define ADMISSION_MAX_QUANTUM 65536u
 
 struct admission {
 	uint32_t target_us;
+	uint32_t capacity; // packets the queue holds before the kernel drops
 	bool congested;
 	uint32_t quantum;
 	uint32_t delay_us;	 // the last estimate
@@ -32,11 +34,14 @@ struct admission {
 	uint32_t min_backlog;	 // least RX backlog seen after a batch in it
 	uint64_t calm_since_ns;	 // 0 unless calm
 	uint64_t above_since_ns; // 0 unless the delay is above the target
+	uint32_t above_peak;	 // the most backlog a tick left since then
 	uint64_t hold_until_ns;	 // no further cut before: the last cut has not reached the ring yet
 	uint64_t drops_seen;
 };
 
-void admission_init(struct admission *a, uint32_t target_us, uint64_t now_ns);
+// capacity: what the queue holds before the kernel drops, the lesser of its
+// frames and its RX rings.
+void admission_init(struct admission *a, uint32_t target_us, uint32_t capacity, uint64_t now_ns);
 // The port is about to sleep: its tick then counts as one in which the ring
 // ran dry, whatever backlog it saw. A coalescing nap leaves packets waiting on
 // purpose, and the time asleep is no measure of the rate it can serve.

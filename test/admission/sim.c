@@ -1,8 +1,10 @@
 // A fluid model of one queue for the admission controller (shim/admission.c):
 // a heavy flow offered at some rate, the XDP program's per-window quantum,
 // the RX ring, and a port that serves at a fixed rate. Usage: sim OFFERED_PPS SERVICE_PPS TARGET_US SECONDS STOP_AT_S
-// [STALL_EVERY_MS STALL_MS] (the heavy flow stops at STOP_AT_S; the port, like a thread taken off its core, serves
-// nothing for STALL_MS every STALL_EVERY_MS). Prints one JSON object.
+// [STALL_EVERY_MS STALL_MS [PAUSE_EVERY_MS PAUSE_MS]] (the heavy flow stops at STOP_AT_S; the port, like a thread
+// taken off its core, serves nothing for STALL_MS every STALL_EVERY_MS; the heavy flow, like a paced generator
+// taken off its core, sends nothing for PAUSE_MS every PAUSE_EVERY_MS, then all it owes at once). Prints one JSON
+// object.
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -15,14 +17,15 @@
 
 int main(int argc, char **argv)
 {
-	if (argc != 6 && argc != 8)
+	if (argc != 6 && argc != 8 && argc != 10)
 		return 2;
-	double stall_every_ns = argc == 8 ? atof(argv[6]) * 1e6 : 0, stall_ns = argc == 8 ? atof(argv[7]) * 1e6 : 0;
+	double stall_every_ns = argc >= 8 ? atof(argv[6]) * 1e6 : 0, stall_ns = argc >= 8 ? atof(argv[7]) * 1e6 : 0;
+	double pause_every_ns = argc == 10 ? atof(argv[8]) * 1e6 : 0, pause_ns = argc == 10 ? atof(argv[9]) * 1e6 : 0;
 	double offered = atof(argv[1]), service = atof(argv[2]), seconds = atof(argv[4]), stop_at = atof(argv[5]);
 	struct admission a;
-	admission_init(&a, (uint32_t)atoi(argv[3]), 0);
+	admission_init(&a, (uint32_t)atoi(argv[3]), (uint32_t)RING, 0);
 	static uint64_t delay_hist[DELAY_BUCKETS]; // the settled delays, in DELAY_BUCKET_US steps
-	double queue = 0, heavy_in_window = 0, served_late = 0, delay_sum = 0, delay_max = 0;
+	double queue = 0, heavy_in_window = 0, served_late = 0, delay_sum = 0, delay_max = 0, owed = 0;
 	uint64_t drops = 0, congested = 0, ever_congested = 0, samples = 0, quantum = 0;
 	uint64_t cleared_ns = 0, window_start = 0;
 	for (uint64_t now = STEP_NS; now < (uint64_t)(seconds * 1e9); now += STEP_NS) {
@@ -31,7 +34,10 @@ int main(int argc, char **argv)
 			heavy_in_window = 0;
 		}
 		bool heavy_on = now < stop_at * 1e9;
-		double arriving = heavy_on ? offered * STEP_NS / 1e9 : 0, pass = arriving;
+		owed += heavy_on ? offered * STEP_NS / 1e9 : 0;
+		bool paused = pause_every_ns > 0 && (double)(now % (uint64_t)pause_every_ns) < pause_ns;
+		double arriving = paused ? 0 : owed, pass = arriving;
+		owed -= arriving;
 		if (congested) {
 			double room = quantum > heavy_in_window ? quantum - heavy_in_window : 0;
 			pass = arriving < room ? arriving : room;
