@@ -88,11 +88,12 @@ export const checkCommand: Command = {
 
 function report(r: CheckResult, file: string, seed: number, written: string | undefined, again: string): void {
   const t = r.perPacketUs;
-  const rate = Math.round(r.frames / r.seconds);
-  console.log(
-    `${file}: ${r.batches} batches, ${r.frames} frames in ${r.seconds.toFixed(1)} s (${rate} frames/s), seed ${seed}; ` +
-      `${r.sent} sent`,
-  );
+  // A handler that trapped in _start or init ran no batch: the failure alone says it.
+  if (r.frames > 0 || !r.failure)
+    console.log(
+      `${file}: ${r.batches} batches, ${r.frames} frames in ${r.seconds.toFixed(1)} s (${framesPerSecond(r)} frames/s), ` +
+        `seed ${seed}; ${r.sent} sent`,
+    );
   // A check ended from outside (a call that never returned) has no figures: its thread had them.
   if (t.max > 0)
     console.log(
@@ -119,6 +120,7 @@ function report(r: CheckResult, file: string, seed: number, written: string | un
   }
 }
 
+const framesPerSecond = (r: CheckResult) => (r.seconds > 0 ? Math.round(r.frames / r.seconds) : 0);
 const us = (v: number) => (v < 1 ? `${(v * 1000).toFixed(0)} ns` : `${v.toFixed(1)} us`);
 
 function jsonOf(r: CheckResult, file: string, seed: number, written: string | undefined) {
@@ -128,7 +130,7 @@ function jsonOf(r: CheckResult, file: string, seed: number, written: string | un
     seed,
     ok: !failure,
     ...rest,
-    framesPerSecond: Math.round(r.frames / r.seconds),
+    framesPerSecond: framesPerSecond(r),
     failure: failure && {
       property: failure.property,
       message: failure.message,

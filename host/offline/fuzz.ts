@@ -35,11 +35,13 @@ export const fuzzCommand = command({
       );
       return;
     }
-    if (r.failure.property === 'returns') {
-      // One line: its batch is not written, since replay would not return from it either.
+    if (r.failure.property === 'returns' || r.failure.batch.length === 0) {
+      // One line: no batch is written, since replay would not return from it either, or there is
+      // none (a trap in _start or init).
+      const fix = r.failure.property === 'returns' ? 'fix the loop' : 'fix it';
       console.error(
-        `FAILED returns after ${r.batches} batches (${r.seconds.toFixed(1)} s): ${handler.path}: ${r.failure.message}; ` +
-          `fix the loop, rebuild (npm run build) and fuzz again: npm run fuzz -- --runs ${runs} --seed ${seed}`,
+        `FAILED ${r.failure.property} after ${r.batches} batches (${r.seconds.toFixed(1)} s): ${handler.path}: ` +
+          `${r.failure.message}; ${fix}, rebuild (npm run build) and fuzz again: npm run fuzz -- --runs ${runs} --seed ${seed}`,
       );
       process.exitCode = 1;
       return;

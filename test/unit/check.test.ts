@@ -139,6 +139,8 @@ test('the check before a swap: echo passes, a planted bug is refused naming its 
   const took = performance.now() - started;
   const refused = await checkBeforeSwap(loadHandler(planted('check_host_write_odd')), 4096);
   assert.match(refused ?? 'passed', /^it fails check's writes-inside property: wrote the host's counters at 0x108 /);
+  const initTrap = await checkBeforeSwap(loadHandler(planted('init_trap')), 2048);
+  assert.match(initTrap ?? 'passed', /^it fails check's no-trap property: trapped in _start or init on the full /);
   const loop = await checkBeforeSwap(loadHandler(join(ROOT, 'build', 'test-asm', 'loop.wasm')), 2048);
   assert.match(
     loop ?? 'passed',
@@ -183,6 +185,18 @@ test('check ends on a handler whose init never returns: one line naming it, exit
   assert.match(
     out.stderr,
     /^check: handler \S+init_loop\.wasm did not return from _start or init within 5 s [^\n]+\n$/,
+  );
+});
+
+test('check fails a handler whose init traps only on a configuration with addresses: no-trap, one line, exit 1', () => {
+  // The loader's probe runs init on a configuration of zeros, where this one returns.
+  const out = check(planted('init_trap'), '--runs', '10', '--seed', SEED);
+  assert.is(out.status, 1, out.stderr + out.stdout);
+  assert.is(out.stderr, 'FAILED no-trap: trapped in _start or init on the full configuration: unreachable\n');
+  const json = JSON.parse(check(planted('init_trap'), '--runs', '10', '--seed', SEED, '--json').stdout);
+  assert.equal(
+    [json.ok, json.failure.property, json.failure.config, json.failure.frames, json.framesPerSecond],
+    [false, 'no-trap', 'full', [], 0],
   );
 });
 

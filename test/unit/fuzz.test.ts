@@ -109,6 +109,15 @@ test('fuzz ends on an echo.wasm whose init never returns: one line naming it, ex
   );
 });
 
+test('fuzz ends on an echo.wasm whose init traps only on a configuration with addresses: one line, exit 1', () => {
+  const out = fuzzAsEcho(planted('init_trap'));
+  assert.is(out.status, 1, `${out.signal ?? ''} ${out.stderr}`);
+  assert.match(
+    out.stderr,
+    /^FAILED no-trap after 0 batches \(0\.0 s\): <project>\/build\/asm\/echo\.wasm: trapped in _start or init on the full configuration: unreachable; fix it, [^\n]+\n$/,
+  );
+});
+
 test('a million packets leave the handler heap untouched (zero allocation per packet)', () => {
   const runner = new OfflineRunner(loadHandler(echo), {
     ipv6: undefined,

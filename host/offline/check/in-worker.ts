@@ -4,7 +4,7 @@
 import { Worker } from 'node:worker_threads';
 import { UserError } from '../../lib/errors.js';
 import { distFile } from '../../lib/paths.js';
-import { RETURNS_WITHIN_MS } from './properties.js';
+import { NOTHING_RUN, RETURNS_WITHIN_MS } from './properties.js';
 import type { CheckResult } from './run.js';
 import { type StuckCase, newWatchMemory, watchCalls } from './watch.js';
 import type { CheckJob, CheckOutcome } from './worker.js';
@@ -66,8 +66,6 @@ async function aloneStuck(job: CheckJob, stuck: StuckCase): Promise<Uint8Array |
   return 'stuck' in end ? end.stuck.batch[0] : undefined;
 }
 
-/** The figures of a check ended from outside: the thread that had them is gone. */
-const NOTHING_RUN = { batches: 0, frames: 0, sent: 0, perPacketUs: { median: 0, p99: 0, max: 0 }, footprint: 0 };
 const NO_CASE = { batch: [], config: '', frameSize: 0 };
 
 function neverReturned(stuck: StuckCase, alone: Uint8Array | undefined, seconds: number): CheckResult {

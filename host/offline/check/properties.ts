@@ -13,7 +13,7 @@ export const RETURNS_WITHIN_MS = 5000;
 
 /** What each property asks of a handler (check --help lists them). */
 export const PROPERTIES = {
-  'no-trap': 'it never traps',
+  'no-trap': 'it never traps, in process() nor in _start or init',
   'writes-inside': 'it writes only inside its batch descriptors, their frames and its own region',
   'valid-verdicts': 'every verdict is DROP or a TX of at least 14 bytes inside its own frame',
   'no-allocation': 'what it writes in its own region stops growing (no allocation per packet)',
@@ -22,6 +22,9 @@ export const PROPERTIES = {
   'matches-reference': 'it sends exactly what the reference model sends, byte for byte',
 } as const;
 export type Property = keyof typeof PROPERTIES;
+
+/** The figures of a check that ran no batch, or whose thread, which had them, is gone. */
+export const NOTHING_RUN = { batches: 0, frames: 0, sent: 0, perPacketUs: { median: 0, p99: 0, max: 0 }, footprint: 0 };
 
 export interface Failure {
   property: Property;

@@ -8,7 +8,7 @@ import type { InterfaceConfig } from '../../dataplane/iface-config.js';
 import { XDP_HEADROOM } from '../../dataplane/layout.js';
 import { OUR, batchArbitrary } from './frames.js';
 import { CheckHarness } from './harness.js';
-import type { Failure, Reference } from './properties.js';
+import { type Failure, NOTHING_RUN, type Reference } from './properties.js';
 import type { CallWatch } from './watch.js';
 
 /** The two configurations a handler is checked under: the interface's addresses known, and none known. */
@@ -58,11 +58,35 @@ interface Case {
 /** How many batches pass between scans of the whole UMEM for writes far from any batch. */
 const FAR_SCAN_EVERY = 2000;
 
-export function runCheck(opts: CheckOptions): CheckResult {
+/**
+ * A harness per configuration and frame size, each with the handler started on it; or, where its
+ * _start or init traps (as some do only on a configuration with addresses), the check's no-trap failure.
+ */
+function startHarnesses(opts: CheckOptions): { harnesses: Record<string, CheckHarness> } | { refused: CheckResult } {
   const harnesses: Record<string, CheckHarness> = {};
-  for (const [name, config] of Object.entries(CONFIGS))
-    for (const size of opts.frameSizes)
-      harnesses[`${name}/${size}`] = new CheckHarness(opts.handler, config, size, opts.watch);
+  for (const [config, iface] of Object.entries(CONFIGS))
+    for (const frameSize of opts.frameSizes) {
+      try {
+        harnesses[`${config}/${frameSize}`] = new CheckHarness(opts.handler, iface, frameSize, opts.watch);
+      } catch (err) {
+        if (!(err instanceof WebAssembly.RuntimeError)) throw err;
+        const message = `trapped in _start or init on the ${config} configuration: ${err.message}`;
+        return {
+          refused: {
+            ...NOTHING_RUN,
+            seconds: 0,
+            failure: { property: 'no-trap', message, batch: [], config, frameSize },
+          },
+        };
+      }
+    }
+  return { harnesses };
+}
+
+export function runCheck(opts: CheckOptions): CheckResult {
+  const prepared = startHarnesses(opts);
+  if ('refused' in prepared) return prepared.refused;
+  const { harnesses } = prepared;
   const times: number[] = [];
   const counts = { batches: 0, frames: 0, sent: 0 };
   let failure: Failure | undefined;
