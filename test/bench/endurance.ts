@@ -2,7 +2,8 @@
 //   soak  10,000 ctl swaps under a paced load: the responder's memory (RSS and
 //         memory mappings) after warm-up and at the end, and the swap latency
 //   hold  60 s paced at 80% of the defaults' flood figure: what was lost, and
-//         where (the kernel's XDP_STATISTICS say whether FILL ran dry), and
+//         where (admission control's drops; the kernel's XDP_STATISTICS say
+//         whether FILL ran dry), and
 //         what the losses line up with, tick by tick (hold-sampler.ts): the
 //         packet thread held off its CPU, the generator held off its own, steal.
 //         The generator catches up at most --catch-up ms after a stall and
@@ -232,7 +233,8 @@ export async function holdBench(
     };
     console.log(
       `\nHold: ${seconds} s paced at ${(rate / 1e6).toFixed(3)} M/s asked, ${(g.rate / 1e6).toFixed(3)} M/s sent ` +
-        `(${args.join(' ') || 'defaults'}${genArgs.length ? `; gen ${genArgs.join(' ')}` : ''}): reply ratio ${out.replyRatio.toFixed(5)}, ${g.lost} lost; kernel: ` +
+        `(${args.join(' ') || 'defaults'}${genArgs.length ? `; gen ${genArgs.join(' ')}` : ''}): reply ratio ${out.replyRatio.toFixed(5)}, ${g.lost} lost; ` +
+        `admission control dropped ${r.exit?.counters.admissionDropped ?? '?'}; kernel: ` +
         `rx_fill_ring_empty_descs ${xdp?.rx_fill_ring_empty_descs ?? '?'}, rx_dropped ${xdp?.rx_dropped ?? '?'}, ` +
         `rx_ring_full ${xdp?.rx_ring_full ?? '?'}`,
     );
@@ -304,22 +306,27 @@ export async function enduranceBench(env: EnvState, seconds: number, holdSeconds
   return { flood, soak, holds };
 }
 
-/** --hold: the flood figure, then `rounds` holds at 80% of it, the settings in HOLD_SETTINGS interleaved. */
+/**
+ * --hold: the flood figure, then `rounds` holds at `share` of it (BENCH_HOLD_SHARE, default 0.8), the
+ * settings in BENCH_HOLD_SETTINGS interleaved, each round ending with the C responder.
+ */
 export async function holdRounds(env: EnvState, seconds: number, holdSeconds: number, rounds: number) {
+  const share = Number(process.env.BENCH_HOLD_SHARE ?? 0.8);
   const flood = await floodFigure(env, seconds);
-  // Each setting: the responder's options | the generator's, e.g. '|--catch-up 0;|' (the default: the
-  // generator's catch-up unbounded, as before, against bounded).
-  const settings = (process.env.BENCH_HOLD_SETTINGS ?? '|--catch-up 0;|').split(';').map((setting) => {
+  // Each setting: the responder's options | the generator's, e.g. '|;--no-fair|' (the default: admission
+  // control against none) or '|--catch-up 0;|' (the generator's catch-up unbounded against bounded).
+  const settings = (process.env.BENCH_HOLD_SETTINGS ?? '|;--no-fair|').split(';').map((setting) => {
     const [args = '', genArgs = ''] = setting.split('|');
     return { args: args.split(' ').filter(Boolean), genArgs: genArgs.split(' ').filter(Boolean) };
   });
   const holds: HoldResult[] = [];
   const baselines: CHold[] = [];
   for (let round = 0; round < rounds; round++) {
-    for (const { args, genArgs } of settings) holds.push(await holdBench(env, 0.8 * flood, holdSeconds, args, genArgs));
-    baselines.push(await cHold(env, 0.8 * flood, holdSeconds));
+    for (const { args, genArgs } of settings)
+      holds.push(await holdBench(env, share * flood, holdSeconds, args, genArgs));
+    baselines.push(await cHold(env, share * flood, holdSeconds, settings[0]!.genArgs));
   }
-  return { flood, holds, baselines };
+  return { flood, share, holds, baselines };
 }
 
 interface CHold {
@@ -330,14 +337,15 @@ interface CHold {
 
 /**
  * The baseline of a hold: the C AF_XDP responder (test/bench/xsk_echo.c, the same frame and ring
- * sizes) at the same rate from the same generator, catching up everything that fell due. What it
- * loses is lost without JavaScript, wasm or our refill policy in the path.
+ * sizes) at the same rate from the same generator (with genArgs). What it loses is lost without
+ * JavaScript, wasm or our refill policy in the path.
  */
-async function cHold(env: EnvState, rate: number, seconds: number): Promise<CHold> {
-  const g = await withResponder(env, C_SPIN, () => pacedLoad(env, rate, seconds, ['--catch-up', '0']));
+async function cHold(env: EnvState, rate: number, seconds: number, genArgs: string[]): Promise<CHold> {
+  const g = await withResponder(env, C_SPIN, () => pacedLoad(env, rate, seconds, genArgs));
   const out = { offered: g.rate, lost: g.lost, lossRatio: g.sent ? g.lost / g.sent : NaN };
+  const gen = genArgs.length ? `gen ${genArgs.join(' ')}` : "the generator's defaults";
   console.log(
-    `Baseline: ${C_SPIN.name}, ${seconds} s at the same rate (gen --catch-up 0): ${(g.rate / 1e6).toFixed(3)} M/s sent, ` +
+    `Baseline: ${C_SPIN.name}, ${seconds} s at the same rate (${gen}): ${(g.rate / 1e6).toFixed(3)} M/s sent, ` +
       `${out.lost} lost (${(out.lossRatio * 100).toFixed(2)}%)`,
   );
   return out;
