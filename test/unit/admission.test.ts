@@ -74,17 +74,24 @@ test('controller: a load the port keeps up with is never marked congested', () =
   assert.is(s.drops, 0);
 });
 
-test('controller: at 80% and 90% load, a sender that stalls 10 ms a second and then catches up is never cut', () => {
-  // Its catch-up leaves a backlog of 8 ms that takes 40-80 ms to drain: a burst the ring holds, not a
-  // standing queue. Cut after 10 ms above the target, it lost 1,600-2,800 requests a burst.
-  for (const load of [0.8, 0.9]) {
-    const s = simulate(350_000 * load, 350_000, 1000, 10, 10, [0, 0], [1000, 10]);
-    assert.ok(s.maxDelayUs > 4 * 1000, `load ${load}: the burst must pass the target: ${JSON.stringify(s)}`);
-    assert.is(s.drops, 0, `load ${load}: ${JSON.stringify(s)}`);
-  }
+test('controller: at 80% and 90% load, a sender that stalls and then catches up at once is never cut', () => {
+  // Its catch-up leaves a backlog of up to 27 ms that drains by itself: bursts the buffer holds, not
+  // an overload. Cut after 10 ms above the target, 10 ms stalls a second lost 1,600-2,800 requests a
+  // burst; cut after 100 ms above it, 30 ms stalls every 50 ms lost 64% of them.
+  const pauses: [everyMs: number, forMs: number][] = [
+    [1000, 10],
+    [50, 30],
+  ];
+  for (const load of [0.8, 0.9])
+    for (const pause of pauses) {
+      const s = simulate(350_000 * load, 350_000, 1000, 10, 10, [0, 0], pause);
+      const say = `load ${load}, pauses ${pause}: ${JSON.stringify(s)}`;
+      assert.ok(s.maxDelayUs > 4 * 1000, `the bursts must pass the target: ${say}`);
+      assert.is(s.drops, 0, say);
+    }
 });
 
-test('controller: 10% over what the port serves is cut once it has stood 100 ms, long before the ring fills', () => {
+test('controller: 10% over what the port serves is found overloaded and cut, long before the ring fills', () => {
   const s = simulate(385_000, 350_000, 1000, 3, 3);
   assert.ok(s.everCongested && s.drops > 0, JSON.stringify(s));
   assert.ok(s.p99DelayUs <= 1500 && s.servedRatio >= 0.98, JSON.stringify(s));
