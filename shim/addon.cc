@@ -434,6 +434,7 @@ constexpr int MAX_ASIDES = 256;
 struct Aside {
 	void *at = nullptr;
 	size_t length = 0;
+	pid_t owner = 0; // the thread that set it aside
 };
 Aside asides[MAX_ASIDES]; // only worker threads use them, each its own: guarded by tables_lock all the same
 
@@ -478,7 +479,7 @@ Napi::Value SetAside(const Napi::CallbackInfo &info)
 		errno_error(env, err, "mremap").ThrowAsJavaScriptException();
 		return env.Undefined();
 	}
-	asides[id] = Aside{ moved, length };
+	asides[id] = Aside{ moved, length, (pid_t)syscall(SYS_gettid) };
 	return Napi::Number::New(env, id);
 }
 
@@ -520,6 +521,23 @@ Napi::Value DropAside(const Napi::CallbackInfo &info)
 	if (a.at)
 		munmap(a.at, a.length);
 	return info.Env().Undefined();
+}
+
+// dropAsidesOf(tid) -> count: what a thread that is gone left set aside goes back to the kernel.
+// A worker terminated between setting its region aside and dropping it (a new handler's init
+// that never returns) would otherwise leave the pages mapped for good.
+Napi::Value DropAsidesOf(const Napi::CallbackInfo &info)
+{
+	pid_t tid = (pid_t)info[0].As<Napi::Number>().Int32Value();
+	int dropped = 0;
+	std::lock_guard<std::mutex> g(tables_lock);
+	for (Aside &a : asides)
+		if (a.owner == tid && a.at && a.at != MAP_FAILED) {
+			munmap(a.at, a.length);
+			a = Aside();
+			dropped++;
+		}
+	return Napi::Number::New(info.Env(), dropped);
 }
 
 // setMallocTrimThreshold(bytes): glibc gives the free top of an arena back to the kernel once it
@@ -865,6 +883,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports)
 	exports.Set("setAside", Napi::Function::New(env, SetAside));
 	exports.Set("putBack", Napi::Function::New(env, PutBack));
 	exports.Set("dropAside", Napi::Function::New(env, DropAside));
+	exports.Set("dropAsidesOf", Napi::Function::New(env, DropAsidesOf));
 	exports.Set("setMallocTrimThreshold", Napi::Function::New(env, SetMallocTrimThreshold));
 	exports.Set("gettid", Napi::Function::New(env, GetTid));
 	exports.Set("setAffinity", Napi::Function::New(env, SetAffinity));

@@ -106,6 +106,8 @@ export interface Shim {
   putBack(aside: number, memory: Uint8Array, offset: number): void;
   /** The pages set aside go back to the kernel. */
   dropAside(aside: number): void;
+  /** What thread tid, now gone, left set aside goes back to the kernel; returns how many asides. */
+  dropAsidesOf(tid: number): number;
   /** Fixes glibc's trim threshold (M_TRIM_THRESHOLD) for every malloc arena; false if glibc refused. */
   setMallocTrimThreshold(bytes: number): boolean;
   /** The calling thread's id. */

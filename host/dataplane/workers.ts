@@ -157,11 +157,14 @@ export class PacketWorker {
         stopListening();
         this.worker.on('message', (m: WorkerMessage) => this.onMessage(m));
         this.worker.once('error', (err) => this.died(err));
+        const tid = msg.type === 'ready' ? msg.tid : undefined;
         this.worker.once('exit', () => {
           this.exited = true;
+          // Terminated between a swap's setting the old region aside and dropping it, the thread left it.
+          if (tid !== undefined) loadShim().dropAsidesOf(tid);
           this.died(undefined);
         });
-        if (msg.type === 'ready') this.tid = msg.tid;
+        this.tid = tid;
         resolve(msg.type === 'ready' ? msg.counters : []);
       });
     });

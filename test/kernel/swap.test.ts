@@ -4,10 +4,13 @@
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { once } from 'node:events';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { EnvState } from '../../host/testenv/state.js';
+import { ADDON_PATH, loadShim } from '../../host/dataplane/shim.js';
 import { controlSocket } from '../../host/lib/paths.js';
 import { type Running, runCtl, serving as servingOn, sleep, startAfxdp, waitFor } from '../helpers/afxdp.js';
 import { NOBODY, runCli } from '../helpers/cli.js';
@@ -239,6 +242,26 @@ test('a new handler stuck in its init in the worker is blamed, and the one it wa
   });
 });
 
+test('what a worker set aside and never dropped goes back once it is gone (dropAsidesOf its tid), once', async () => {
+  // As a packet worker terminated inside a swap leaves it: the old region set aside, then a new
+  // handler's init that never returns.
+  const code = `
+    const { parentPort, workerData } = require('node:worker_threads');
+    const shim = require(workerData);
+    const memory = new WebAssembly.Memory({ initial: 2 });
+    new Uint8Array(memory.buffer).fill(1, 65536);
+    shim.setAside(new Uint8Array(memory.buffer), 65536, 65536);
+    parentPort.postMessage(shim.gettid());
+    setInterval(() => {}, 1000);`;
+  // Loaded here first, as the serving process does: an addon only a worker loaded is unloaded with it.
+  const shim = loadShim();
+  const worker = new Worker(code, { eval: true, workerData: ADDON_PATH });
+  const [tid] = (await once(worker, 'message')) as [number];
+  await worker.terminate();
+  assert.is(shim.dropAsidesOf(tid + 1), 0, 'another thread left nothing');
+  assert.is(shim.dropAsidesOf(tid), 1);
+  assert.is(shim.dropAsidesOf(tid), 0);
+});
 test('a lying handler never gets its lies sent: every verdict refused and counted', async () => {
   await withEnv({}, async (env) => {
     const run = await serving(env, [], async () => {
