@@ -27,6 +27,7 @@ extern "C" {
 struct admission {
 	uint32_t target_us;
 	uint32_t capacity; // packets the queue holds before the kernel drops
+	uint32_t batch;	   // the most packets the port takes at once
 	bool congested;
 	uint32_t quantum;
 	uint32_t delay_us;	 // the last estimate
@@ -48,8 +49,8 @@ struct admission {
 };
 
 // capacity: what the queue holds before the kernel drops, the lesser of its
-// frames and its RX rings.
-void admission_init(struct admission *a, uint32_t target_us, uint32_t capacity, uint64_t now_ns);
+// frames and its RX rings; batch: the most packets the port takes at once.
+void admission_init(struct admission *a, uint32_t target_us, uint32_t capacity, uint32_t batch, uint64_t now_ns);
 // The port is about to sleep: its tick then counts as one in which the ring
 // ran dry, whatever backlog it saw. A coalescing nap leaves packets waiting on
 // purpose, and the time asleep is no measure of the rate it can serve.

@@ -387,7 +387,8 @@ int port_set_admission(struct port *p, struct fair_queue *queues, uint32_t count
 	p->fair->congested = 0;
 	p->fair->window_us = ADMISSION_WINDOW_US;
 	uint32_t rings = p->cfg.ring_size + (p->lane_xsk ? LANE_RING_SIZE : 0);
-	admission_init(&p->admission, target_us, p->cfg.frames < rings ? p->cfg.frames : rings, now_ns());
+	admission_init(&p->admission, target_us, p->cfg.frames < rings ? p->cfg.frames : rings, p->cfg.batch_max,
+		       now_ns());
 	publish_admission(p);
 	return 0;
 }

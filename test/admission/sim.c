@@ -23,7 +23,8 @@ int main(int argc, char **argv)
 	double pause_every_ns = argc == 10 ? atof(argv[8]) * 1e6 : 0, pause_ns = argc == 10 ? atof(argv[9]) * 1e6 : 0;
 	double offered = atof(argv[1]), service = atof(argv[2]), seconds = atof(argv[4]), stop_at = atof(argv[5]);
 	struct admission a;
-	admission_init(&a, (uint32_t)atoi(argv[3]), (uint32_t)RING, 0);
+	// The port's batch: what it serves in a step, so a backlog left behind one means it was full.
+	admission_init(&a, (uint32_t)atoi(argv[3]), (uint32_t)RING, (uint32_t)(service * STEP_NS / 1e9), 0);
 	static uint64_t delay_hist[DELAY_BUCKETS]; // the settled delays, in DELAY_BUCKET_US steps
 	double queue = 0, heavy_in_window = 0, served_late = 0, delay_sum = 0, delay_max = 0, owed = 0;
 	uint64_t drops = 0, congested = 0, ever_congested = 0, samples = 0, quantum = 0;
@@ -44,14 +45,15 @@ int main(int argc, char **argv)
 		}
 		heavy_in_window += pass;
 		drops += (uint64_t)(arriving - pass);
-		queue += pass;
-		if (queue > RING)
-			queue = RING; // the kernel drops what the ring cannot hold
+		// The port takes a batch of what was waiting; what arrives meanwhile is left behind it.
 		bool stalled = stall_every_ns > 0 && (double)(now % (uint64_t)stall_every_ns) < stall_ns;
 		double served = stalled ? 0 : service * STEP_NS / 1e9;
 		served = served < queue ? served : queue;
 		queue -= served;
-		if (stalled) // a thread off its core takes no batch and runs no controller
+		queue += pass;
+		if (queue > RING)
+			queue = RING; // the kernel drops what the ring cannot hold
+		if (stalled)	      // a thread off its core takes no batch and runs no controller
 			continue;
 		if (admission_step(&a, now, (uint32_t)served, (uint32_t)queue, drops)) {
 			congested = a.congested;
