@@ -20,7 +20,7 @@ extern "C" {
 #define ADMISSION_CLEAR_NS	 100000000ull // calm (below target, no drops) this long: not congested
 #define ADMISSION_PERSIST_NS	 10000000ull  // above the target this long before flows are cut
 #define ADMISSION_LOAD_WINDOW_NS 100000000ull // the load is measured over windows this long
-#define ADMISSION_OVERLOAD_SHARE 0.95	      // arrivals at this share of the service rate: overloaded
+#define ADMISSION_OVERLOAD_SHARE 1.0	      // arrivals at least this share of the service rate: overloaded
 #define ADMISSION_MIN_QUANTUM	 4u	      // a sparse flow's short burst always passes
 #define ADMISSION_MAX_QUANTUM	 65536u
 
