@@ -77,7 +77,7 @@ test('controller: a load the port keeps up with is never marked congested', () =
 test('controller: at 80% and 90% load, a sender that stalls and then catches up at once is never cut', () => {
   // Its catch-up leaves a backlog of up to 27 ms that drains by itself: bursts the buffer holds, not
   // an overload. Cut after 10 ms above the target, 10 ms stalls a second lost 1,600-2,800 requests a
-  // burst; cut after 100 ms above it, 30 ms stalls every 50 ms lost 64% of them.
+  // burst; cut after 100 ms above it, 30 ms stalls every 50 ms lost 58% of them.
   const pauses: [everyMs: number, forMs: number][] = [
     [1000, 10],
     [50, 30],
