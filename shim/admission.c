@@ -33,7 +33,7 @@ static double per_window(const struct admission *a)
 // arrival rate (0.27 M/s at a paced 0.30), and the queue looked overloaded.
 static void learn_rate(struct admission *a, uint64_t dt_ns)
 {
-	if (a->min_backlog == UINT32_MAX || a->min_backlog < a->batch)
+	if (a->min_backlog < a->batch)
 		return;
 	double pps = (double)a->taken * 1e9 / (double)dt_ns;
 	a->service_pps = a->service_pps > 0 ? a->service_pps + (pps - a->service_pps) / 8 : pps;
@@ -95,7 +95,7 @@ static uint32_t at_risk(const struct admission *a)
 static bool worth_cutting(const struct admission *a, uint64_t now_ns)
 {
 	if (a->congested)
-		return a->overloaded || (a->min_backlog != UINT32_MAX && a->min_backlog >= at_risk(a));
+		return a->overloaded || a->min_backlog >= at_risk(a);
 	return now_ns - a->above_since_ns >= ADMISSION_PERSIST_NS && (a->overloaded || a->above_peak >= at_risk(a));
 }
 

@@ -339,11 +339,23 @@ static void publish_admission(struct port *p)
 	p->counters[AFXDP_COUNTER_ADMISSION_DELAY_US] = a->delay_us;
 }
 
+// The sparse lane's RX ring: no larger than the port's own.
+static uint32_t lane_ring_size(const struct port *p)
+{
+	return p->cfg.ring_size < LANE_RING_SIZE ? p->cfg.ring_size : LANE_RING_SIZE;
+}
+
+// What the port's RX rings hold together: its own, and its lane's if it has one.
+static uint32_t rx_rings_size(const struct port *p)
+{
+	return p->cfg.ring_size + (p->lane_xsk ? lane_ring_size(p) : 0);
+}
+
 // The control block is shared memory (an mmap of the map): plain stores, and
 // only when the controller changed something.
 static void admission_after_rx(struct port *p, uint32_t taken)
 {
-	uint32_t backlog = rx_backlog(p, p->cfg.ring_size + LANE_RING_SIZE);
+	uint32_t backlog = rx_backlog(p, rx_rings_size(p));
 	if (admission_step(&p->admission, now_ns(), taken, backlog, p->fair->dropped)) {
 		p->fair->quantum = p->admission.quantum; // first: congested never meets a stale quantum
 		p->fair->congested = p->admission.congested;
@@ -357,7 +369,7 @@ static int open_lane(struct port *p, int lane_map_fd)
 {
 	struct xsk_socket_config scfg;
 	memset(&scfg, 0, sizeof(scfg));
-	scfg.rx_size = p->cfg.ring_size < LANE_RING_SIZE ? p->cfg.ring_size : LANE_RING_SIZE;
+	scfg.rx_size = lane_ring_size(p);
 	scfg.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD;
 	scfg.bind_flags = p->cfg.bind_flags; // libxdp binds a shared socket with XDP_SHARED_UMEM instead
 	int err = xsk_socket__create_shared(&p->lane_xsk, p->ifname, p->cfg.queue, p->umem, &p->lane, NULL, &p->fill,
@@ -386,7 +398,7 @@ int port_set_admission(struct port *p, struct fair_queue *queues, uint32_t count
 	p->fair = &queues[p->cfg.queue];
 	p->fair->congested = 0;
 	p->fair->window_us = ADMISSION_WINDOW_US;
-	uint32_t rings = p->cfg.ring_size + (p->lane_xsk ? LANE_RING_SIZE : 0);
+	uint32_t rings = rx_rings_size(p);
 	admission_init(&p->admission, target_us, p->cfg.frames < rings ? p->cfg.frames : rings, p->cfg.batch_max,
 		       now_ns());
 	publish_admission(p);
