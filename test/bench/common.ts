@@ -12,10 +12,13 @@ export function cpuTimes(stat: string): { user: number; sys: number } {
   return { user: Number(fields[11]) * TICK_NS, sys: Number(fields[12]) * TICK_NS }; // utime, stime
 }
 
-export function processCpuNs(pid: number): number {
-  const { user, sys } = cpuTimes(`/proc/${pid}/stat`);
+/** User plus system time so far, ns, from a /proc/.../stat file. */
+export function cpuNs(stat: string): number {
+  const { user, sys } = cpuTimes(stat);
   return user + sys;
 }
+
+export const processCpuNs = (pid: number): number => cpuNs(`/proc/${pid}/stat`);
 
 export function machineBusyNs(): number {
   const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.split(/\s+/).slice(1).map(Number);

@@ -32,7 +32,7 @@ import type { Counters } from '../../host/dataplane/dataplane.js';
 import type { XdpStatistics } from '../../host/dataplane/shim.js';
 import { request } from '../../host/control/client.js';
 import { generatorPid } from '../helpers/traffic.js';
-import { TICK_NS, cpuTimes } from './common.js';
+import { TICK_NS, cpuNs, cpuTimes } from './common.js';
 
 export const TICK_MS = 50;
 export const STALL_WAIT_MS = 10;
@@ -70,11 +70,6 @@ function schedstat(path: string): { ran: number; waited: number } | undefined {
     return undefined;
   }
 }
-
-const cpuNs = (stat: string) => {
-  const { user, sys } = cpuTimes(stat);
-  return user + sys;
-};
 
 /** The busiest thread of pid over `ms`: the packet thread, which spins (or works) while the others sleep. */
 export async function busiestThread(pid: number, ms = 300): Promise<number> {
